@@ -1,0 +1,230 @@
+"""Derive stage: a network's shape in, its symbolic hand calculation out.
+
+Contract: pure, and independent of the numbers, so one `Derivation` serves
+every step of a problem. It holds, in the order a student writes them:
+the forward equations (z = Σ w·a + b, a = f(z)) per sample, layer and unit;
+the loss; ∂L/∂ŷ; the backward deltas δ = ∂L/∂z per unit, from the output
+layer down; and the gradient of every trainable parameter. Each backward
+equation comes in two forms: `chain`, the chain rule in partial-derivative
+factors, and `symbolic`, the same in the network's own symbols.
+
+A hidden layer's gradient refers to the next layer's deltas (δ symbols)
+rather than expanding every path to the output, as backpropagation does:
+so the derivation grows with the number of parameters, not of paths.
+Expressions are built unevaluated so that printing keeps the factor order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import sympy as sp
+
+from .notation import ACTIVATION_FN, DERIVATIVE_FN, Symbols
+from .spec import Spec
+
+
+@dataclass(frozen=True)
+class Equation:
+    """One computed quantity: `lhs = chain = symbolic`."""
+
+    name: str  # stable name, also the blank sheet's label: z1_1, delta2_1, dW1_1_1 ...
+    lhs: sp.Expr
+    symbolic: sp.Expr
+    chain: sp.Expr | None = None
+
+
+@dataclass(frozen=True)
+class Derivation:
+    symbols: Symbols
+    forward: tuple[Equation, ...]  # z then a, per sample, layer, unit
+    loss: Equation
+    output_grads: tuple[Equation, ...]  # ∂L/∂ŷ per sample and output
+    deltas: tuple[Equation, ...]  # per sample, from the output layer down
+    grads: tuple[Equation, ...]  # trainable parameters in PyTorch's order
+    loss_scale: Fraction  # L = loss_scale · Σ over samples and outputs of the per-element loss
+
+
+def _mul(*factors) -> sp.Expr:
+    return sp.Mul(*factors, evaluate=False)
+
+
+def _add(*terms) -> sp.Expr:
+    return terms[0] if len(terms) == 1 else sp.Add(*terms, evaluate=False)
+
+
+def _neg(term) -> sp.Expr:
+    return sp.Mul(sp.Integer(-1), term, evaluate=False)
+
+
+def _rat(q: Fraction) -> sp.Rational:
+    return sp.Rational(q.numerator, q.denominator)
+
+
+def _scaled(q: Fraction, expr) -> sp.Expr:
+    return expr if q == 1 else _mul(_rat(q), expr)
+
+
+def sample_suffix(spec: Spec, s: int) -> str:
+    return f"_s{s}" if len(spec.x) > 1 else ""
+
+
+def loss_scale(spec: Spec) -> Fraction:
+    """The factor in front of the sum of per-element losses."""
+    n, k = len(spec.x), spec.layers[-1].units
+    if spec.reduction == "sum":
+        return Fraction(1)
+    # mse and bce average over every element, as PyTorch's MSELoss and BCELoss;
+    # the others over samples.
+    return Fraction(1, n * k) if spec.loss in ("mse", "bce") else Fraction(1, n)
+
+
+def derive(spec: Spec) -> Derivation:
+    units = tuple(layer.units for layer in spec.layers)
+    S = Symbols(spec.inputs, units, units[-1], len(spec.x))
+    depth, samples = len(units), range(1, len(spec.x) + 1)
+    fan_in = (spec.inputs,) + units
+
+    def activation(l: int, i: int, s: int) -> sp.Expr:
+        kind, z = spec.layers[l - 1].activation, S.z(l, i, s)
+        if kind == "identity":
+            return z
+        if kind == "softmax":
+            total = _add(*(sp.exp(S.z(l, k, s), evaluate=False) for k in range(1, units[l - 1] + 1)))
+            return _mul(sp.exp(z, evaluate=False), sp.Pow(total, -1, evaluate=False))
+        return ACTIVATION_FN[kind](z)
+
+    def derivative(l: int, i: int, s: int) -> sp.Expr:
+        """∂a/∂z of an elementwise activation, as a hand calculation writes it."""
+        kind, z, a = spec.layers[l - 1].activation, S.z(l, i, s), S.a(l, i, s)
+        if kind == "identity":
+            return sp.Integer(1)
+        if kind == "sigmoid":
+            return _mul(a, _add(sp.Integer(1), _neg(a)))
+        if kind == "tanh":
+            return _add(sp.Integer(1), _neg(sp.Pow(a, 2, evaluate=False)))
+        return DERIVATIVE_FN[kind](z)
+
+    def softmax_derivative(l: int, k: int, i: int, s: int) -> sp.Expr:
+        """∂a_k/∂z_i of a softmax layer: a_k(1 − a_i) when k = i, else −a_k·a_i."""
+        ak, ai = S.a(l, k, s), S.a(l, i, s)
+        return _mul(ak, _add(sp.Integer(1), _neg(ai))) if k == i else _neg(_mul(ak, ai))
+
+    forward = []
+    for s in samples:
+        sfx = sample_suffix(spec, s)
+        for l in range(1, depth + 1):
+            for i in range(1, units[l - 1] + 1):
+                terms = [_mul(S.w(l, i, j), S.a(l - 1, j, s)) for j in range(1, fan_in[l - 1] + 1)]
+                if spec.layers[l - 1].bias:
+                    terms.append(S.b(l, i))
+                forward.append(Equation(f"z{l}_{i}{sfx}", S.z(l, i, s), _add(*terms)))
+            for i in range(1, units[l - 1] + 1):
+                forward.append(Equation(f"a{l}_{i}{sfx}", S.a(l, i, s), activation(l, i, s)))
+
+    scale = loss_scale(spec)
+    outputs = range(1, units[-1] + 1)
+    L = S.loss()
+    diff = {(k, s): _add(S.yhat(k, s), _neg(S.y(k, s))) for s in samples for k in outputs}
+    if spec.loss in ("half_sse", "sse", "mse"):
+        square_sum = _add(*(sp.Pow(diff[k, s], 2, evaluate=False) for s in samples for k in outputs))
+        front = scale / 2 if spec.loss == "half_sse" else scale
+        loss_expr = _scaled(front, square_sum)
+    elif spec.loss == "bce":
+        terms = [
+            _add(
+                _mul(S.y(k, s), sp.log(S.yhat(k, s), evaluate=False)),
+                _mul(_add(sp.Integer(1), _neg(S.y(k, s))),
+                     sp.log(_add(sp.Integer(1), _neg(S.yhat(k, s))), evaluate=False)),
+            )
+            for s in samples for k in outputs
+        ]
+        loss_expr = _neg(_scaled(scale, _add(*terms)))
+    else:  # cross_entropy
+        terms = [_mul(S.y(k, s), sp.log(S.yhat(k, s), evaluate=False)) for s in samples for k in outputs]
+        loss_expr = _neg(_scaled(scale, _add(*terms)))
+    loss = Equation("L", L, loss_expr)
+
+    output_grads = []
+    for s in samples:
+        for k in outputs:
+            yh, y = S.yhat(k, s), S.y(k, s)
+            if spec.loss == "half_sse":
+                expr = _scaled(scale, diff[k, s])
+            elif spec.loss in ("sse", "mse"):
+                expr = _scaled(2 * scale, diff[k, s])
+            elif spec.loss == "bce":
+                expr = _scaled(scale, _add(
+                    _neg(_mul(y, sp.Pow(yh, -1, evaluate=False))),
+                    _mul(_add(sp.Integer(1), _neg(y)),
+                         sp.Pow(_add(sp.Integer(1), _neg(yh)), -1, evaluate=False)),
+                ))
+            else:
+                expr = _neg(_scaled(scale, _mul(y, sp.Pow(yh, -1, evaluate=False))))
+            output_grads.append(Equation(f"dL_dyhat{k}{sample_suffix(spec, s)}",
+                                         S.partial(L, yh), expr))
+    grad_of_yhat = {(eq.lhs, s): eq.symbolic for eq, s in
+                    zip(output_grads, [s for s in samples for _ in outputs])}
+
+    # delta[l, i, s] = (chain, symbolic) of ∂L/∂z for unit i of layer l
+    delta: dict[tuple[int, int, int], tuple[sp.Expr, sp.Expr]] = {}
+    deltas = []
+    for s in samples:
+        for l in range(depth, 0, -1):
+            soft = spec.layers[l - 1].activation == "softmax"
+            for i in range(1, units[l - 1] + 1):
+                z = S.z(l, i, s)
+                if l == depth:
+                    ks = list(outputs) if soft else [i]
+                    chain_terms, sym_terms = [], []
+                    for k in ks:
+                        yh = S.yhat(k, s)
+                        d = softmax_derivative(l, k, i, s) if soft else derivative(l, i, s)
+                        chain_terms.append(_mul(S.partial(L, yh), S.partial(yh, z)))
+                        sym_terms.append(_mul(grad_of_yhat[S.partial(L, yh), s], d))
+                    chain, sym = _add(*chain_terms), _add(*sym_terms)
+                else:
+                    a = S.a(l, i, s)
+                    ks = range(1, units[l] + 1)
+                    upstream = _add(*(_mul(S.partial(L, S.z(l + 1, k, s)), S.partial(S.z(l + 1, k, s), a))
+                                      for k in ks))
+                    chain = _mul(upstream, S.partial(a, z))
+                    sym = _mul(_add(*(_mul(S.delta(l + 1, k, s), S.w(l + 1, k, i)) for k in ks)),
+                               derivative(l, i, s))
+                delta[l, i, s] = (chain, sym)
+                deltas.append(Equation(f"delta{l}_{i}{sample_suffix(spec, s)}", S.delta(l, i, s), sym, chain))
+
+    def unwrap(expr: sp.Expr) -> list[sp.Expr]:
+        """The factors of a delta, so a gradient's factors read as one product."""
+        return list(expr.args) if isinstance(expr, sp.Mul) else [expr]
+
+    grads = []
+    for l in range(1, depth + 1):
+        layer = spec.layers[l - 1]
+        trainable_w = f"W{l}" not in spec.frozen
+        trainable_b = layer.bias and f"b{l}" not in spec.frozen
+        for i in range(1, units[l - 1] + 1):
+            if trainable_w:
+                for j in range(1, fan_in[l - 1] + 1):
+                    w = S.w(l, i, j)
+                    chain = _add(*(_mul(*unwrap(delta[l, i, s][0]), S.partial(S.z(l, i, s), w))
+                                   for s in samples))
+                    sym = _add(*(_mul(*unwrap(delta[l, i, s][1]), S.a(l - 1, j, s)) for s in samples))
+                    grads.append(Equation(f"dW{l}_{i}_{j}", S.partial(L, w), sym, chain))
+        if trainable_b:
+            for i in range(1, units[l - 1] + 1):
+                b = S.b(l, i)
+                chain = _add(*(_mul(*unwrap(delta[l, i, s][0]), S.partial(S.z(l, i, s), b))
+                               for s in samples))
+                sym = _add(*(_mul(*unwrap(delta[l, i, s][1]), sp.Integer(1)) for s in samples))
+                grads.append(Equation(f"db{l}_{i}", S.partial(L, b), sym, chain))
+    grads.sort(key=lambda eq: _torch_order(eq.name))
+
+    return Derivation(S, tuple(forward), loss, tuple(output_grads), tuple(deltas), tuple(grads), scale)
+
+
+def _torch_order(name: str) -> tuple[int, int]:
+    """W1, b1, W2, b2 ...: PyTorch's parameter order; stable within a group."""
+    layer = int(name[2:].split("_")[0])
+    return (layer, 0 if name.startswith("dW") else 1)

@@ -1,0 +1,353 @@
+"""Solve stage: a `Spec` in, the frozen record of every hand-calculation step out.
+
+Contract: `solve(spec)` is pure (no files, no printing). For each SGD step it
+records the parameters before the step, every z and a per sample, the loss,
+∂L/∂ŷ, the backward deltas, every trainable parameter's gradient, the
+momentum buffer and the updated parameters; and for every equation of the
+`Derivation` the form with this step's numbers substituted, not multiplied
+out. All of a step's gradients use that step's old parameters (simultaneous
+update, as PyTorch's SGD), and ReLU′(0) = 0 as in PyTorch.
+
+Numbers are `Fraction`s throughout. They are exact when the problem's
+arithmetic is rational (piecewise-linear activations and a squared-error
+loss). Otherwise they are computed with `WORKING_DIGITS` significant
+decimal digits and are correct to at least `SHOWN_DIGITS`; the Fraction is
+then the exact binary value of the high-precision result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from types import MappingProxyType
+
+import mpmath
+import sympy as sp
+
+from .derive import Derivation, derive, loss_scale
+from .notation import DERIVATIVE_FN
+from .spec import Spec
+
+WORKING_DIGITS = 60
+SHOWN_DIGITS = 30
+
+# group name -> rows of a weight matrix, or a bias vector
+Params = Mapping[str, tuple]
+
+
+@dataclass(frozen=True)
+class Step:
+    number: int  # from 1
+    params: Params  # before this step's update
+    z: tuple  # [sample][layer][unit]
+    a: tuple  # [sample][layer][unit]; the last layer is ŷ
+    loss: Fraction
+    dL_dyhat: tuple  # [sample][output]
+    deltas: tuple  # [sample][layer][unit], δ = ∂L/∂z
+    grads: Params  # trainable groups only
+    velocity: Params  # what the update multiplies by the learning rate (= grads without momentum)
+    updated: Params
+    values: Mapping[str, Fraction]  # every equation's value, by its stable name
+    substituted: Mapping[str, sp.Expr]  # every equation with this step's numbers, by name
+
+    @property
+    def output(self) -> tuple:
+        return tuple(sample[-1] for sample in self.a)
+
+
+@dataclass(frozen=True)
+class Solution:
+    spec: Spec
+    derivation: Derivation
+    steps: tuple[Step, ...]
+    exact: bool  # False: values correct to SHOWN_DIGITS significant digits
+    conventions: tuple[str, ...]
+
+    @property
+    def final(self) -> Params:
+        return self.steps[-1].updated
+
+
+def solve(spec: Spec) -> Solution:
+    derivation = derive(spec)
+    arith = _Exact() if spec.exact else _HighPrecision()
+    params = _initial_params(spec)
+    buffers: dict[str, tuple] = {}
+    steps = []
+    for number in range(1, spec.steps + 1):
+        with arith.context():
+            step = _step(spec, derivation, arith, params, buffers, number)
+        steps.append(step)
+        params = dict(step.updated)
+        buffers = dict(step.velocity) if spec.momentum else {}
+    return Solution(spec, derivation, tuple(steps), spec.exact, conventions(spec))
+
+
+def conventions(spec: Spec) -> tuple[str, ...]:
+    scale = loss_scale(spec)
+    loss_text = {
+        "half_sse": "L = ½·Σ(ŷ − y)², half the sum of squared errors",
+        "sse": "L = Σ(ŷ − y)², the sum of squared errors",
+        "mse": "L = mean of (ŷ − y)² over every output of every sample (PyTorch's MSELoss)",
+        "bce": "L = −mean of y·log ŷ + (1 − y)·log(1 − ŷ) over every output (PyTorch's BCELoss)",
+        "cross_entropy": "L = −Σ y·log ŷ per sample, with ŷ = softmax(z) (PyTorch's CrossEntropyLoss)",
+    }[spec.loss]
+    lines = [
+        loss_text,
+        f"Over the {len(spec.x)} samples the loss is reduced by {spec.reduction}"
+        f" (factor {scale} in front of the sum)." if len(spec.x) > 1 or spec.reduction == "mean"
+        and spec.loss in ("half_sse", "sse") else "",
+        "ReLU′(0) = 0 and LeakyReLU′(0) = slope, as in PyTorch.",
+        "Simultaneous update: every gradient of a step uses that step's old parameters, as PyTorch's SGD.",
+        "w^(l)_ij connects input j of layer l to its unit i (PyTorch's weight[i][j]).",
+        "δ^(l)_i = ∂L/∂z^(l)_i, carried backwards from the output layer.",
+    ]
+    if spec.momentum:
+        lines.append(
+            f"SGD with momentum μ = {spec.momentum} (PyTorch's): v = g on the first step, "
+            "v = μ·v + g after; p ← p − η·v."
+        )
+    else:
+        lines.append("SGD: p ← p − η·∂L/∂p.")
+    if spec.frozen:
+        lines.append(f"Frozen (not updated): {', '.join(sorted(spec.frozen))}.")
+    if not spec.exact:
+        lines.append(
+            f"Values are irrational: computed with {WORKING_DIGITS} significant digits, "
+            f"correct to {SHOWN_DIGITS}."
+        )
+    return tuple(line for line in lines if line)
+
+
+def _initial_params(spec: Spec) -> dict[str, tuple]:
+    params: dict[str, tuple] = {}
+    for n, (W, b) in enumerate(zip(spec.weights, spec.biases), start=1):
+        params[f"W{n}"] = W
+        if b is not None:
+            params[f"b{n}"] = b
+    return params
+
+
+class _Exact:
+    """Rational arithmetic on Fractions; only piecewise-linear functions occur."""
+
+    def context(self):
+        return _Nothing()
+
+    def lift(self, q: Fraction):
+        return q
+
+    def lower(self, v) -> Fraction:
+        return v
+
+    def sympy(self, q: Fraction) -> sp.Expr:
+        return sp.Rational(q.numerator, q.denominator)
+
+
+class _HighPrecision:
+    def context(self):
+        return mpmath.workdps(WORKING_DIGITS)
+
+    def lift(self, q: Fraction):
+        return mpmath.mpf(q.numerator) / q.denominator
+
+    def lower(self, v) -> Fraction:
+        man, exp = mpmath.mpf(v).man_exp
+        return Fraction(man) * Fraction(2) ** exp
+
+    def sympy(self, q: Fraction) -> sp.Expr:
+        return sp.Float(sp.Rational(q.numerator, q.denominator), SHOWN_DIGITS)
+
+
+class _Nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _activate(kind: str, zs: list, slope):
+    if kind == "identity":
+        return list(zs)
+    if kind == "relu":
+        return [z if z > 0 else 0 * z for z in zs]
+    if kind == "leaky_relu":
+        return [z if z > 0 else slope * z for z in zs]
+    if kind == "sigmoid":
+        return [1 / (1 + mpmath.exp(-z)) for z in zs]
+    if kind == "tanh":
+        return [mpmath.tanh(z) for z in zs]
+    top = max(zs)  # softmax, shifted so exp cannot overflow
+    es = [mpmath.exp(z - top) for z in zs]
+    total = sum(es)
+    return [e / total for e in es]
+
+
+def _derivative(kind: str, z, a, slope):
+    """∂a/∂z of an elementwise activation; 0 at a ReLU's kink, as PyTorch."""
+    if kind == "identity":
+        return 1
+    if kind == "relu":
+        return 1 if z > 0 else 0
+    if kind == "leaky_relu":
+        return 1 if z > 0 else slope
+    if kind == "sigmoid":
+        return a * (1 - a)
+    return 1 - a * a  # tanh
+
+
+def _step(spec: Spec, der: Derivation, arith, params, buffers, number: int) -> Step:
+    lift, lower = arith.lift, arith.lower
+    layers, depth = spec.layers, len(spec.layers)
+    W = [[[lift(v) for v in row] for row in params[f"W{n}"]] for n in range(1, depth + 1)]
+    B = [[lift(v) for v in params[f"b{n}"]] if f"b{n}" in params else None for n in range(1, depth + 1)]
+    slopes = [lift(layer.slope) for layer in layers]
+    scale = lift(loss_scale(spec))
+
+    zs, acts, dys, deltas, derivs = [], [], [], [], []
+    total = 0
+    for xs, ys in zip(spec.x, spec.y):
+        a_prev = [lift(v) for v in xs]
+        z_s, a_s, d_s = [], [], []
+        for n, layer in enumerate(layers):
+            z = [sum((w * a for w, a in zip(row, a_prev)), 0 * a_prev[0]) for row in W[n]]
+            if B[n] is not None:
+                z = [zi + bi for zi, bi in zip(z, B[n])]
+            a = _activate(layer.activation, z, slopes[n])
+            z_s.append(z)
+            a_s.append(a)
+            d_s.append(None if layer.activation == "softmax" else
+                       [_derivative(layer.activation, zi, ai, slopes[n]) for zi, ai in zip(z, a)])
+            a_prev = a
+        yhat, target = a_s[-1], [lift(v) for v in ys]
+        if spec.loss in ("half_sse", "sse", "mse"):
+            sq = sum((p - t) * (p - t) for p, t in zip(yhat, target))
+            total += sq / 2 if spec.loss == "half_sse" else sq
+            dy = [scale * (p - t) * (1 if spec.loss == "half_sse" else 2) for p, t in zip(yhat, target)]
+        elif spec.loss == "bce":
+            total += -sum(t * mpmath.log(p) + (1 - t) * mpmath.log(1 - p) for p, t in zip(yhat, target))
+            dy = [scale * (-t / p + (1 - t) / (1 - p)) for p, t in zip(yhat, target)]
+        else:
+            total += -sum(t * mpmath.log(p) for p, t in zip(yhat, target))
+            dy = [-scale * t / p for p, t in zip(yhat, target)]
+        # backward: δ of the output layer, then each hidden layer from the next one's
+        delta = [None] * depth
+        if layers[-1].activation == "softmax":
+            delta[-1] = [sum(dy[k] * yhat[k] * ((1 if k == i else 0) - yhat[i]) for k in range(len(yhat)))
+                         for i in range(len(yhat))]
+        else:
+            delta[-1] = [g * d for g, d in zip(dy, d_s[-1])]
+        for n in range(depth - 2, -1, -1):
+            nxt = W[n + 1]
+            delta[n] = [sum(nxt[k][i] * delta[n + 1][k] for k in range(len(nxt))) * d_s[n][i]
+                        for i in range(len(z_s[n]))]
+        zs.append(z_s)
+        acts.append(a_s)
+        dys.append(dy)
+        deltas.append(delta)
+        derivs.append(d_s)
+    loss = scale * total
+
+    inputs = [[lift(v) for v in xs] for xs in spec.x]
+    grads, velocity, updated = {}, {}, {}
+    lr, mu = lift(spec.learning_rate), lift(spec.momentum)
+    for n in range(depth):
+        below = [inputs[s] if n == 0 else acts[s][n - 1] for s in range(len(spec.x))]
+        groups = [(f"W{n + 1}", lambda i, j: sum(deltas[s][n][i] * below[s][j] for s in range(len(below))))]
+        if B[n] is not None:
+            groups.append((f"b{n + 1}", lambda i, _: sum(deltas[s][n][i] for s in range(len(below)))))
+        for name, grad_of in groups:
+            if name in spec.frozen:
+                updated[name] = params[name]
+                continue
+            old = params[name]
+            is_matrix = name.startswith("W")
+            g = [[grad_of(i, j) for j in range(len(old[0]))] if is_matrix else grad_of(i, None)
+                 for i in range(len(old))]
+            grads[name] = _lower_nested(g, lower)
+            if name in buffers:  # PyTorch: v = μ·v + g; the first step takes v = g
+                prev = buffers[name]
+                v = _zip_nested(lambda p, gi: mu * lift(p) + gi, prev, g)
+            else:
+                v = g
+            velocity[name] = _lower_nested(v, lower)
+            updated[name] = _lower_nested(_zip_nested(lambda p, vi: lift(p) - lr * vi, old, v), lower)
+
+    step_z = _lower_nested(zs, lower)
+    step_a = _lower_nested(acts, lower)
+    step_dy = _lower_nested(dys, lower)
+    step_delta = _lower_nested(deltas, lower)
+    values, symbol_values = _name_values(spec, der, params, step_z, step_a, lower(loss), step_dy,
+                                         step_delta, grads, derivs, lower)
+    with sp.evaluate(False):
+        mapping = {sym: arith.sympy(v) for sym, v in symbol_values.items()}
+        equations = der.forward + (der.loss,) + der.output_grads + der.deltas + der.grads
+        substituted = {eq.name: eq.symbolic.xreplace(mapping) for eq in equations}
+    return Step(
+        number=number,
+        params=MappingProxyType(dict(params)),
+        z=step_z,
+        a=step_a,
+        loss=lower(loss),
+        dL_dyhat=step_dy,
+        deltas=step_delta,
+        grads=MappingProxyType(grads),
+        velocity=MappingProxyType(velocity),
+        updated=MappingProxyType(updated),
+        values=MappingProxyType(values),
+        substituted=MappingProxyType(substituted),
+    )
+
+
+def _lower_nested(value, lower):
+    if isinstance(value, (list, tuple)):
+        return tuple(_lower_nested(v, lower) for v in value)
+    return lower(value) if not isinstance(value, int) else Fraction(value)
+
+
+def _zip_nested(fn, a, b):
+    if isinstance(a, (list, tuple)):
+        return [_zip_nested(fn, x, y) for x, y in zip(a, b)]
+    return fn(a, b)
+
+
+def _name_values(spec, der, params, z, a, loss, dy, delta, grads, derivs, lower):
+    """Values by equation name, and by symbol for substitution."""
+    S = der.symbols
+    by_symbol: dict[sp.Expr, Fraction] = {}
+    for s, (xs, ys) in enumerate(zip(spec.x, spec.y), start=1):
+        for j, v in enumerate(xs, start=1):
+            by_symbol[S.x(j, s)] = v
+        for k, v in enumerate(ys, start=1):
+            by_symbol[S.y(k, s)] = v
+    for n, layer in enumerate(spec.layers, start=1):
+        for i, row in enumerate(params[f"W{n}"], start=1):
+            for j, v in enumerate(row, start=1):
+                by_symbol[S.w(n, i, j)] = v
+        if layer.bias:
+            for i, v in enumerate(params[f"b{n}"], start=1):
+                by_symbol[S.b(n, i)] = v
+    for s in range(1, len(spec.x) + 1):
+        for n, layer in enumerate(spec.layers, start=1):
+            for i in range(1, layer.units + 1):
+                zv = z[s - 1][n - 1][i - 1]
+                by_symbol[S.z(n, i, s)] = zv
+                by_symbol[S.a(n, i, s)] = a[s - 1][n - 1][i - 1]
+                by_symbol[S.delta(n, i, s)] = delta[s - 1][n - 1][i - 1]
+                if layer.activation in DERIVATIVE_FN:
+                    d = derivs[s - 1][n - 1][i - 1]
+                    by_symbol[DERIVATIVE_FN[layer.activation](S.z(n, i, s))] = (
+                        lower(d) if not isinstance(d, int) else Fraction(d))
+    named: dict[str, Fraction] = {}
+    for eq in der.forward + der.deltas:
+        named[eq.name] = by_symbol[eq.lhs]
+    named["L"] = loss
+    for eq, v in zip(der.output_grads, (v for sample in dy for v in sample)):
+        named[eq.name] = v
+    for eq in der.grads:
+        group, *index = eq.name[1:].split("_")
+        values = grads[group]
+        named[eq.name] = values[int(index[0]) - 1][int(index[1]) - 1] if len(index) == 2 else values[int(index[0]) - 1]
+    return named, by_symbol
