@@ -42,7 +42,7 @@ class Derivation:
     loss: Equation
     output_grads: tuple[Equation, ...]  # ∂L/∂ŷ per sample and output
     deltas: tuple[Equation, ...]  # per sample, from the output layer down
-    grads: tuple[Equation, ...]  # trainable parameters in PyTorch's order
+    grads: tuple[Equation, ...]  # trainable parameters, output layer first
     loss_scale: Fraction  # L = loss_scale · Σ over samples and outputs of the per-element loss
 
 
@@ -219,12 +219,12 @@ def derive(spec: Spec) -> Derivation:
                                for s in samples))
                 sym = _add(*(_mul(*unwrap(delta[l, i, s][1]), sp.Integer(1)) for s in samples))
                 grads.append(Equation(f"db{l}_{i}", S.partial(L, b), sym, chain))
-    grads.sort(key=lambda eq: _torch_order(eq.name))
+    grads.sort(key=lambda eq: _backprop_order(eq.name))
 
     return Derivation(S, tuple(forward), loss, tuple(output_grads), tuple(deltas), tuple(grads), scale)
 
 
-def _torch_order(name: str) -> tuple[int, int]:
-    """W1, b1, W2, b2 ...: PyTorch's parameter order; stable within a group."""
+def _backprop_order(name: str) -> tuple[int, int]:
+    """Output layer first, as backpropagation reaches them; W before b."""
     layer = int(name[2:].split("_")[0])
-    return (layer, 0 if name.startswith("dW") else 1)
+    return (-layer, 0 if name.startswith("dW") else 1)

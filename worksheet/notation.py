@@ -163,6 +163,8 @@ class TextPrinter(StrPrinter):
             text = f"({text})" if not text.startswith("(") else text
         if exp == -1:
             return f"1/{text}"
+        if exp.is_Integer and exp > 0:
+            return text + sup(int(exp))
         return f"{text}^{self._print(exp)}"
 
     def _print_Function(self, expr):

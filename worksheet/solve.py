@@ -153,8 +153,9 @@ class _HighPrecision:
         return mpmath.mpf(q.numerator) / q.denominator
 
     def lower(self, v) -> Fraction:
-        man, exp = mpmath.mpf(v).man_exp
-        return Fraction(man) * Fraction(2) ** exp
+        v = mpmath.mpf(v)
+        man, exp = v.man_exp  # the magnitude's; the sign is apart
+        return (-1 if v < 0 else 1) * Fraction(man) * Fraction(2) ** exp
 
     def sympy(self, q: Fraction) -> sp.Expr:
         return sp.Float(sp.Rational(q.numerator, q.denominator), SHOWN_DIGITS)

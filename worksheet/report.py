@@ -1,0 +1,137 @@
+"""Report stage: a `Solution` in, the step-by-step solution for a terminal out.
+
+Contract: `print_solution(sol, console, decimals)` writes only to the rich
+`Console` it is given. Each equation is written as a hand calculation
+reads: the chain rule, the network's symbols, the numbers, the value, each
+on its own line under an aligned `=`; long lines wrap after a `+`, never
+inside a product.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from fractions import Fraction
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .derive import Equation
+from .notation import TextPrinter, format_decimal
+from .solve import SHOWN_DIGITS, Solution, Step
+
+
+def value_text(value: Fraction, decimals: int, exact: bool) -> str:
+    """4.5; or 0.3333 (1/3) when rounding hides a short exact fraction."""
+    text = format_decimal(value, decimals)
+    if exact and (value * 10**decimals).denominator != 1 and len(str(value)) <= 11:
+        text += f" ({str(value).replace('-', '−')})"
+    return text
+
+
+def _param_label(group: str, index: tuple[int, ...]) -> str:
+    from .notation import sub, sup
+
+    kind, layer = group[0], int(group[1:])
+    return f"{kind.lower()}{sup(layer)}{sub(*index)}"
+
+
+def _flat(group: str, values: tuple):
+    """(label, value) for each entry of a weight matrix or bias vector."""
+    if values and isinstance(values[0], tuple):
+        for i, row in enumerate(values, start=1):
+            for j, v in enumerate(row, start=1):
+                yield _param_label(group, (i, j)), v
+    else:
+        for i, v in enumerate(values, start=1):
+            yield _param_label(group, (i,)), v
+
+
+class _Writer:
+    def __init__(self, console: Console, sol: Solution, decimals: int):
+        self.console, self.sol, self.decimals = console, sol, decimals
+        self.p = TextPrinter(decimals)
+        self.width = max(40, min(console.width, 100))
+
+    def line(self, text: str = "", style: str | None = None) -> None:
+        self.console.print(Text(text, style=style or ""), soft_wrap=True)
+
+    def equation(self, eq: Equation, step: Step, indent: int = 2) -> None:
+        lhs = self.p.doprint(eq.lhs)
+        forms = [self.p.doprint(f) for f in (eq.chain, eq.symbolic) if f is not None]
+        numbers = self.p.doprint(step.substituted[eq.name])
+        value = value_text(step.values[eq.name], self.decimals, self.sol.exact)
+        if numbers not in forms:
+            forms.append(numbers)
+        if value != forms[-1]:
+            forms.append(value)
+        first = " " * indent + lhs + " = "
+        pad = " " * (len(first) - 2)
+        for n, form in enumerate(forms):
+            lead = first if n == 0 else pad + "= "
+            wrapped = textwrap.wrap(form, width=self.width - len(lead), break_on_hyphens=False,
+                                    break_long_words=False) or [""]
+            self.line(lead + wrapped[0])
+            for more in wrapped[1:]:
+                self.line(" " * len(lead) + "  " + more)
+
+    def step(self, step: Step) -> None:
+        der, spec = self.sol.derivation, self.sol.spec
+        self.line()
+        self.line(f"Step {step.number} of {len(self.sol.steps)}", "bold reverse")
+        self.line("Forward pass", "bold")
+        for eq in der.forward:
+            self.equation(eq, step)
+        self.line("Loss", "bold")
+        self.equation(der.loss, step)
+        self.line("Backward pass (δ = ∂L/∂z, from the output layer down)", "bold")
+        for eq in der.output_grads + der.deltas:
+            self.equation(eq, step)
+        self.line("Gradients", "bold")
+        for eq in der.grads:
+            self.equation(eq, step)
+        lr = format_decimal(spec.learning_rate, 12)
+        title = f"Update: p ← p − η·{'v' if spec.momentum else '∂L/∂p'}, η = {lr}"
+        table = Table(title=title, title_justify="left", title_style="bold", box=None,
+                      pad_edge=False, show_edge=False)
+        table.add_column("param")
+        for head in ["old", "∂L/∂p"] + (["v"] if spec.momentum else []) + ["η·" + (
+                "v" if spec.momentum else "∂L/∂p"), "new"]:
+            table.add_column(head, justify="right")
+        fmt = lambda v: format_decimal(v, self.decimals)  # noqa: E731
+        for group in spec.group_names:
+            if group not in step.grads:
+                for label, old in _flat(group, step.params[group]):
+                    table.add_row(label, fmt(old), "frozen", *([""] if spec.momentum else []), "", fmt(old))
+                continue
+            rows = zip(_flat(group, step.params[group]), _flat(group, step.grads[group]),
+                       _flat(group, step.velocity[group]), _flat(group, step.updated[group]))
+            for (label, old), (_, g), (_, v), (_, new) in rows:
+                cells = [fmt(old), fmt(g)] + ([fmt(v)] if spec.momentum else [])
+                table.add_row(label, *cells, fmt(spec.learning_rate * v), fmt(new))
+        self.console.print(table)
+
+
+def print_solution(sol: Solution, console: Console, decimals: int = 4) -> None:
+    w = _Writer(console, sol, decimals)
+    spec = sol.spec
+    w.line(spec.title, "bold")
+    xs = "; ".join(", ".join(format_decimal(v, decimals) for v in row) for row in spec.x)
+    ys = "; ".join(", ".join(format_decimal(v, decimals) for v in row) for row in spec.y)
+    shape = "-".join(str(n) for n in (spec.inputs, *(layer.units for layer in spec.layers)))
+    acts = ", ".join(layer.activation for layer in spec.layers)
+    w.line(f"Network {shape} ({acts}); x = {xs}; y = {ys}; loss {spec.loss}; "
+           f"η = {format_decimal(spec.learning_rate, 12)}; {spec.steps} update(s)")
+    arithmetic = "exact fractions" if sol.exact else f"{SHOWN_DIGITS} significant digits"
+    w.line(f"Arithmetic: {arithmetic}; numbers shown to {decimals} decimals.")
+    w.line("Conventions:", "bold")
+    for c in sol.conventions:
+        for n, part in enumerate(textwrap.wrap(c, width=w.width - 4)):
+            w.line(("  • " if n == 0 else "    ") + part)
+    for step in sol.steps:
+        w.step(step)
+    w.line()
+    w.line("Parameters after the last update:", "bold")
+    for group in spec.group_names:
+        w.line("  " + ", ".join(f"{label} = {value_text(v, decimals, sol.exact)}"
+                                for label, v in _flat(group, sol.final[group])))
