@@ -76,8 +76,9 @@ def solve(spec: Spec) -> Solution:
     buffers: dict[str, tuple] = {}
     steps = []
     for number in range(1, spec.steps + 1):
-        with arith.context():
-            step = _step(spec, derivation, arith, params, buffers, number)
+        numbers = (_numbers(spec, params, buffers) if spec.exact
+                   else _checked_numbers(spec, params, buffers, number))
+        step = _step(spec, derivation, arith, params, numbers, number)
         steps.append(step)
         params = dict(step.updated)
         buffers = dict(step.velocity) if spec.momentum else {}
@@ -132,9 +133,6 @@ def _initial_params(spec: Spec) -> dict[str, tuple]:
 class _Exact:
     """Rational arithmetic on Fractions; only piecewise-linear functions occur."""
 
-    def context(self):
-        return _Nothing()
-
     def lift(self, q: Fraction):
         return q
 
@@ -146,27 +144,20 @@ class _Exact:
 
 
 class _HighPrecision:
-    def context(self):
-        return mpmath.workdps(WORKING_DIGITS)
+    """mpmath at the working precision in force; results lowered to exact Fractions."""
 
     def lift(self, q: Fraction):
         return mpmath.mpf(q.numerator) / q.denominator
 
     def lower(self, v) -> Fraction:
         v = mpmath.mpf(v)
+        if not mpmath.isfinite(v):
+            raise ZeroDivisionError("not finite at this precision")
         man, exp = v.man_exp  # the magnitude's; the sign is apart
         return (-1 if v < 0 else 1) * Fraction(man) * Fraction(2) ** exp
 
     def sympy(self, q: Fraction) -> sp.Expr:
         return sp.Float(sp.Rational(q.numerator, q.denominator), SHOWN_DIGITS)
-
-
-class _Nothing:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def _activate(kind: str, zs: list, slope):
@@ -199,7 +190,10 @@ def _derivative(kind: str, z, a, slope):
     return 1 - a * a  # tanh
 
 
-def _step(spec: Spec, der: Derivation, arith, params, buffers, number: int) -> Step:
+def _numbers(spec: Spec, params, buffers, arith=None) -> dict:
+    """One step's numbers, lowered to Fractions: z, a, dy, delta, derivs, loss,
+    grads, velocity, updated. Exact arithmetic unless `arith` says otherwise."""
+    arith = arith or _Exact()
     lift, lower = arith.lift, arith.lower
     layers, depth = spec.layers, len(spec.layers)
     W = [[[lift(v) for v in row] for row in params[f"W{n}"]] for n in range(1, depth + 1)]
@@ -276,12 +270,54 @@ def _step(spec: Spec, der: Derivation, arith, params, buffers, number: int) -> S
             velocity[name] = _lower_nested(v, lower)
             updated[name] = _lower_nested(_zip_nested(lambda p, vi: lift(p) - lr * vi, old, v), lower)
 
-    step_z = _lower_nested(zs, lower)
-    step_a = _lower_nested(acts, lower)
-    step_dy = _lower_nested(dys, lower)
-    step_delta = _lower_nested(deltas, lower)
-    values, symbol_values = _name_values(spec, der, params, step_z, step_a, lower(loss), step_dy,
-                                         step_delta, grads, derivs, lower)
+    return {
+        "z": _lower_nested(zs, lower), "a": _lower_nested(acts, lower), "dy": _lower_nested(dys, lower),
+        "delta": _lower_nested(deltas, lower), "derivs": _lower_nested(derivs, lower),
+        "loss": lower(loss), "grads": grads, "velocity": velocity, "updated": updated,
+    }
+
+
+MAX_WORKING_DIGITS = 1920
+
+
+class SolveError(ValueError):
+    """The numbers run away from what a worksheet can hold."""
+
+
+def _checked_numbers(spec: Spec, params, buffers, number: int) -> dict:
+    """Numbers correct to SHOWN_DIGITS: computed at d and 2d working digits and
+    taken when the two agree, doubling d until they do. Saturated sigmoids
+    (1 − σ(z) for large z) and other cancellations need more than WORKING_DIGITS."""
+    digits, previous = WORKING_DIGITS, None
+    while digits <= MAX_WORKING_DIGITS:
+        with mpmath.workdps(digits):
+            try:
+                current = _numbers(spec, params, buffers, _HighPrecision())
+            except ZeroDivisionError:
+                current = None
+        if current is not None and previous is not None and _agree(previous, current, digits // 2):
+            return current
+        previous, digits = current, digits * 2
+    raise SolveError(
+        f"step {number}: the values cannot be computed to {SHOWN_DIGITS} digits within "
+        f"{MAX_WORKING_DIGITS} working digits; a sigmoid or tanh is saturated (its z is far "
+        "from 0): scale the inputs or initial weights down"
+    )
+
+
+def _agree(a, b, digits: int) -> bool:
+    if isinstance(a, dict):
+        return all(_agree(a[k], b[k], digits) for k in a)
+    if isinstance(a, tuple):
+        return all(_agree(x, y, digits) for x, y in zip(a, b))
+    if a is None:
+        return b is None
+    # relative to SHOWN_DIGITS, or absolute at the coarser precision's reach for values near 0
+    return abs(a - b) <= abs(b) / Fraction(10) ** (SHOWN_DIGITS + 2) + Fraction(1, 10 ** (digits - 10))
+
+
+def _step(spec: Spec, der: Derivation, arith, params, numbers: dict, number: int) -> Step:
+    values, symbol_values = _name_values(spec, der, params, numbers)
     with sp.evaluate(False):
         mapping = {sym: arith.sympy(v) for sym, v in symbol_values.items()}
         equations = der.forward + (der.loss,) + der.output_grads + der.deltas + der.grads
@@ -289,14 +325,14 @@ def _step(spec: Spec, der: Derivation, arith, params, buffers, number: int) -> S
     return Step(
         number=number,
         params=MappingProxyType(dict(params)),
-        z=step_z,
-        a=step_a,
-        loss=lower(loss),
-        dL_dyhat=step_dy,
-        deltas=step_delta,
-        grads=MappingProxyType(grads),
-        velocity=MappingProxyType(velocity),
-        updated=MappingProxyType(updated),
+        z=numbers["z"],
+        a=numbers["a"],
+        loss=numbers["loss"],
+        dL_dyhat=numbers["dy"],
+        deltas=numbers["delta"],
+        grads=MappingProxyType(numbers["grads"]),
+        velocity=MappingProxyType(numbers["velocity"]),
+        updated=MappingProxyType(numbers["updated"]),
         values=MappingProxyType(values),
         substituted=MappingProxyType(substituted),
     )
@@ -305,6 +341,8 @@ def _step(spec: Spec, der: Derivation, arith, params, buffers, number: int) -> S
 def _lower_nested(value, lower):
     if isinstance(value, (list, tuple)):
         return tuple(_lower_nested(v, lower) for v in value)
+    if value is None:  # a softmax layer has no elementwise derivative
+        return None
     return lower(value) if not isinstance(value, int) else Fraction(value)
 
 
@@ -314,8 +352,9 @@ def _zip_nested(fn, a, b):
     return fn(a, b)
 
 
-def _name_values(spec, der, params, z, a, loss, dy, delta, grads, derivs, lower):
+def _name_values(spec, der, params, numbers):
     """Values by equation name, and by symbol for substitution."""
+    z, a, delta, derivs, grads = (numbers[k] for k in ("z", "a", "delta", "derivs", "grads"))
     S = der.symbols
     by_symbol: dict[sp.Expr, Fraction] = {}
     for s, (xs, ys) in enumerate(zip(spec.x, spec.y), start=1):
@@ -339,13 +378,12 @@ def _name_values(spec, der, params, z, a, loss, dy, delta, grads, derivs, lower)
                 by_symbol[S.delta(n, i, s)] = delta[s - 1][n - 1][i - 1]
                 if layer.activation in DERIVATIVE_FN:
                     d = derivs[s - 1][n - 1][i - 1]
-                    by_symbol[DERIVATIVE_FN[layer.activation](S.z(n, i, s))] = (
-                        lower(d) if not isinstance(d, int) else Fraction(d))
+                    by_symbol[DERIVATIVE_FN[layer.activation](S.z(n, i, s))] = d
     named: dict[str, Fraction] = {}
     for eq in der.forward + der.deltas:
         named[eq.name] = by_symbol[eq.lhs]
-    named["L"] = loss
-    for eq, v in zip(der.output_grads, (v for sample in dy for v in sample)):
+    named["L"] = numbers["loss"]
+    for eq, v in zip(der.output_grads, (v for sample in numbers["dy"] for v in sample)):
         named[eq.name] = v
     for eq in der.grads:
         group, *index = eq.name[1:].split("_")

@@ -1,0 +1,169 @@
+"""Form (2) of every gradient equals sympy.diff of the loss written out in the
+parameters; form (3), evaluated, equals the recorded value."""
+
+import random
+from fractions import Fraction
+
+import pytest
+import sympy as sp
+
+from worksheet import solve
+from worksheet.notation import ACTIVATION_FN, DERIVATIVE_FN
+
+
+def meaning(expr, spec):
+    """Give the notation's function names their mathematical meaning."""
+    slope = {l.activation: sp.Rational(l.slope.numerator, l.slope.denominator) for l in spec.layers}
+    k = slope.get("leaky_relu", 0)
+    table = {
+        ACTIVATION_FN["relu"]: lambda z: sp.Max(0, z),
+        DERIVATIVE_FN["relu"]: lambda z: sp.Heaviside(z, 0),
+        ACTIVATION_FN["leaky_relu"]: lambda z: sp.Piecewise((z, z > 0), (k * z, True)),
+        DERIVATIVE_FN["leaky_relu"]: lambda z: sp.Piecewise((1, z > 0), (k, True)),
+        ACTIVATION_FN["sigmoid"]: lambda z: 1 / (1 + sp.exp(-z)),
+        ACTIVATION_FN["tanh"]: sp.tanh,
+    }
+    for fn, real in table.items():
+        expr = expr.replace(fn, real)
+    return expr
+
+
+def loss_in_parameters(spec, S):
+    """L as an expression in w, b, x, y, built here from the spec alone."""
+    n, K = len(spec.x), spec.layers[-1].units
+    forward = {}
+    for s in range(1, n + 1):
+        a = [S.x(j, s) for j in range(1, spec.inputs + 1)]
+        for l, layer in enumerate(spec.layers, start=1):
+            z = [sum(S.w(l, i, j) * a[j - 1] for j in range(1, len(a) + 1)) + (S.b(l, i) if layer.bias else 0)
+                 for i in range(1, layer.units + 1)]
+            act = layer.activation
+            if act == "identity":
+                a = z
+            elif act == "relu":
+                a = [sp.Max(0, zi) for zi in z]
+            elif act == "leaky_relu":
+                k = sp.Rational(layer.slope.numerator, layer.slope.denominator)
+                a = [sp.Piecewise((zi, zi > 0), (k * zi, True)) for zi in z]
+            elif act == "sigmoid":
+                a = [1 / (1 + sp.exp(-zi)) for zi in z]
+            elif act == "tanh":
+                a = [sp.tanh(zi) for zi in z]
+            else:
+                total = sum(sp.exp(zi) for zi in z)
+                a = [sp.exp(zi) / total for zi in z]
+            for i in range(1, layer.units + 1):
+                forward[S.z(l, i, s)] = z[i - 1]
+                forward[S.a(l, i, s)] = a[i - 1]
+    yh = lambda k, s: forward[S.a(len(spec.layers), k, s)]  # noqa: E731
+    pairs = [(yh(k, s), S.y(k, s)) for s in range(1, n + 1) for k in range(1, K + 1)]
+    mean = spec.reduction == "mean"
+    if spec.loss == "half_sse":
+        L = sum((p - t) ** 2 for p, t in pairs) / 2 / (n if mean else 1)
+    elif spec.loss == "sse":
+        L = sum((p - t) ** 2 for p, t in pairs) / (n if mean else 1)
+    elif spec.loss == "mse":
+        L = sum((p - t) ** 2 for p, t in pairs) / (n * K if mean else 1)
+    elif spec.loss == "bce":
+        L = -sum(t * sp.log(p) + (1 - t) * sp.log(1 - p) for p, t in pairs) / (n * K if mean else 1)
+    else:
+        L = -sum(t * sp.log(p) for p, t in pairs) / (n if mean else 1)
+    return L, forward
+
+
+def form2_at(point, der, spec, forward):
+    """Every delta's and gradient's form (2), evaluated at `point`: the forward
+    values first, then the deltas from the output layer down, each from its
+    own form (2), as the derivation defines them."""
+    values = dict(point)
+    for sym, expr in forward.items():
+        values[sym] = sp.N(expr.xreplace(point), 50)
+    for eq in der.deltas:  # output layer first, so every δ it uses is known
+        values[eq.lhs] = sp.N(meaning(eq.symbolic, spec).xreplace(values), 50)
+    return {eq.name: sp.N(meaning(eq.symbolic, spec).xreplace(values), 50) for eq in der.grads}
+
+
+def random_point(spec, S, rng):
+    point = {}
+    for l, layer in enumerate(spec.layers, start=1):
+        fan_in = spec.inputs if l == 1 else spec.layers[l - 2].units
+        for i in range(1, layer.units + 1):
+            for j in range(1, fan_in + 1):
+                point[S.w(l, i, j)] = sp.Rational(rng.randint(-20, 20), rng.randint(5, 13))
+            point[S.b(l, i)] = sp.Rational(rng.randint(-10, 10), rng.randint(5, 13))
+    for s in range(1, len(spec.x) + 1):
+        for j in range(1, spec.inputs + 1):
+            point[S.x(j, s)] = sp.Rational(rng.randint(-20, 20), rng.randint(3, 7))
+        for k in range(1, spec.layers[-1].units + 1):
+            point[S.y(k, s)] = sp.Rational(rng.randint(1, 9), 10)
+    return point
+
+
+def test_symbolic_gradient_equals_sympy_diff(problem):
+    sol = solve(problem)
+    der, S = sol.derivation, sol.derivation.symbols
+    L, forward = loss_in_parameters(problem, S)
+    rng = random.Random(2)
+    points = [random_point(problem, S, rng) for _ in range(3)]
+    assert der.grads, "no gradients to check"
+    ours = [form2_at(point, der, problem, forward) for point in points]
+    for eq in der.grads:
+        param = _param_of(eq, S)
+        nonzero = 0
+        for point, at in zip(points, ours):
+            # L as a function of this one parameter, the others fixed at the
+            # point (as 50-digit floats, so sympy folds them), then sympy.diff
+            others = {k: sp.Float(v, 50) for k, v in point.items() if k != param}
+            truth = sp.N(sp.diff(L.xreplace(others), param).xreplace({param: point[param]}), 40)
+            assert abs(at[eq.name] - truth) <= sp.Float("1e-30", 40) * max(1, abs(truth)), (
+                eq.name, at[eq.name], truth)
+            nonzero += truth != 0
+        assert nonzero or problem.layers[0].activation == "relu", f"{eq.name}: all-zero points check nothing"
+
+
+def _param_of(eq, S):
+    """dW2_1_2 -> w²₁₂, db1_2 -> b¹₂"""
+    layer, *idx = (int(part) for part in eq.name[2:].split("_"))
+    return S.w(layer, *idx) if eq.name.startswith("dW") else S.b(layer, *idx)
+
+
+def test_substituted_numbers_evaluate_to_the_recorded_value(problem):
+    sol = solve(problem)
+    der = sol.derivation
+    equations = der.forward + (der.loss,) + der.output_grads + der.deltas + der.grads
+    for step in sol.steps:
+        for eq in equations:
+            expr = meaning(step.substituted[eq.name], problem)
+            value = step.values[eq.name]
+            assert not expr.free_symbols, (eq.name, expr)
+            if sol.exact:
+                assert expr.doit() == sp.Rational(value.numerator, value.denominator), eq.name
+            else:
+                got = sp.N(expr, 40)
+                want = sp.Float(sp.Rational(value.numerator, value.denominator), 40)
+                # the substituted numbers are rounded to 30 digits; the chain adds a little
+                assert abs(got - want) <= sp.Float("1e-26") * max(1, abs(want)), (eq.name, got, want)
+
+
+@pytest.mark.parametrize("kind", ["relu", "leaky_relu"])
+def test_kink_derivative_is_pytorchs(kind):
+    """ReLU′(0) = 0 and LeakyReLU′(0) = slope, as PyTorch's backward."""
+    from worksheet.spec import parse_spec
+    spec = parse_spec(f"""
+[network]
+inputs = 1
+layers = [{{ units = 1, activation = "{kind}", slope = 0.25 }}, {{ units = 1 }}]
+[init]
+weight = 1
+bias = 0
+[data]
+x = [0]
+y = [1]
+[training]
+loss = "half_sse"
+learning_rate = 0.1
+""".replace(', slope = 0.25' if kind == "relu" else "@@", ""))
+    step = solve(spec).steps[0]
+    assert step.z[0][0] == (Fraction(0),)
+    # ∂L/∂b¹ = δ¹ = δ²·w²·f′(0); δ² = ŷ − y = −1, w² = 1
+    assert step.grads["b1"] == ((Fraction(0) if kind == "relu" else Fraction(-1, 4)),)
