@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from .solve import SolveError
 from .spec import BUILTIN_NAME, MAX_TRACE_ITERS, Spec, SpecError, builtin_text, parse_spec
 
 SPEC_ARG = click.argument("spec_path", metavar="[SPEC]", required=False,
@@ -20,8 +21,10 @@ SPEC_ARG = click.argument("spec_path", metavar="[SPEC]", required=False,
 
 
 def load_spec(path: Path | None) -> Spec:
+    source = f"<built-in {BUILTIN_NAME}>" if path is None else str(path)
+    click.get_current_context().meta["spec_source"] = source  # for errors found after parsing
     if path is None:
-        return parse_spec(builtin_text(), f"<built-in {BUILTIN_NAME}>")
+        return parse_spec(builtin_text(), source)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -41,6 +44,9 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except SpecError as exc:
             click.echo(f"worksheet: {exc}", err=True)
+            ctx.exit(2)
+        except SolveError as exc:
+            click.echo(f"worksheet: {ctx.meta.get('spec_source', '<spec>')}: {exc}", err=True)
             ctx.exit(2)
 
 
@@ -127,7 +133,7 @@ def torch_script(spec_path: Path | None, iters: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status instead of exiting when called in-process."""
     try:
-        cli.main(args=argv, prog_name="worksheet", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="worksheet", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.ClickException as exc:
@@ -138,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ inside a product.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from fractions import Fraction
 
@@ -47,6 +48,22 @@ def _flat(group: str, values: tuple):
             yield _param_label(group, (i,)), v
 
 
+_BREAKS = re.compile(r"(?<= [+−] )|(?<=·)")
+
+
+def wrap_formula(text: str, width: int) -> list[str]:
+    """Greedy lines of at most `width`, broken after a + or − between terms,
+    else after a product's ·, never inside a symbol."""
+    pieces = [p for p in _BREAKS.split(text) if p]
+    lines, current = [], ""
+    for piece in pieces:
+        if current and len(current) + len(piece) > width:
+            lines.append(current.rstrip())
+            current = ""
+        current += piece
+    return lines + [current] if current else lines or [""]
+
+
 class _Writer:
     def __init__(self, console: Console, sol: Solution, decimals: int):
         self.console, self.sol, self.decimals = console, sol, decimals
@@ -69,8 +86,7 @@ class _Writer:
         pad = " " * (len(first) - 2)
         for n, form in enumerate(forms):
             lead = first if n == 0 else pad + "= "
-            wrapped = textwrap.wrap(form, width=self.width - len(lead), break_on_hyphens=False,
-                                    break_long_words=False) or [""]
+            wrapped = wrap_formula(form, self.width - len(lead) - 2)
             self.line(lead + wrapped[0])
             for more in wrapped[1:]:
                 self.line(" " * len(lead) + "  " + more)
@@ -120,8 +136,10 @@ def print_solution(sol: Solution, console: Console, decimals: int = 4) -> None:
     ys = "; ".join(", ".join(format_decimal(v, decimals) for v in row) for row in spec.y)
     shape = "-".join(str(n) for n in (spec.inputs, *(layer.units for layer in spec.layers)))
     acts = ", ".join(layer.activation for layer in spec.layers)
-    w.line(f"Network {shape} ({acts}); x = {xs}; y = {ys}; loss {spec.loss}; "
-           f"η = {format_decimal(spec.learning_rate, 12)}; {spec.steps} update(s)")
+    given = (f"Network {shape} ({acts}); x = {xs}; y = {ys}; loss {spec.loss}; "
+             f"η = {format_decimal(spec.learning_rate, 12)}; {spec.steps} update(s)")
+    for part in textwrap.wrap(given, width=w.width):
+        w.line(part)
     arithmetic = "exact fractions" if sol.exact else f"{SHOWN_DIGITS} significant digits"
     w.line(f"Arithmetic: {arithmetic}; numbers shown to {decimals} decimals.")
     w.line("Conventions:", "bold")

@@ -1,0 +1,129 @@
+"""Times whole processes side by side, in one run, and prints ratios.
+
+    python bench/benchmark.py [--repeats N]
+
+1. `worksheet solve` on the built-in problem against the seed's own PyTorch
+   script (cut out of ../shared/seed/hw2-1-assignment.txt), each a cold process.
+2. `worksheet solve` as networks grow: hidden width 1..8 at depth 3, ReLU
+   (exact fractions) and sigmoid (30 digits); the number of parameters grows
+   as width², the number of input-to-output paths as width³.
+3. In-process `solve()` alone (no start-up), width 6 and 2..5 hidden layers:
+   parameters grow by 42 a layer, paths sixfold.
+Runs are interleaved round-robin and the median is taken, because the machine
+is shared and noisy: read the ratios, not the seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT.parent / "shared" / "seed" / "hw2-1-assignment.txt"
+
+
+def seed_script() -> str:
+    cells = re.findall(r"In \[\d+\]:\s*```\n(.*?)```", SEED.read_text(), re.S)
+    return "\n".join(cells)
+
+
+def grown_spec(width: int, activation: str, hidden: int = 2) -> str:
+    layers = ", ".join(f'{{ units = {width}, activation = "{activation}" }}' for _ in range(hidden))
+    return f"""[network]
+inputs = 2
+layers = [{layers}, {{ units = 1, activation = "identity" }}]
+[init]
+weight = 0.1
+bias = -0.05
+[data]
+x = [1, 0.5]
+y = [1]
+[training]
+loss = "half_sse"
+learning_rate = 0.01
+steps = 2
+"""
+
+
+def time_round_robin(commands: dict[str, list[str]], repeats: int) -> dict[str, float]:
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeats):
+        for name, cmd in commands.items():
+            start = time.perf_counter()
+            proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            times[name].append(time.perf_counter() - start)
+            if proc.returncode != 0:
+                sys.exit(f"{name} failed: {proc.stderr.decode()[-500:]}")
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    worksheet = shutil.which("worksheet") or sys.exit("install the package first: worksheet is not on PATH")
+    with tempfile.TemporaryDirectory() as tmp:
+        seed = Path(tmp) / "seed.py"
+        seed.write_text(seed_script())
+        first = time_round_robin({
+            "seed PyTorch script": [sys.executable, str(seed)],
+            "worksheet solve": [worksheet, "solve"],
+            "worksheet solve --json": [worksheet, "solve", "--json"],
+        }, args.repeats)
+        base = first["seed PyTorch script"]
+        print(f"1. The built-in problem, cold processes, median of {args.repeats}")
+        for name, t in first.items():
+            print(f"   {name:<24} {t:6.2f} s   {t / base:5.2f} x the seed script")
+
+        commands, shapes = {}, {}
+        for activation in ("relu", "sigmoid"):
+            for width in (1, 2, 4, 8):
+                path = Path(tmp) / f"{activation}-{width}.toml"
+                path.write_text(grown_spec(width, activation))
+                name = f"{activation} 2-{width}-{width}-1"
+                commands[name] = [worksheet, "solve", "--json", str(path)]
+                params = width * 3 + width * (width + 1) + width + 1
+                shapes[name] = (params, 2 * width * width)
+        grown = time_round_robin(commands, args.repeats)
+        print(f"\n2. Growing networks, `worksheet solve --json`, 2 steps, median of {args.repeats}")
+        print(f"   {'network':<22} {'params':>6} {'paths':>6} {'time':>7} {'vs width 1':>10}")
+        for activation in ("relu", "sigmoid"):
+            small = grown[f"{activation} 2-1-1-1"]
+            for name, t in grown.items():
+                if name.startswith(activation):
+                    p, paths = shapes[name]
+                    print(f"   {name:<22} {p:>6} {paths:>6} {t:6.2f}s {t / small:9.2f}x")
+    in_process(args.repeats)
+
+
+def in_process(repeats: int) -> None:
+    from worksheet import parse_spec, solve
+
+    print(f"\n3. In-process solve(), 2 steps, width 6, best of {repeats}")
+    print(f"   {'network':<26} {'params':>6} {'paths':>7} {'time':>8} {'per param':>10}")
+    for activation in ("relu", "sigmoid"):
+        for hidden in (2, 3, 4, 5):
+            spec = parse_spec(grown_spec(6, activation, hidden))
+            best = min(_timed(solve, spec) for _ in range(repeats))
+            params = sum(layer.units * (n + layer.bias) for layer, n in
+                         zip(spec.layers, [spec.inputs] + [layer.units for layer in spec.layers]))
+            paths = 2 * 6 ** hidden
+            name = f"{activation} 2-" + "-".join(["6"] * hidden) + "-1"
+            print(f"   {name:<26} {params:>6} {paths:>7} {best:7.3f}s {1000 * best / params:8.2f}ms")
+
+
+def _timed(fn, arg) -> float:
+    start = time.perf_counter()
+    fn(arg)
+    return time.perf_counter() - start
+
+
+if __name__ == "__main__":
+    main()

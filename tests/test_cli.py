@@ -1,0 +1,154 @@
+"""The command line, in-process and as a process: output, JSON shape, errors."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import ROOT
+
+from worksheet.cli import main
+
+
+def run(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_solve_prints_both_steps_with_their_numbers(capsys):
+    code, out, _ = run(capsys, "solve")
+    assert code == 0
+    assert "Step 1 of 2" in out and "Step 2 of 2" in out
+    assert "= 6.125" in out  # L of step 1
+    assert "(3.5·1 + 3.5·1)·1·2" in out  # ∂L/∂w¹₁₁ with numbers
+    assert "0.8093" in out  # w¹ after two updates
+    assert max(len(line) for line in out.splitlines()) <= 80  # the console is 80 wide when piped
+
+
+def test_solve_json_has_the_promised_shape(capsys):
+    code, out, _ = run(capsys, "solve", "--json")
+    assert code == 0
+    data = json.loads(out)
+    step = data["steps"][0]
+    assert step["step"] == 1
+    assert step["params"]["W1"] == [[1.0], [1.0]] and step["params"]["b1"] == [-0.5, -0.5]
+    assert step["forward"][0] == {"layer": 1, "z": [1.5, 1.5], "a": [1.5, 1.5]}
+    assert step["output"] == [4.5] and step["loss"] == 6.125
+    assert step["grads"]["W1"] == [[14.0], [14.0]]
+    assert step["updated"]["W1"] == [[0.86], [0.86]]
+    assert step["exact"]["loss"] == "49/8" and step["exact"]["updated"]["W2"] == [["379/400"] * 2] * 2
+    assert data["arithmetic"] == "exact"
+
+
+def test_json_of_a_batch_has_one_list_per_sample(capsys):
+    code, out, _ = run(capsys, "solve", str(ROOT / "examples" / "batch-momentum.toml"), "--json")
+    step = json.loads(out)["steps"][0]
+    assert len(step["output"]) == 3 and all(len(o) == 1 for o in step["output"])
+    assert len(step["forward"][0]["z"]) == 3 and "momentum_buffer" in step
+
+
+def test_trace_and_iters(capsys):
+    code, out, _ = run(capsys, "trace", "--iters", "1")
+    assert code == 0 and out.startswith("Iters 0\n") and "Iters 1" in out and "Iters 2" not in out
+
+
+def test_verify_agrees(capsys):
+    code, out, _ = run(capsys, "verify", str(ROOT / "examples" / "sigmoid-softmax.toml"))
+    assert code == 0 and "agree with PyTorch" in out
+
+
+def test_verify_reports_a_mismatch(capsys, monkeypatch):
+    from worksheet import verify
+
+    real = verify.reference
+
+    def off_by_a_little(spec):
+        steps = real(spec)
+        steps[-1]["grad_W1"][0] += 1e-6
+        return steps
+
+    monkeypatch.setattr(verify, "reference", off_by_a_little)
+    code, out, _ = run(capsys, "verify")
+    assert code == 1 and "grad_W1" in out and "MISMATCH" in out
+
+
+def test_verify_without_torch_says_so(tmp_path):
+    # a torch that cannot be imported, ahead of the real one on the path
+    (tmp_path / "torch").mkdir()
+    (tmp_path / "torch" / "__init__.py").write_text("raise ImportError('no torch here')\n")
+    proc = subprocess.run([sys.executable, "-m", "worksheet", "verify"], capture_output=True, text=True,
+                          env={"PYTHONPATH": str(tmp_path), "PATH": ""})
+    assert proc.returncode == 3
+    assert "PyTorch is not installed" in proc.stderr and "Traceback" not in proc.stderr
+
+
+BAD = {
+    "activation": ('layers = [{ units = 1, activation = "tanhh" }]',
+                   "network.layers[0].activation: 'tanhh' is not one of identity, relu, leaky_relu, sigmoid, tanh, softmax"),
+    "toml": ("layers = [", "not valid TOML"),
+    "shape": ('layers = [{ units = 1 }]\n[[init.layers]]\nW = [[1, 2]]\nb = [0]',
+              "init.layers[0].W[0]: has 2 values; expected 1"),
+    "softmax hidden": ('layers = [{ units = 2, activation = "softmax" }, { units = 1 }]',
+                       "'softmax' is allowed on the output layer only"),
+    "units limit": ("layers = [{ units = 50 }]", "network.layers[0].units: 50 is out of range; allowed is 1 to 8"),
+}
+
+
+def spec_text(network_tail, training='loss = "half_sse"\nlearning_rate = 0.1', data="x = [1]\ny = [1]"):
+    init = "" if "[[init.layers]]" in network_tail else "[init]\nweight = 1\nbias = 0\n"
+    return f"[network]\ninputs = 1\n{network_tail}\n{init}[data]\n{data}\n[training]\n{training}\n"
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_spec_is_one_clear_line_and_exit_2(tmp_path, capsys, case):
+    tail, message = BAD[case]
+    path = tmp_path / "hw.toml"
+    path.write_text(spec_text(tail))
+    code, out, err = run(capsys, "solve", str(path))
+    assert code == 2 and out == ""
+    assert err.startswith(f"worksheet: {path}: ") and message in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("training, data, message", [
+    ('loss = "half_sse"\nlearning_rate = 0', "x = [1]\ny = [1]", "training.learning_rate: 0 must be greater than 0"),
+    ('loss = "half_sse"\nlearning_rate = nan', "x = [1]\ny = [1]", "training.learning_rate: NaN is not a finite number"),
+    ('loss = "bce"\nlearning_rate = 0.1', "x = [1]\ny = [1]", "'bce' needs a sigmoid output layer"),
+    ('loss = "half_sse"\nlearning_rate = 0.1', "x = [1, 2]\ny = [1]", "data.x: has 2 values; expected 1"),
+    ('loss = "half_sse"\nlearning_rate = 0.1', 'x = ["abc"]\ny = [1]', "data.x[0]: 'abc' is not a number"),
+    ('loss = "half_sse"\nlearning_rate = 0.1\nsteps = 50', "x = [1]\ny = [1]", "training.steps: 50 is out of range"),
+    ('loss = "half_sse"\nlearning_rate = 0.1\nfrozen = ["W9"]', "x = [1]\ny = [1]",
+     "training.frozen[0]: 'W9' is not one of W1, b1"),
+    ('loss = "half_sse"\nlearning_rate = 0.1\nspeed = 1', "x = [1]\ny = [1]", "training.speed: unknown key"),
+])
+def test_bad_values_are_named(tmp_path, capsys, training, data, message):
+    path = tmp_path / "hw.toml"
+    path.write_text(spec_text("layers = [{ units = 1 }]", training, data))
+    code, _, err = run(capsys, "solve", str(path))
+    assert code == 2 and message in err, err
+
+
+def test_missing_file(capsys):
+    code, _, err = run(capsys, "solve", "nope.toml")
+    assert code == 2 and err.strip() == "worksheet: nope.toml: no such file"
+
+
+def test_saturated_network_is_refused_clearly(tmp_path):
+    path = tmp_path / "hot.toml"
+    path.write_text(spec_text('layers = [{ units = 1, activation = "sigmoid" }]',
+                              'loss = "bce"\nlearning_rate = 0.1', "x = [3000]\ny = [0]"))
+    proc = subprocess.run([sys.executable, "-m", "worksheet", "solve", str(path)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "saturated" in proc.stderr and str(path) in proc.stderr
+
+
+def test_fraction_text_is_exact(tmp_path, capsys):
+    path = tmp_path / "f.toml"
+    path.write_text(spec_text("layers = [{ units = 1 }]", 'loss = "half_sse"\nlearning_rate = "1/3"',
+                              "x = [0.1]\ny = [1]"))
+    code, out, _ = run(capsys, "solve", str(path), "--json")
+    step = json.loads(out)["steps"][0]
+    # z = 1·(1/10) + 0 exactly; ∂L/∂w = (z − 1)·x = −9/100; w ← 1 + (1/3)(9/100)
+    assert step["exact"]["output"] == ["1/10"]
+    assert step["exact"]["updated"]["W1"] == [["103/100"]]
