@@ -129,7 +129,7 @@ def problems(draw):
     lines.append("]")
     fan_in = inputs
     groups = []
-    for n, (units, kind, bias, _) in enumerate(layers, start=1):
+    for n, (units, _kind, bias, _) in enumerate(layers, start=1):
         W = draw(st.lists(st.lists(fractions(-12, 12), min_size=fan_in, max_size=fan_in),
                           min_size=units, max_size=units))
         lines += ["[[init.layers]]", "W = [" + ", ".join("[" + ", ".join(map(toml_value, r)) + "]" for r in W) + "]"]

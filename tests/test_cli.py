@@ -85,7 +85,8 @@ def test_verify_without_torch_says_so(tmp_path):
 
 BAD = {
     "activation": ('layers = [{ units = 1, activation = "tanhh" }]',
-                   "network.layers[0].activation: 'tanhh' is not one of identity, relu, leaky_relu, sigmoid, tanh, softmax"),
+                   "network.layers[0].activation: 'tanhh' is not one of "
+                   "identity, relu, leaky_relu, sigmoid, tanh, softmax"),
     "toml": ("layers = [", "not valid TOML"),
     "shape": ('layers = [{ units = 1 }]\n[[init.layers]]\nW = [[1, 2]]\nb = [0]',
               "init.layers[0].W[0]: has 2 values; expected 1"),
@@ -113,7 +114,8 @@ def test_bad_spec_is_one_clear_line_and_exit_2(tmp_path, capsys, case):
 
 @pytest.mark.parametrize("training, data, message", [
     ('loss = "half_sse"\nlearning_rate = 0', "x = [1]\ny = [1]", "training.learning_rate: 0 must be greater than 0"),
-    ('loss = "half_sse"\nlearning_rate = nan', "x = [1]\ny = [1]", "training.learning_rate: NaN is not a finite number"),
+    ('loss = "half_sse"\nlearning_rate = nan', "x = [1]\ny = [1]",
+     "training.learning_rate: NaN is not a finite number"),
     ('loss = "bce"\nlearning_rate = 0.1', "x = [1]\ny = [1]", "'bce' needs a sigmoid output layer"),
     ('loss = "half_sse"\nlearning_rate = 0.1', "x = [1, 2]\ny = [1]", "data.x: has 2 values; expected 1"),
     ('loss = "half_sse"\nlearning_rate = 0.1', 'x = ["abc"]\ny = [1]', "data.x[0]: 'abc' is not a number"),
