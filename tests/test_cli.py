@@ -154,3 +154,13 @@ def test_fraction_text_is_exact(tmp_path, capsys):
     # z = 1·(1/10) + 0 exactly; ∂L/∂w = (z − 1)·x = −9/100; w ← 1 + (1/3)(9/100)
     assert step["exact"]["output"] == ["1/10"]
     assert step["exact"]["updated"]["W1"] == [["103/100"]]
+
+
+@pytest.mark.parametrize("width", [20, 30, 45, 70])
+def test_formula_wrapping_keeps_text_and_width(width):
+    from worksheet.report import wrap_formula
+
+    text = "−0.5·(y[1]·log(ŷ[1]) + (1 − y[1])·log(1 − ŷ[1]) + y[2]·log(ŷ[2]) + (1 − y[2])·log(1 − ŷ[2]))"
+    lines = wrap_formula(text, width)
+    assert "".join(lines).replace(" ", "") == text.replace(" ", "")
+    assert all(len(line) <= width for line in lines)

@@ -9,7 +9,6 @@ inside a product.
 
 from __future__ import annotations
 
-import re
 import textwrap
 from fractions import Fraction
 
@@ -48,13 +47,20 @@ def _flat(group: str, values: tuple):
             yield _param_label(group, (i,)), v
 
 
-_BREAKS = re.compile(r"(?<= [+−] )|(?<=·)")
-
-
 def wrap_formula(text: str, width: int) -> list[str]:
-    """Greedy lines of at most `width`, broken after a + or − between terms,
-    else after a product's ·, never inside a symbol."""
-    pieces = [p for p in _BREAKS.split(text) if p]
+    """Greedy lines of at most `width`, broken after a + or − between terms or
+    after a product's ·, at the shallowest parenthesis depth where every piece
+    fits; never inside a symbol."""
+    breaks, depth = [], 0  # (position after the break, depth there)
+    for n, ch in enumerate(text):
+        depth += (ch == "(") - (ch == ")")
+        if ch == "·" or (ch == " " and n > 1 and text[n - 1] in "+−" and text[n - 2] == " "):
+            breaks.append((n + 1, depth))
+    for level in range(max((d for _, d in breaks), default=0) + 1):
+        cuts = [0] + [n for n, d in breaks if d <= level] + [len(text)]
+        pieces = [text[a:b] for a, b in zip(cuts, cuts[1:]) if b > a]
+        if all(len(p) <= width for p in pieces):
+            break
     lines, current = [], ""
     for piece in pieces:
         if current and len(current) + len(piece) > width:

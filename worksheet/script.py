@@ -64,9 +64,9 @@ def torch_script(spec: Spec, iters: int = 10) -> str:
 
     init_lines = []
     for n, (W, b) in enumerate(zip(spec.weights, spec.biases), start=1):
-        init_lines.append(f"    model.Layer{n}.weight.data = torch.tensor({_mat(W)})")
+        init_lines.append(f"    model.Layer{n}.weight.data = torch.tensor({_mat(W)}, dtype=torch.float32)")
         if b is not None:
-            init_lines.append(f"    model.Layer{n}.bias.data = torch.tensor({_vec(b)})")
+            init_lines.append(f"    model.Layer{n}.bias.data = torch.tensor({_vec(b)}, dtype=torch.float32)")
     for group in sorted(spec.frozen):
         kind = "weight" if group.startswith("W") else "bias"
         init_lines.append(f"    model.Layer{group[1:]}.{kind}.requires_grad_(False)  # frozen")

@@ -99,7 +99,8 @@ def conventions(spec: Spec) -> tuple[str, ...]:
         f"Over the {len(spec.x)} samples the loss is reduced by {spec.reduction}"
         f" (factor {scale} in front of the sum)." if len(spec.x) > 1 or spec.reduction == "mean"
         and spec.loss in ("half_sse", "sse") else "",
-        "ReLU′(0) = 0 and LeakyReLU′(0) = slope, as in PyTorch.",
+        "ReLU′(0) = 0 and LeakyReLU′(0) = slope, as in PyTorch."
+        if any(layer.activation in ("relu", "leaky_relu") for layer in spec.layers) else "",
         "Simultaneous update: every gradient of a step uses that step's old parameters, as PyTorch's SGD.",
         "w^(l)_ij connects input j of layer l to its unit i (PyTorch's weight[i][j]).",
         "δ^(l)_i = ∂L/∂z^(l)_i, carried backwards from the output layer.",
@@ -115,8 +116,8 @@ def conventions(spec: Spec) -> tuple[str, ...]:
         lines.append(f"Frozen (not updated): {', '.join(sorted(spec.frozen))}.")
     if not spec.exact:
         lines.append(
-            f"Values are irrational: computed with {WORKING_DIGITS} significant digits, "
-            f"correct to {SHOWN_DIGITS}."
+            f"Values are irrational: computed with at least {WORKING_DIGITS} working digits, "
+            f"and checked at twice as many, correct to {SHOWN_DIGITS} significant digits."
         )
     return tuple(line for line in lines if line)
 

@@ -209,7 +209,8 @@ def format_trace(spec: Spec, snapshots: tuple[Snapshot, ...]) -> str:
                 lines.append(format_tensor(snap.params[group], "requires_grad=True" if trainable else None))
                 lines.append(f"Layer{n} {kind} Gradient")
                 lines.append(format_tensor(snap.grads[group]) if trainable else "None")
-            linear_fn = ("AddmmBackward0" if spec.batched else "AddBackward0") if layer.bias else (
+            # PyTorch 2.13's names; the seed's 2022 printout says AddBackward0 for ViewBackward0
+            linear_fn = ("AddmmBackward0" if spec.batched else "ViewBackward0") if layer.bias else (
                 "MmBackward0" if spec.batched else "SqueezeBackward4")
             lines.append(f"Layer{n} output:")
             lines.append(format_tensor(next(outputs), f"grad_fn=<{linear_fn}>" if tracked else None))
