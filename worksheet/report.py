@@ -3,8 +3,8 @@
 Contract: `print_solution(sol, console, decimals)` writes only to the rich
 `Console` it is given. Each equation is written as a hand calculation
 reads: the chain rule, the network's symbols, the numbers, the value, each
-on its own line under an aligned `=`; long lines wrap after a `+`, never
-inside a product.
+on its own line under an aligned `=`; long lines wrap after a `+` or a `·`,
+outside parentheses where they can, never inside a symbol.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .derive import Equation
-from .notation import TextPrinter, format_decimal
+from .notation import TextPrinter, format_decimal, sub, sup
 from .solve import SHOWN_DIGITS, Solution, Step
 
 
@@ -30,8 +30,7 @@ def value_text(value: Fraction, decimals: int, exact: bool) -> str:
 
 
 def _param_label(group: str, index: tuple[int, ...]) -> str:
-    from .notation import sub, sup
-
+    """W2, (1, 2) -> w²₁₂"""
     kind, layer = group[0], int(group[1:])
     return f"{kind.lower()}{sup(layer)}{sub(*index)}"
 
