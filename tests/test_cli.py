@@ -164,3 +164,10 @@ def test_formula_wrapping_keeps_text_and_width(width):
     lines = wrap_formula(text, width)
     assert "".join(lines).replace(" ", "") == text.replace(" ", "")
     assert all(len(line) <= width for line in lines)
+
+
+def test_verify_leaves_torch_global_state_alone(capsys):
+    import torch
+
+    run(capsys, "verify")
+    assert torch.get_default_dtype() == torch.float32

@@ -43,16 +43,16 @@ def reference(spec: Spec) -> list[dict[str, list[float]]]:
         raise TorchMissing(
             "PyTorch is not installed; install it with: pip install torch==2.13.0"
         ) from None
-    torch.set_default_dtype(torch.float64)
+    f64 = torch.float64  # passed everywhere: the default dtype is global state, not ours
     acts = {"identity": torch.nn.Identity, "relu": torch.nn.ReLU, "sigmoid": torch.nn.Sigmoid,
             "tanh": torch.nn.Tanh}
     layers, fan_in = [], spec.inputs
     for layer, W, b in zip(spec.layers, spec.weights, spec.biases):
-        lin = torch.nn.Linear(fan_in, layer.units, bias=layer.bias)
+        lin = torch.nn.Linear(fan_in, layer.units, bias=layer.bias, dtype=f64)
         with torch.no_grad():
-            lin.weight.copy_(torch.tensor([[float(v) for v in row] for row in W]))
+            lin.weight.copy_(torch.tensor([[float(v) for v in row] for row in W], dtype=f64))
             if b is not None:
-                lin.bias.copy_(torch.tensor([float(v) for v in b]))
+                lin.bias.copy_(torch.tensor([float(v) for v in b], dtype=f64))
         if layer.activation == "leaky_relu":
             act = torch.nn.LeakyReLU(float(layer.slope))
         elif layer.activation == "softmax":
@@ -70,8 +70,8 @@ def reference(spec: Spec) -> list[dict[str, list[float]]]:
         p.requires_grad_(name not in spec.frozen)
     trainable = [p for name, p in named.items() if name not in spec.frozen]
     opt = torch.optim.SGD(trainable, lr=float(spec.learning_rate), momentum=float(spec.momentum))
-    X = torch.tensor([[float(v) for v in row] for row in spec.x])
-    Y = torch.tensor([[float(v) for v in row] for row in spec.y])
+    X = torch.tensor([[float(v) for v in row] for row in spec.x], dtype=f64)
+    Y = torch.tensor([[float(v) for v in row] for row in spec.y], dtype=f64)
     n, k = Y.shape
     mean = spec.reduction == "mean"
 
