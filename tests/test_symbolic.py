@@ -122,9 +122,9 @@ def test_symbolic_gradient_equals_sympy_diff(problem):
 
 
 def _param_of(eq, S):
-    """dW2_1_2 -> w²₁₂, db1_2 -> b¹₂"""
-    layer, *idx = (int(part) for part in eq.name[2:].split("_"))
-    return S.w(layer, *idx) if eq.name.startswith("dW") else S.b(layer, *idx)
+    """The parameter's symbol: ("W2", 2, (1, 2)) -> w²₁₂"""
+    group, layer, index = eq.param
+    return S.w(layer, *index) if group.startswith("W") else S.b(layer, *index)
 
 
 def test_substituted_numbers_evaluate_to_the_recorded_value(problem):
@@ -149,10 +149,11 @@ def test_substituted_numbers_evaluate_to_the_recorded_value(problem):
 def test_kink_derivative_is_pytorchs(kind):
     """ReLU′(0) = 0 and LeakyReLU′(0) = slope, as PyTorch's backward."""
     from worksheet.spec import parse_spec
+    slope = ", slope = 0.25" if kind == "leaky_relu" else ""
     spec = parse_spec(f"""
 [network]
 inputs = 1
-layers = [{{ units = 1, activation = "{kind}", slope = 0.25 }}, {{ units = 1 }}]
+layers = [{{ units = 1, activation = "{kind}"{slope} }}, {{ units = 1 }}]
 [init]
 weight = 1
 bias = 0
@@ -162,7 +163,7 @@ y = [1]
 [training]
 loss = "half_sse"
 learning_rate = 0.1
-""".replace(', slope = 0.25' if kind == "relu" else "@@", ""))
+""")
     step = solve(spec).steps[0]
     assert step.z[0][0] == (Fraction(0),)
     # ∂L/∂b¹ = δ¹ = δ²·w²·f′(0); δ² = ŷ − y = −1, w² = 1

@@ -95,7 +95,8 @@ def trace(spec_path: Path | None, iters: int) -> None:
 
 @cli.command()
 @SPEC_ARG
-def verify(spec_path: Path | None) -> None:
+@click.pass_context
+def verify(ctx: click.Context, spec_path: Path | None) -> None:
     """Check every number against PyTorch autograd in float64."""
     from .solve import solve as run_solve
     from .verify import TOLERANCE, TorchMissing, compare, reference
@@ -105,7 +106,7 @@ def verify(spec_path: Path | None) -> None:
         ref = reference(spec)
     except TorchMissing as exc:
         click.echo(f"worksheet: {exc}", err=True)
-        sys.exit(3)
+        ctx.exit(3)
     rows = compare(run_solve(spec), ref)
     width = max(len(r.quantity) for r in rows)
     click.echo(f"{'quantity':<{width}}  {'values':>6}  {'max abs diff':>12}  {'max rel diff':>12}")
@@ -116,7 +117,7 @@ def verify(spec_path: Path | None) -> None:
     if bad:
         click.echo(f"{len(bad)} of {len(rows)} quantities differ from PyTorch by more than "
                    f"{TOLERANCE:g} (relative).")
-        sys.exit(1)
+        ctx.exit(1)
     click.echo(f"All {len(rows)} quantities agree with PyTorch (float64) to {TOLERANCE:g} relative.")
 
 
@@ -134,16 +135,13 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status instead of exiting when called in-process."""
     try:
         code = cli.main(args=argv, prog_name="worksheet", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
     except click.exceptions.Abort:
         click.echo("Aborted!", err=True)
         return 1
-    except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else 1
+    # without standalone mode click returns ctx.exit's status rather than exiting
     return code if isinstance(code, int) else 0
 
 

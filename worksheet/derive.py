@@ -33,6 +33,7 @@ class Equation:
     lhs: sp.Expr
     symbolic: sp.Expr
     chain: sp.Expr | None = None
+    param: tuple[str, int, tuple[int, ...]] | None = None  # a gradient's: ("W1", layer 1, (i, j))
 
 
 @dataclass(frozen=True)
@@ -211,20 +212,16 @@ def derive(spec: Spec) -> Derivation:
                     chain = _add(*(_mul(*unwrap(delta[l, i, s][0]), S.partial(S.z(l, i, s), w))
                                    for s in samples))
                     sym = _add(*(_mul(*unwrap(delta[l, i, s][1]), S.a(l - 1, j, s)) for s in samples))
-                    grads.append(Equation(f"dW{l}_{i}_{j}", S.partial(L, w), sym, chain))
+                    grads.append(Equation(f"dW{l}_{i}_{j}", S.partial(L, w), sym, chain, (f"W{l}", l, (i, j))))
         if trainable_b:
             for i in range(1, units[l - 1] + 1):
                 b = S.b(l, i)
                 chain = _add(*(_mul(*unwrap(delta[l, i, s][0]), S.partial(S.z(l, i, s), b))
                                for s in samples))
                 sym = _add(*(_mul(*unwrap(delta[l, i, s][1]), sp.Integer(1)) for s in samples))
-                grads.append(Equation(f"db{l}_{i}", S.partial(L, b), sym, chain))
-    grads.sort(key=lambda eq: _backprop_order(eq.name))
+                grads.append(Equation(f"db{l}_{i}", S.partial(L, b), sym, chain, (f"b{l}", l, (i,))))
+    # output layer first, as backpropagation reaches them; W before b (a stable sort)
+    grads.sort(key=lambda eq: (-eq.param[1], eq.param[0][0] == "b"))
 
     return Derivation(S, tuple(forward), loss, tuple(output_grads), tuple(deltas), tuple(grads), scale)
 
-
-def _backprop_order(name: str) -> tuple[int, int]:
-    """Output layer first, as backpropagation reaches them; W before b."""
-    layer = int(name[2:].split("_")[0])
-    return (-layer, 0 if name.startswith("dW") else 1)

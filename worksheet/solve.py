@@ -18,7 +18,7 @@ then the exact binary value of the high-precision result.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from fractions import Fraction
 from types import MappingProxyType
 
@@ -144,6 +144,25 @@ class _Exact:
         return sp.Rational(q.numerator, q.denominator)
 
 
+class _PrecisionLost(ArithmeticError):
+    """A value is not finite, or a division by zero, at the working precision in force."""
+
+
+@dataclass(frozen=True)
+class _Numbers:
+    """One step's numbers, as Fractions; nested [sample][layer][unit] where it applies."""
+
+    z: tuple
+    a: tuple
+    dy: tuple  # ∂L/∂ŷ, [sample][output]
+    delta: tuple
+    derivs: tuple  # ∂a/∂z of elementwise activations; None for a softmax layer
+    loss: Fraction
+    grads: dict
+    velocity: dict
+    updated: dict
+
+
 class _HighPrecision:
     """mpmath at the working precision in force; results lowered to exact Fractions."""
 
@@ -153,7 +172,7 @@ class _HighPrecision:
     def lower(self, v) -> Fraction:
         v = mpmath.mpf(v)
         if not mpmath.isfinite(v):
-            raise ZeroDivisionError("not finite at this precision")
+            raise _PrecisionLost(str(v))
         man, exp = v.man_exp  # the magnitude's; the sign is apart
         return (-1 if v < 0 else 1) * Fraction(man) * Fraction(2) ** exp
 
@@ -191,9 +210,8 @@ def _derivative(kind: str, z, a, slope):
     return 1 - a * a  # tanh
 
 
-def _numbers(spec: Spec, params, buffers, arith=None) -> dict:
-    """One step's numbers, lowered to Fractions: z, a, dy, delta, derivs, loss,
-    grads, velocity, updated. Exact arithmetic unless `arith` says otherwise."""
+def _numbers(spec: Spec, params, buffers, arith=None) -> _Numbers:
+    """One step's numbers, lowered to Fractions; exact arithmetic unless `arith` says otherwise."""
     arith = arith or _Exact()
     lift, lower = arith.lift, arith.lower
     layers, depth = spec.layers, len(spec.layers)
@@ -271,11 +289,11 @@ def _numbers(spec: Spec, params, buffers, arith=None) -> dict:
             velocity[name] = _lower_nested(v, lower)
             updated[name] = _lower_nested(_zip_nested(lambda p, vi: lift(p) - lr * vi, old, v), lower)
 
-    return {
-        "z": _lower_nested(zs, lower), "a": _lower_nested(acts, lower), "dy": _lower_nested(dys, lower),
-        "delta": _lower_nested(deltas, lower), "derivs": _lower_nested(derivs, lower),
-        "loss": lower(loss), "grads": grads, "velocity": velocity, "updated": updated,
-    }
+    return _Numbers(
+        z=_lower_nested(zs, lower), a=_lower_nested(acts, lower), dy=_lower_nested(dys, lower),
+        delta=_lower_nested(deltas, lower), derivs=_lower_nested(derivs, lower),
+        loss=lower(loss), grads=grads, velocity=velocity, updated=updated,
+    )
 
 
 MAX_WORKING_DIGITS = 1920
@@ -285,7 +303,7 @@ class SolveError(ValueError):
     """The numbers run away from what a worksheet can hold."""
 
 
-def _checked_numbers(spec: Spec, params, buffers, number: int) -> dict:
+def _checked_numbers(spec: Spec, params, buffers, number: int) -> _Numbers:
     """Numbers correct to SHOWN_DIGITS: computed at d and 2d working digits and
     taken when the two agree, doubling d until they do. Saturated sigmoids
     (1 − σ(z) for large z) and other cancellations need more than WORKING_DIGITS."""
@@ -294,7 +312,7 @@ def _checked_numbers(spec: Spec, params, buffers, number: int) -> dict:
         with mpmath.workdps(digits):
             try:
                 current = _numbers(spec, params, buffers, _HighPrecision())
-            except ZeroDivisionError:
+            except (ZeroDivisionError, _PrecisionLost):  # 1 − σ(z) rounded to 0 here
                 current = None
         if current is not None and previous is not None and _agree(previous, current, digits // 2):
             return current
@@ -307,6 +325,8 @@ def _checked_numbers(spec: Spec, params, buffers, number: int) -> dict:
 
 
 def _agree(a, b, digits: int) -> bool:
+    if isinstance(a, _Numbers):
+        return all(_agree(getattr(a, f.name), getattr(b, f.name), digits) for f in fields(a))
     if isinstance(a, dict):
         return all(_agree(a[k], b[k], digits) for k in a)
     if isinstance(a, tuple):
@@ -317,7 +337,7 @@ def _agree(a, b, digits: int) -> bool:
     return abs(a - b) <= abs(b) / Fraction(10) ** (SHOWN_DIGITS + 2) + Fraction(1, 10 ** (digits - 10))
 
 
-def _step(spec: Spec, der: Derivation, arith, params, numbers: dict, number: int) -> Step:
+def _step(spec: Spec, der: Derivation, arith, params, numbers: _Numbers, number: int) -> Step:
     values, symbol_values = _name_values(spec, der, params, numbers)
     with sp.evaluate(False):
         mapping = {sym: arith.sympy(v) for sym, v in symbol_values.items()}
@@ -326,14 +346,14 @@ def _step(spec: Spec, der: Derivation, arith, params, numbers: dict, number: int
     return Step(
         number=number,
         params=MappingProxyType(dict(params)),
-        z=numbers["z"],
-        a=numbers["a"],
-        loss=numbers["loss"],
-        dL_dyhat=numbers["dy"],
-        deltas=numbers["delta"],
-        grads=MappingProxyType(numbers["grads"]),
-        velocity=MappingProxyType(numbers["velocity"]),
-        updated=MappingProxyType(numbers["updated"]),
+        z=numbers.z,
+        a=numbers.a,
+        loss=numbers.loss,
+        dL_dyhat=numbers.dy,
+        deltas=numbers.delta,
+        grads=MappingProxyType(numbers.grads),
+        velocity=MappingProxyType(numbers.velocity),
+        updated=MappingProxyType(numbers.updated),
         values=MappingProxyType(values),
         substituted=MappingProxyType(substituted),
     )
@@ -353,9 +373,9 @@ def _zip_nested(fn, a, b):
     return fn(a, b)
 
 
-def _name_values(spec, der, params, numbers):
+def _name_values(spec, der, params, numbers: _Numbers):
     """Values by equation name, and by symbol for substitution."""
-    z, a, delta, derivs, grads = (numbers[k] for k in ("z", "a", "delta", "derivs", "grads"))
+    z, a, delta, derivs, grads = numbers.z, numbers.a, numbers.delta, numbers.derivs, numbers.grads
     S = der.symbols
     by_symbol: dict[sp.Expr, Fraction] = {}
     for s, (xs, ys) in enumerate(zip(spec.x, spec.y), start=1):
@@ -383,11 +403,13 @@ def _name_values(spec, der, params, numbers):
     named: dict[str, Fraction] = {}
     for eq in der.forward + der.deltas:
         named[eq.name] = by_symbol[eq.lhs]
-    named["L"] = numbers["loss"]
-    for eq, v in zip(der.output_grads, (v for sample in numbers["dy"] for v in sample)):
+    named["L"] = numbers.loss
+    for eq, v in zip(der.output_grads, (v for sample in numbers.dy for v in sample)):
         named[eq.name] = v
     for eq in der.grads:
-        group, *index = eq.name[1:].split("_")
-        values = grads[group]
-        named[eq.name] = values[int(index[0]) - 1][int(index[1]) - 1] if len(index) == 2 else values[int(index[0]) - 1]
+        group, _, index = eq.param
+        value = grads[group]
+        for i in index:
+            value = value[i - 1]
+        named[eq.name] = value
     return named, by_symbol
