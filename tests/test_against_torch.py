@@ -11,7 +11,9 @@ from worksheet import parse_spec, solve
 from worksheet.solve import SolveError
 
 RELATIVE = 1e-9
-FLOOR = 1e-6  # below this size a difference counts against the floor, not the value
+# Below this size a difference counts against the floor, not the value: float64 leaves
+# ~1e-15 where terms of size ~10 cancel to an exact 0 (hypothesis found 1.1e-15).
+FLOOR = 1e-3
 
 
 def torch_steps(spec):

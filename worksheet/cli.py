@@ -8,7 +8,9 @@ key and value, with exit status 2 and no traceback.
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -48,15 +50,29 @@ class _Group(click.Group):
         except SolveError as exc:
             click.echo(f"worksheet: {ctx.meta.get('spec_source', '<spec>')}: {exc}", err=True)
             ctx.exit(2)
+        except OutputError as exc:
+            click.echo(f"worksheet: {exc}", err=True)
+            ctx.exit(2)
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+class OutputError(ValueError):
+    """An output cannot be made or written: a template override, a folder."""
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]},
+             invoke_without_command=True)
 @click.version_option(package_name="worksheet")
-def cli() -> None:
+@click.pass_context
+def cli(ctx: click.Context) -> None:
     """Hand calculations of a small neural network: forward pass,
     backpropagation and SGD updates, exact and checked against PyTorch.
 
+    Without a command, renders the built-in HW2-1 problem's answer key to
+    out/hw2-1.html and out/hw2-1.pdf.
+
     SPEC is a TOML problem file; without it, the built-in HW2-1 problem."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(render)
 
 
 @cli.command()
@@ -119,6 +135,84 @@ def verify(ctx: click.Context, spec_path: Path | None) -> None:
                    f"{TOLERANCE:g} (relative).")
         ctx.exit(1)
     click.echo(f"All {len(rows)} quantities agree with PyTorch (float64) to {TOLERANCE:g} relative.")
+
+
+FORMATS = ("html", "pdf")
+
+
+def _formats(ctx, param, value: str) -> tuple[str, ...]:
+    chosen = tuple(dict.fromkeys(part.strip().lower() for part in value.split(",") if part.strip()))
+    bad = [f for f in chosen if f not in FORMATS]
+    if bad or not chosen:
+        raise click.BadParameter(f"{', '.join(repr(b) for b in bad) or 'nothing'} is not a format; "
+                                 f"give one or both of {', '.join(FORMATS)}, comma-separated")
+    return chosen
+
+
+@cli.command()
+@SPEC_ARG
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
+              show_default=True, help="Folder for the output files.")
+@click.option("--format", "formats", default="html,pdf", show_default=True, callback=_formats,
+              help="html, pdf, or both, comma-separated.")
+@click.option("--blank", is_flag=True, help="A blank sheet: the same pages, with empty labelled boxes.")
+@click.option("--decimals", type=click.IntRange(0, 12), default=4, show_default=True,
+              help="Decimals shown for numbers.")
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True)
+@click.option("--templates", "templates_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A folder of templates that replace the package's ones of the same name.")
+@click.option("--iters", type=click.IntRange(1, 1000), default=10, show_default=True,
+              help="Iterations of the PyTorch check and the loss plot.")
+def render(spec_path: Path | None = None, out_dir: Path = Path("out"), formats: tuple[str, ...] = FORMATS,
+           blank: bool = False, decimals: int = 4, paper: str = "a4", templates_dir: Path | None = None,
+           iters: int = 10) -> None:
+    """Render the worksheet as HTML and PDF: the answer key, or a blank sheet."""
+    from .document import Options, build
+    from .render import TemplateError, to_html
+    from .script import torch_script as make_script
+    from .solve import solve as run_solve
+    from .trace import run
+
+    spec = load_spec(spec_path)
+    stem = (Path(BUILTIN_NAME) if spec_path is None else spec_path).stem + ("-blank" if blank else "")
+    solution = run_solve(spec)
+    doc = build(solution, run(spec, max(iters, spec.steps)), Options(decimals, blank, paper),
+                torch_script=make_script(spec, iters) if blank else "")
+    try:
+        html = to_html(doc, templates_dir)
+    except TemplateError as exc:
+        raise OutputError(f"{templates_dir or 'templates'}: {exc}") from None
+    outputs: dict[Path, bytes] = {}
+    if "html" in formats:
+        outputs[out_dir / f"{stem}.html"] = html.encode("utf-8")
+    if "pdf" in formats:
+        from .pdf import PdfError, to_pdf
+
+        try:
+            outputs[out_dir / f"{stem}.pdf"] = to_pdf(html)
+        except PdfError as exc:
+            raise OutputError(str(exc)) from None
+    # everything is made before anything is written, and each file is written whole
+    for path, data in outputs.items():
+        write_whole(path, data)
+        click.echo(str(path))
+
+
+def write_whole(path: Path, data: bytes) -> None:
+    """Write to a temporary name beside `path`, then rename: an earlier file
+    stays as it was unless the new one is complete."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise OutputError(f"{path.parent}: cannot write here ({exc.strerror or exc})") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
 @cli.command("torch-script")

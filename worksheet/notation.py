@@ -10,9 +10,11 @@ fixed number of decimals.
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 import sympy as sp
+from sympy.printing.latex import LatexPrinter as SympyLatexPrinter
 from sympy.printing.str import StrPrinter
 
 _SUP = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
@@ -40,7 +42,8 @@ DERIVATIVE_FN = {
     "leaky_relu": sp.Function("LReLU′"),
 }
 LATEX_FN = {"ReLU": r"\operatorname{ReLU}", "LReLU": r"\operatorname{LReLU}", "σ": r"\sigma",
-            "tanh": r"\tanh", "ReLU′": r"\operatorname{ReLU}'", "LReLU′": r"\operatorname{LReLU}'"}
+            "tanh": r"\tanh", "ReLU′": r"\operatorname{ReLU}^{\prime}",
+            "LReLU′": r"\operatorname{LReLU}^{\prime}"}
 
 
 class Symbols:
@@ -56,26 +59,29 @@ class Symbols:
         self.latex[s] = latex
         return s
 
-    def _sample(self, text: str, latex: str, s: int) -> sp.Symbol:
+    def _sample(self, text: str, base: str, up: str, down: str, s: int) -> sp.Symbol:
+        """A per-sample quantity; with several samples the sample index joins
+        the superscript, z^{(1)[2]}_{1}, and the text name ends in [2]."""
         if self.samples > 1:
-            return self._sym(f"{text}[{s}]", f"{latex}^{{[{s}]}}")
+            text, up = f"{text}[{s}]", f"{up}[{s}]"
+        latex = base + (f"^{{{up}}}" if up else "") + (f"_{{{down}}}" if down else "")
         return self._sym(text, latex)
 
     # index helpers: drop the index of a lone input or output, as the seed does
     def _i(self, i: int, count: int) -> tuple[str, str]:
-        return ("", "") if count == 1 else (sub(i), f"_{{{i}}}")
+        return ("", "") if count == 1 else (sub(i), str(i))
 
     def x(self, j: int, s: int = 1) -> sp.Symbol:
         t, lt = self._i(j, self.inputs)
-        return self._sample("x" + t, "x" + lt, s)
+        return self._sample("x" + t, "x", "", lt, s)
 
     def y(self, k: int, s: int = 1) -> sp.Symbol:
         t, lt = self._i(k, self.outputs)
-        return self._sample("y" + t, "y" + lt, s)
+        return self._sample("y" + t, "y", "", lt, s)
 
     def yhat(self, k: int, s: int = 1) -> sp.Symbol:
         t, lt = self._i(k, self.outputs)
-        return self._sample("ŷ" + t, r"\hat{y}" + lt, s)
+        return self._sample("ŷ" + t, r"\hat{y}", "", lt, s)
 
     def w(self, l: int, i: int, j: int) -> sp.Symbol:
         return self._sym(f"w{sup(l)}{sub(i, j)}", f"w^{{({l})}}_{{{i}{j}}}")
@@ -84,7 +90,7 @@ class Symbols:
         return self._sym(f"b{sup(l)}{sub(i)}", f"b^{{({l})}}_{{{i}}}")
 
     def z(self, l: int, i: int, s: int = 1) -> sp.Symbol:
-        return self._sample(f"z{sup(l)}{sub(i)}", f"z^{{({l})}}_{{{i}}}", s)
+        return self._sample(f"z{sup(l)}{sub(i)}", "z", f"({l})", str(i), s)
 
     def a(self, l: int, i: int, s: int = 1) -> sp.Symbol:
         """Activation of unit i of layer l; layer 0 is the input, the last is ŷ."""
@@ -92,10 +98,10 @@ class Symbols:
             return self.x(i, s)
         if l == self.depth:
             return self.yhat(i, s)
-        return self._sample(f"a{sup(l)}{sub(i)}", f"a^{{({l})}}_{{{i}}}", s)
+        return self._sample(f"a{sup(l)}{sub(i)}", "a", f"({l})", str(i), s)
 
     def delta(self, l: int, i: int, s: int = 1) -> sp.Symbol:
-        return self._sample(f"δ{sup(l)}{sub(i)}", rf"\delta^{{({l})}}_{{{i}}}", s)
+        return self._sample(f"δ{sup(l)}{sub(i)}", r"\delta", f"({l})", str(i), s)
 
     def loss(self) -> sp.Symbol:
         return self._sym("L", "L")
@@ -111,12 +117,15 @@ class Symbols:
 class TextPrinter(StrPrinter):
     """Plain-text formulas in build order, numbers to `decimals` places."""
 
-    def __init__(self, decimals: int = 4):
+    def __init__(self, decimals: int = 4, fractions: bool = False):
         super().__init__({"order": "none"})
-        self.decimals = decimals
+        self.decimals, self.fractions = decimals, fractions
 
     def _number(self, value: Fraction) -> str:
-        text = format_decimal(value, self.decimals)
+        if self.fractions and value.denominator != 1:  # a formula's constant: ½, not 0.5
+            text = f"{value.numerator}/{value.denominator}".replace("-", "−")
+        else:
+            text = format_decimal(value, self.decimals)
         return f"({text})" if text.startswith("−") else text
 
     def _print_Integer(self, expr):
@@ -142,9 +151,12 @@ class TextPrinter(StrPrinter):
         for f in factors:
             text = self._print(f)
             if isinstance(f, sp.Add) or (isinstance(f, sp.Mul) and f.args[0] == -1):
-                text = f"({text})"
+                text = self._paren(text)
             parts.append(text)
         return "·".join(parts)
+
+    def _paren(self, text: str) -> str:
+        return f"({text})"
 
     def _print_Add(self, expr, order=None):
         out = []
@@ -156,25 +168,44 @@ class TextPrinter(StrPrinter):
                 out.append(("" if n == 0 else " + ") + self._print(term))
         return "".join(out)
 
+    def _base(self, base) -> str:
+        """A power's base, bracketed unless it is a symbol, a function or a
+        number (a negative number brackets itself)."""
+        text = self._print(base)
+        indexed = isinstance(base, sp.Symbol) and len(base.name) > 1  # (a¹₂)², not a¹₂²
+        return self._paren(text) if indexed or isinstance(base, (sp.Add, sp.Mul, sp.Pow)) else text
+
     def _print_Pow(self, expr, rational=False):
         base, exp = expr.args
-        text = self._print(base)
-        if not isinstance(base, (sp.Symbol, sp.Function)) or text.startswith("("):
-            text = f"({text})" if not text.startswith("(") else text
         if exp == -1:
-            return f"1/{text}"
+            return f"1/{self._base(base)}"
         if exp.is_Integer and exp > 0:
-            return text + sup(int(exp))
-        return f"{text}^{self._print(exp)}"
+            return self._base(base) + sup(int(exp))
+        return f"{self._base(base)}^{self._print(exp)}"
+
+    def _arg(self, arg) -> str:
+        """A function's argument: a negative number needs no second bracket."""
+        text = self._print(arg)
+        if arg.is_Number and text.startswith("(") and text.endswith(")"):
+            return text[1:-1]
+        return text
 
     def _print_Function(self, expr):
-        return f"{expr.func.__name__}({', '.join(self._print(a) for a in expr.args)})"
+        return f"{expr.func.__name__}({', '.join(self._arg(a) for a in expr.args)})"
 
     def _print_exp(self, expr):
-        return f"e^({self._print(expr.args[0])})"
+        return f"e^({self._arg(expr.args[0])})"
 
     def _print_log(self, expr):
-        return f"log({self._print(expr.args[0])})"
+        return f"log({self._arg(expr.args[0])})"
+
+
+def value_text(value: Fraction, decimals: int, exact: bool) -> str:
+    """4.5; or 0.3333 (1/3) when rounding hides a short exact fraction."""
+    text = format_decimal(value, decimals)
+    if exact and (value * 10**decimals).denominator != 1 and len(str(value)) <= 11:
+        text += f" ({str(value).replace('-', '−')})"
+    return text
 
 
 def format_decimal(value, decimals: int = 4) -> str:
@@ -204,3 +235,157 @@ def _trim(text: str) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return text
+
+
+class LatexPrinter(SympyLatexPrinter):
+    """LaTeX for the derivation, in build order, with ∂ notation kept: the
+    chain-rule factors are symbols whose LaTeX spelling `Symbols` holds, and
+    SymPy's own printer would sort the factors."""
+
+    def __init__(self, symbols: Symbols):
+        super().__init__({"order": "none", "mul_symbol": "dot"})
+        self.names = symbols.latex
+
+    def _print_Symbol(self, expr, style="plain"):
+        return self.names.get(expr) or super()._print_Symbol(expr)
+
+    def _print_Function(self, expr, exp=None):
+        name = type(expr).__name__
+        if name not in LATEX_FN:
+            return super()._print_Function(expr, exp)
+        args = ", ".join(self._print(a) for a in expr.args)
+        return rf"{LATEX_FN[name]}\left({args}\right)"
+
+    def _print_Mul(self, expr):
+        factors = list(expr.args)
+        if factors and factors[0] == -1 and len(factors) > 1:
+            return "-" + self._factor_join(factors[1:])
+        return self._factor_join(factors)
+
+    def _factor_join(self, factors) -> str:
+        parts = []
+        for f in factors:
+            text = self._print(f)
+            if isinstance(f, sp.Add) or (isinstance(f, sp.Mul) and f.args[0] == -1):
+                text = rf"\left({text}\right)"
+            parts.append(text)
+        return r" \cdot ".join(parts)
+
+    def _print_Add(self, expr, order=None):
+        out = []
+        for n, term in enumerate(expr.args):
+            if isinstance(term, sp.Mul) and term.args[0] == -1:
+                out.append(("-" if n == 0 else " - ") + self._factor_join(term.args[1:]))
+            else:
+                out.append(("" if n == 0 else " + ") + self._print(term))
+        return "".join(out)
+
+    def _print_Pow(self, expr, rational=False):
+        base, exp = expr.args
+        text = self._print(base)
+        if exp == -1:
+            return rf"\frac{{1}}{{{text}}}"
+        if not isinstance(base, (sp.Symbol, sp.Function)) or "^" in text or "_" in text:
+            text = rf"\left({text}\right)"
+        return f"{text}^{{{self._print(exp)}}}"
+
+    def _print_exp(self, expr, exp=None):
+        return rf"e^{{{self._print(expr.args[0])}}}"
+
+    def _print_log(self, expr, exp=None):
+        return rf"\log\left({self._print(expr.args[0])}\right)"
+
+
+def _html_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+class HtmlPrinter(TextPrinter):
+    """HTML for formulas, in build order: the network's symbols as italic
+    letters with the layer index stacked over the unit index, numbers as plain
+    text. `display` writes ∂L/∂w, 1/x and a formula's ½ as stacked fractions
+    (the derivation); otherwise they stay on the line (a step's working).
+    Only SymPy symbols and numbers reach it, never text from a spec, so its
+    output is safe markup."""
+
+    def __init__(self, symbols: Symbols, decimals: int = 4, fractions: bool = False, display: bool = False):
+        super().__init__(decimals, fractions)
+        self.display = display
+        self.names = {sym: symbol_html(latex, display) for sym, latex in symbols.latex.items()}
+
+    def _print_Symbol(self, expr):
+        return self.names.get(expr) or _html_escape(str(expr))
+
+    def _number(self, value: Fraction) -> str:
+        if self.display and self.fractions and value.denominator != 1:
+            sign = "−" if value < 0 else ""
+            return f"{sign}{frac_html(str(abs(value.numerator)), str(value.denominator))}"
+        return super()._number(value)
+
+    def _paren(self, text: str) -> str:
+        if 'class="frac"' in text:  # brackets as tall as the fractions they hold
+            return f'<span class="bp">(</span>{text}<span class="bp">)</span>'
+        return f"({text})"
+
+    def _print_Function(self, expr):
+        name = type(expr).__name__
+        args = ", ".join(self._arg(a) for a in expr.args)
+        return f'<span class="fn">{_html_escape(name)}</span>({args})'
+
+    def _print_exp(self, expr):
+        return f"e<sup>{self._arg(expr.args[0])}</sup>"
+
+    def _print_log(self, expr):
+        return f'<span class="fn">log</span>({self._arg(expr.args[0])})'
+
+    def _print_Pow(self, expr, rational=False):
+        base, exp = expr.args
+        if exp.is_Integer and exp > 1:
+            return f"{self._base(base)}<sup>{int(exp)}</sup>"
+        if exp == -1 and self.display:
+            return frac_html("1", self._print(base))
+        return super()._print_Pow(expr, rational)
+
+
+def frac_html(num: str, den: str) -> str:
+    return f'<span class="frac"><span class="n">{num}</span><span class="d">{den}</span></span>'
+
+
+_LATEX_SYMBOL = re.compile(r"^(?P<base>\\hat\{y\}|\\delta|[a-zA-Z])(?:\^\{(?P<sup>[^}]*)\})?(?:_\{(?P<sub>[^}]*)\})?$")
+_GREEK = {r"\delta": "δ", r"\hat{y}": "ŷ"}
+
+
+def symbol_html(latex: str, display: bool = False) -> str:
+    """One symbol's LaTeX spelling as HTML: w^{(2)}_{12} is an italic w with
+    (2) stacked over 12, as a hand-written index pair is. A ∂ fraction is
+    stacked for display, else ∂L/∂w on the line."""
+    if latex.startswith(r"\frac"):
+        num, den = re.fullmatch(r"\\frac\{\\partial (.*)\}\{\\partial (.*)\}", latex).groups()
+        if display:
+            return frac_html(f"∂{symbol_html(num)}", f"∂{symbol_html(den)}")
+        return f"∂{symbol_html(num)}/∂{symbol_html(den)}"
+    m = _LATEX_SYMBOL.match(latex)
+    if m is None:
+        return _html_escape(latex)
+    base = _GREEK.get(m["base"], m["base"])
+    sub, up = m["sub"], m["sup"]
+    # Unicode super- and subscript digits rather than <sup>/<sub>: a worksheet holds
+    # thousands of symbols, and every element costs WeasyPrint layout time.
+    html = f"<i>{base}</i>"
+    for text, table in ((m["sup"], _SUP_TABLE), (m["sub"], _SUB_TABLE)):
+        if not text:
+            continue
+        if all(ord(c) in table for c in text):
+            html += text.translate(table)
+        else:  # letters (w^{(l)}_{ij} in the notation section)
+            html += f"<{'sup' if table is _SUP_TABLE else 'sub'}>{_index(text)}</{'sup' if table is _SUP_TABLE else 'sub'}>"
+    return html
+
+
+_SUP_TABLE = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
+_SUB_TABLE = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def _index(text: str) -> str:
+    """LaTeX index text as it reads: l-1 with a true minus, letters italic."""
+    return re.sub(r"([a-z])", r"<i>\1</i>", _html_escape(text)).replace("-", "−")

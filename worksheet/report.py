@@ -10,23 +10,14 @@ outside parentheses where they can, never inside a symbol.
 from __future__ import annotations
 
 import textwrap
-from fractions import Fraction
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from .derive import Equation
-from .notation import TextPrinter, format_decimal, sub, sup
+from .notation import TextPrinter, format_decimal, sub, sup, value_text
 from .solve import SHOWN_DIGITS, Solution, Step
-
-
-def value_text(value: Fraction, decimals: int, exact: bool) -> str:
-    """4.5; or 0.3333 (1/3) when rounding hides a short exact fraction."""
-    text = format_decimal(value, decimals)
-    if exact and (value * 10**decimals).denominator != 1 and len(str(value)) <= 11:
-        text += f" ({str(value).replace('-', '−')})"
-    return text
 
 
 def _param_label(group: str, index: tuple[int, ...]) -> str:

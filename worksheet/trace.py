@@ -174,6 +174,8 @@ def _vector(values, indent: int, fmt: _Formatter) -> str:
 
 
 def _body(values: np.ndarray, indent: int, fmt: _Formatter) -> str:
+    if values.ndim == 0:  # a scalar: tensor(6.1250)
+        return fmt.format(float(values)).strip()
     if values.ndim == 1:
         return _vector(values, indent, fmt)
     rows = [_body(row, indent + 1, fmt) for row in values]
@@ -182,6 +184,7 @@ def _body(values: np.ndarray, indent: int, fmt: _Formatter) -> str:
 
 def format_tensor(values: np.ndarray, suffix: str | None = None) -> str:
     """str(torch.tensor(values)), with an optional `requires_grad=True` or `grad_fn=<...>`."""
+    values = np.asarray(values)
     prefix, indent = "tensor(", len("tensor(")
     text = prefix + _body(values, indent, _Formatter(values))
     if suffix:

@@ -1,0 +1,1 @@
+"""The worksheet's Jinja2 templates and style, shipped as package data of worksheet.templates."""

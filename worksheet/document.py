@@ -1,0 +1,484 @@
+"""Document stage: a `Solution` in, the worksheet's content model out.
+
+Contract: pure (no files). `build(solution, snapshots, options)` returns a
+frozen `Document` holding everything the templates print, in reading order:
+the problem statement, the network's picture, notation and conventions, the
+derivation typeset once, one part per update step, and the check against the
+PyTorch trace. Formulas from SymPy arrive as typeset SVG (`Formula`) or as
+HTML made only from symbols and numbers (`Markup`); text from the spec
+stays plain `str`, for the templates to escape.
+
+The answer key and the blank sheet are the same model with `blank` set:
+every number a student computes is a `Box` whose size is decided from the
+key's own text in both cases, so the two documents lay out the same and
+line up page by page; a blank sheet's boxes carry only their label.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+
+import sympy as sp
+from markupsafe import Markup
+
+from .derive import Equation
+from .figures import ACTIVATION_NAMES, loss_svg, network_svg
+from .notation import HtmlPrinter, LatexPrinter, TextPrinter, format_decimal, symbol_html, value_text
+from .solve import SHOWN_DIGITS, Solution, Step
+from .spec import Spec
+from .trace import Snapshot, format_tensor
+
+# Handwriting is wider than print: millimetres a written character takes, and a line's height.
+HAND_MM_PER_CHAR = 2.9
+PRINT_MM_PER_CHAR = 2.3  # 11pt serif, a formula's average character
+LINE_MM = 8.5
+TEXT_MM = {"a4": 170.0, "letter": 175.9}  # the page's width inside its margins (20 mm a side)
+LHS_MM = 22.0  # the column for a line's left-hand side
+PAPER = ("a4", "letter")
+
+
+@dataclass(frozen=True)
+class Options:
+    decimals: int = 4
+    blank: bool = False
+    paper: str = "a4"
+
+
+@dataclass(frozen=True)
+class Box:
+    """A number the student writes; `text` is empty on a blank sheet."""
+
+    name: str  # the stable label: z1_1, dW2_1_2, new_W1_1_1 ...
+    text: str
+    width_mm: float
+    lines: int = 1
+
+
+@dataclass(frozen=True)
+class Line:
+    """One quantity of a step: lhs = symbolic = working = value."""
+
+    name: str
+    lhs: Markup
+    symbolic: Markup
+    working: Box | None  # the formula with this step's numbers; None when it would repeat the value
+    value: Box
+    ref: int  # the derivation's equation number
+    compact: bool  # all on one line; else the working and value go on a second
+
+
+@dataclass(frozen=True)
+class Group:
+    heading: str
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True)
+class UpdateRow:
+    param: Markup
+    old: Box | str  # a given value is text
+    grad: Box | str  # "frozen" for a frozen parameter
+    velocity: Box | str | None  # with momentum only
+    step: Box | str
+    new: Box | str
+
+
+@dataclass(frozen=True)
+class Part:
+    """One SGD update step."""
+
+    number: int
+    forward: tuple[Group, ...]
+    loss: Group
+    backward: tuple[Group, ...]
+    gradients: tuple[Group, ...]
+    update_rule: Markup
+    update_heads: tuple[Markup, ...]
+    updates: tuple[UpdateRow, ...]
+
+
+@dataclass(frozen=True)
+class Derived:
+    number: int
+    name: str
+    lhs: Markup
+    forms: tuple[Markup, ...]  # the chain rule in ∂ factors, then in the network's symbols
+
+
+@dataclass(frozen=True)
+class DerivationGroup:
+    heading: str
+    items: tuple[Derived, ...]
+
+
+@dataclass(frozen=True)
+class Given:
+    label: Markup
+    value: Markup
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    quantity: Markup
+    torch: str  # as PyTorch prints the float32 tensor
+    ours: str
+    agree: bool
+
+
+@dataclass(frozen=True)
+class CheckBlock:
+    heading: str
+    rows: tuple[CheckRow, ...]
+
+
+@dataclass(frozen=True)
+class Document:
+    title: str
+    course: str
+    instructor: str
+    due: str
+    blank: bool
+    paper: str
+    text_mm: float  # the page's text width
+    decimals: int
+    summary: str
+    given: tuple[Given, ...]
+    network: Markup
+    notation: tuple[Markup, ...]
+    conventions: tuple[str, ...]
+    derivation_note: str
+    derivation: tuple[DerivationGroup, ...]
+    parts: tuple[Part, ...]
+    checks: tuple[CheckBlock, ...]
+    loss_plot: Markup
+    iterations: int
+    torch_script: str  # printed on the blank sheet instead of the check
+    boxes: tuple[str, ...]  # every box's step-qualified label, in order: 1:z1_1 ...
+
+
+def _mm_for(chars: int) -> float:
+    return chars * HAND_MM_PER_CHAR
+
+
+class _Builder:
+    def __init__(self, sol: Solution, options: Options):
+        self.sol, self.spec, self.opt = sol, sol.spec, options
+        self.der = sol.derivation
+        S = self.der.symbols
+        self.latex = LatexPrinter(S)
+        self.display = HtmlPrinter(S, options.decimals, fractions=True, display=True)
+        self.html = HtmlPrinter(S, options.decimals, fractions=True)
+        self.numbers = HtmlPrinter(S, options.decimals)
+        self.text = TextPrinter(options.decimals)
+        self.boxes: list[str] = []
+        # one width for every value box, so no box's size hints at its number
+        widest = max(len(value_text(v, options.decimals, sol.exact)) for step in sol.steps
+                     for v in step.values.values())
+        self.value_mm = max(26.0, _mm_for(widest) + 4)
+        self.work_mm = TEXT_MM[options.paper] - LHS_MM - self.value_mm - 14
+        self.step_no = 0
+
+    def box(self, name: str, text: str, width_mm: float | None = None, lines: int = 1) -> Box:
+        self.boxes.append(f"{self.step_no}:{name}")
+        return Box(name, "" if self.opt.blank else text, width_mm or self.value_mm, lines)
+
+    def value(self, v: Fraction) -> str:
+        return value_text(v, self.opt.decimals, self.sol.exact)
+
+    # -- derivation ------------------------------------------------------
+    def derivation(self) -> tuple[tuple[DerivationGroup, ...], dict[str, int]]:
+        der, spec = self.der, self.spec
+        numbers: dict[str, int] = {}
+        groups: list[DerivationGroup] = []
+
+        def items(eqs) -> tuple[Derived, ...]:
+            out = []
+            for eq in eqs:
+                numbers[_base_name(eq.name)] = n = len(numbers) + 1
+                forms = tuple(Markup(self.display.doprint(f)) for f in (eq.chain, eq.symbolic) if f is not None)
+                out.append(Derived(n, eq.name, Markup(self.display.doprint(eq.lhs)), forms))
+            return tuple(out)
+
+        first = [eq for eq in der.forward if _sample_of(eq.name) == 1]
+        for n, layer in enumerate(spec.layers, start=1):
+            eqs = [eq for eq in first if _layer_of(eq.name) == n]
+            groups.append(DerivationGroup(f"Forward, layer {n} ({ACTIVATION_NAMES[layer.activation]})",
+                                          items(_neuron_order(eqs, layer.activation))))
+        groups.append(DerivationGroup("Loss", items([der.loss])))
+        backward = [eq for eq in der.output_grads + der.deltas if _sample_of(eq.name) == 1]
+        groups.append(DerivationGroup("Backward: δ = ∂L/∂z, from the output layer down", items(backward)))
+        for n in range(len(spec.layers), 0, -1):
+            eqs = [eq for eq in der.grads if eq.param[1] == n]
+            if eqs:
+                groups.append(DerivationGroup(f"Gradients, layer {n}", items(eqs)))
+        return tuple(groups), numbers
+
+    # -- steps -----------------------------------------------------------
+    def line(self, eq: Equation, step: Step, refs: dict[str, int]) -> Line:
+        sym = self.html.doprint(eq.symbolic)
+        worked = step.substituted[eq.name]
+        plain = self.text.doprint(worked)
+        value = self.value(step.values[eq.name])
+        working = None
+        # one line when it all fits: left side, formula, working, value
+        sym_mm = len(self.text.doprint(eq.symbolic)) * PRINT_MM_PER_CHAR
+        work_mm = _mm_for(len(plain)) + 6
+        compact = LHS_MM + sym_mm + work_mm + self.value_mm + 18 <= TEXT_MM[self.opt.paper]
+        if plain != format_decimal(step.values[eq.name], self.opt.decimals) and not isinstance(eq.symbolic, sp.Symbol):
+            width = work_mm if compact else self.work_mm
+            lines = max(1, math.ceil(_mm_for(len(plain)) / width))
+            # the working is not marked, only its result: an unlabelled area
+            text = "" if self.opt.blank else Markup(self.numbers.doprint(worked))
+            working = Box("", text, width, lines)
+        return Line(eq.name, Markup(self.html.doprint(eq.lhs)), Markup(sym),
+                    working, self.box(eq.name, value), refs[_base_name(eq.name)], compact)
+
+    def part(self, step: Step, refs: dict[str, int]) -> Part:
+        der, spec = self.der, self.spec
+        self.step_no = step.number
+        samples = len(spec.x)
+
+        def lines(eqs) -> tuple[Line, ...]:
+            return tuple(self.line(eq, step, refs) for eq in eqs)
+
+        forward = []
+        for s in range(1, samples + 1):
+            for n, layer in enumerate(spec.layers, start=1):
+                eqs = [eq for eq in der.forward if _sample_of(eq.name) == s and _layer_of(eq.name) == n]
+                where = f", sample {s}" if samples > 1 else ""
+                forward.append(Group(f"Layer {n} ({ACTIVATION_NAMES[layer.activation]}){where}",
+                                     lines(_neuron_order(eqs, layer.activation))))
+        loss = Group("Loss", lines([der.loss]))
+        backward = []
+        for s in range(1, samples + 1):
+            where = f", sample {s}" if samples > 1 else ""
+            backward.append(Group(f"Output gradient{where}",
+                                  lines([eq for eq in der.output_grads if _sample_of(eq.name) == s])))
+            for n in range(len(spec.layers), 0, -1):
+                eqs = [eq for eq in der.deltas if _sample_of(eq.name) == s and _layer_of(eq.name) == n]
+                backward.append(Group(f"δ, layer {n}{where}", lines(eqs)))
+        gradients = []
+        for n in range(len(spec.layers), 0, -1):
+            eqs = [eq for eq in der.grads if eq.param[1] == n]
+            if eqs:
+                gradients.append(Group(f"Gradients, layer {n}", lines(eqs)))
+        rule, heads, rows = self.updates(step)
+        return Part(step.number, tuple(forward), loss, tuple(backward), tuple(gradients), rule, heads, rows)
+
+    def updates(self, step: Step):
+        spec, dec = self.spec, self.opt.decimals
+        mom = bool(spec.momentum)
+        lr = format_decimal(spec.learning_rate, 12)
+        g = "∂L/∂<i>p</i>"
+        if mom:
+            rule = Markup(f"<i>v</i> ← {format_decimal(spec.momentum, 12)}·<i>v</i> + {g} "
+                          f"(<i>v</i> = {g} on step 1); <i>p</i> ← <i>p</i> − η·<i>v</i>, η = {lr}")
+            heads = ("old <i>p</i>", g, "<i>v</i>", "η·<i>v</i>", "new <i>p</i>")
+        else:
+            rule = Markup(f"<i>p</i> ← <i>p</i> − η·{g}, η = {lr}")
+            heads = ("old <i>p</i>", g, f"η·{g}", "new <i>p</i>")
+        rows = []
+        for group in spec.group_names:
+            for index, old in _entries(step.params[group]):
+                key = f"{group}_{'_'.join(map(str, index))}"
+                label = Markup(symbol_html(self.latex.doprint(_param_symbol(self.der.symbols, group, index))))
+                if step.number == 1:
+                    old_cell: Box | str = format_decimal(old, dec)
+                else:  # the previous step's result, written again
+                    self.step_no -= 1
+                    old_cell = self.box(f"new_{key}", self.value(old))
+                    self.step_no += 1
+                if group not in step.grads:
+                    rows.append(UpdateRow(label, old_cell, "frozen", "" if mom else None, "", format_decimal(old, dec)))
+                    continue
+                grad = _at(step.grads[group], index)
+                vel = _at(step.velocity[group], index)
+                new = _at(step.updated[group], index)
+                d = f"d{key}"
+                rows.append(UpdateRow(
+                    label, old_cell, self.box(d, self.value(grad)),
+                    self.box(f"v_{key}", self.value(vel)) if mom else None,
+                    self.box(f"eta_{'v_' + key if mom else d}", self.value(spec.learning_rate * vel)),
+                    self.box(f"new_{key}", self.value(new)),
+                ))
+        return rule, tuple(Markup(h) for h in heads), tuple(rows)
+
+
+def _entries(values: tuple):
+    if values and isinstance(values[0], tuple):
+        for i, row in enumerate(values, start=1):
+            for j, v in enumerate(row, start=1):
+                yield (i, j), v
+    else:
+        for i, v in enumerate(values, start=1):
+            yield (i,), v
+
+
+def _at(values: tuple, index: tuple[int, ...]):
+    for i in index:
+        values = values[i - 1]
+    return values
+
+
+def _param_symbol(S, group: str, index: tuple[int, ...]) -> sp.Symbol:
+    layer = int(group[1:])
+    return S.w(layer, *index) if group[0] == "W" else S.b(layer, *index)
+
+
+def _sample_of(name: str) -> int:
+    return int(name.rsplit("_s", 1)[1]) if "_s" in name else 1
+
+
+def _base_name(name: str) -> str:
+    return name.rsplit("_s", 1)[0] if "_s" in name else name
+
+
+def _layer_of(name: str) -> int:
+    """z2_1, a2_1, delta2_1 (with any _s suffix) -> 2"""
+    head = _base_name(name).split("_", 1)[0]
+    return int(head.lstrip("zadelt"))
+
+
+def _neuron_order(eqs: list[Equation], activation: str) -> list[Equation]:
+    """z then a for each unit in turn, as a hand calculation goes; a softmax
+    needs every z of its layer before any a."""
+    if activation == "softmax":
+        return eqs
+    zs = [eq for eq in eqs if eq.name.startswith("z")]
+    as_ = [eq for eq in eqs if eq.name.startswith("a")]
+    return [eq for pair in zip(zs, as_) for eq in pair]
+
+
+def _given(spec: Spec, sol: Solution, dec: int, latex: LatexPrinter) -> tuple[Given, ...]:
+    S = sol.derivation.symbols
+
+    def vector(values) -> str:
+        return "(" + ", ".join(format_decimal(v, dec) for v in values) + ")" if len(values) > 1 else \
+            format_decimal(values[0], dec)
+
+    def matrix(rows) -> str:
+        body = "".join("<tr>" + "".join(f"<td>{format_decimal(v, dec)}</td>" for v in row) + "</tr>" for row in rows)
+        return f'<table class="matrix"><tbody>{body}</tbody></table>'
+
+    def sym(s) -> str:
+        return symbol_html(latex.doprint(s))
+
+    out = []
+    for s, (xs, ys) in enumerate(zip(spec.x, spec.y), start=1):
+        where = f" (sample {s})" if len(spec.x) > 1 else ""
+        xsyms = ", ".join(sym(S.x(j, s)) for j in range(1, spec.inputs + 1))
+        ysyms = ", ".join(sym(S.y(k, s)) for k in range(1, spec.layers[-1].units + 1))
+        out.append(Given(Markup(f"input {xsyms}{where}"), Markup(vector(xs))))
+        out.append(Given(Markup(f"target {ysyms}{where}"), Markup(vector(ys))))
+    for n, (W, b) in enumerate(zip(spec.weights, spec.biases), start=1):
+        out.append(Given(Markup(f"weights <i>W</i><sup>({n})</sup> (row <i>i</i> = unit, column <i>j</i> = input)"),
+                         Markup(matrix(W))))
+        if b is not None:
+            out.append(Given(Markup(f"biases <i>b</i><sup>({n})</sup>"), Markup(vector(b))))
+    frozen = ", ".join(sorted(spec.frozen))
+    out.append(Given(Markup("loss"), Markup(symbol_html("L") + " = " + HtmlPrinter(S, dec, True).doprint(
+        sol.derivation.loss.symbolic))))
+    out.append(Given(Markup("learning rate η"), Markup(format_decimal(spec.learning_rate, 12))))
+    if spec.momentum:
+        out.append(Given(Markup("momentum μ"), Markup(format_decimal(spec.momentum, 12))))
+    out.append(Given(Markup("updates"), Markup(f"{spec.steps}" + (f"; frozen: {frozen}" if frozen else ""))))
+    return tuple(out)
+
+
+def _notation(spec: Spec) -> tuple[Markup, ...]:
+    w = symbol_html("w^{(l)}_{ij}")
+    z, a, b, d = (symbol_html(f"{c}^{{(l)}}_{{i}}") for c in ("z", "a", "b", r"\delta"))
+    items = [
+        f"{w}: the weight from input <i>j</i> of layer <i>l</i> to its unit <i>i</i> "
+        "(PyTorch's <code>weight[i][j]</code>); "
+        f"{b}: the bias of unit <i>i</i>.",
+        f"{z} = Σ<sub><i>j</i></sub> {w}·{symbol_html('a^{(l-1)}_{j}')} + {b}: the unit's input, "
+        f"with {symbol_html('a^{(0)}_{j}')} = {symbol_html('x_{j}')}; {a} = <i>f</i>({z}): its output; "
+        "the last layer's outputs are <i>ŷ</i>.",
+        f"{d} = ∂<i>L</i>/∂{z}: how the loss changes with the unit's input, carried back from the output; "
+        f"then ∂<i>L</i>/∂{w} = {d}·{symbol_html('a^{(l-1)}_{j}')} and ∂<i>L</i>/∂{b} = {d}.",
+    ]
+    if len(spec.x) > 1:
+        items.append("A superscript [<i>s</i>] names sample <i>s</i> of the batch.")
+    return tuple(Markup(item) for item in items)
+
+
+def _checks(sol: Solution, snapshots: tuple[Snapshot, ...], dec: int, latex: LatexPrinter) -> tuple[CheckBlock, ...]:
+    """The worksheet's numbers beside PyTorch's float32 printout, iteration by iteration."""
+    blocks = []
+    spec = sol.spec
+
+    def agree(ours, theirs) -> bool:
+        import numpy as np
+
+        a = np.array([float(v) for v in _flatten(ours)])
+        b = np.asarray(theirs, dtype=float).ravel()
+        # float32 carries about 7 digits
+        return bool(np.all(np.abs(a - b) <= 1e-5 * np.maximum(1.0, np.abs(a))))
+
+    def ours_text(values) -> str:
+        return ", ".join(format_decimal(v, dec) for v in _flatten(values))
+
+    for step, snap, after in zip(sol.steps, snapshots, snapshots[1:]):
+        rows = [CheckRow(Markup("loss <i>L</i>"), format_tensor(_np(snap.loss)), ours_text((step.loss,)),
+                         agree((step.loss,), snap.loss))]
+        out = step.output if spec.batched else step.output[0]
+        rows.append(CheckRow(Markup("output <i>ŷ</i>"), format_tensor(snap.outputs[-1]), ours_text(out),
+                             agree(out, snap.outputs[-1])))
+        for group in spec.group_names:
+            label = f"<i>{group[0]}</i><sup>({group[1:]})</sup>"
+            if group in step.grads:
+                rows.append(CheckRow(Markup(f"∂<i>L</i>/∂{label}"), format_tensor(snap.grads[group]),
+                                     ours_text(step.grads[group]), agree(step.grads[group], snap.grads[group])))
+        for group in spec.group_names:
+            label = f"<i>{group[0]}</i><sup>({group[1:]})</sup>"
+            rows.append(CheckRow(Markup(f"{label} after the update"), format_tensor(after.params[group]),
+                                 ours_text(step.updated[group]), agree(step.updated[group], after.params[group])))
+        blocks.append(CheckBlock(f"Step {step.number} = PyTorch's iteration {snap.iteration}", tuple(rows)))
+    return tuple(blocks)
+
+
+def _np(value):
+    import numpy as np
+
+    return np.float32(value)
+
+
+def _flatten(values) -> list:
+    if isinstance(values, tuple):
+        return [v for item in values for v in _flatten(item)]
+    return [values]
+
+
+def build(sol: Solution, snapshots: tuple[Snapshot, ...], options: Options = Options(),
+          torch_script: str = "") -> Document:
+    """The worksheet's content; `snapshots` is the float32 trace for iterations 0..N (N ≥ steps)."""
+    spec = sol.spec
+    if options.paper not in PAPER:
+        raise ValueError(f"paper {options.paper!r}: expected one of {', '.join(PAPER)}")
+    b = _Builder(sol, options)
+    derivation, refs = b.derivation()
+    parts = tuple(b.part(step, refs) for step in sol.steps)
+    shape = "-".join(str(n) for n in (spec.inputs, *(layer.units for layer in spec.layers)))
+    acts = ", ".join(ACTIVATION_NAMES[layer.activation] for layer in spec.layers)
+    arithmetic = ("exact fractions, shown to {d} decimals" if sol.exact else
+                  f"{SHOWN_DIGITS} significant digits, shown to {{d}} decimals").format(d=options.decimals)
+    summary = (f"A {shape} network ({acts}). Work out the forward pass, the loss, backpropagation and "
+               f"{spec.steps} SGD update{'s' if spec.steps > 1 else ''} by hand. Arithmetic: {arithmetic}.")
+    note = ("The same equations hold for every sample s of the batch; they are written once, for sample 1."
+            if len(spec.x) > 1 else "")
+    marked = [(step.number - 1, step.loss) for step in sol.steps]
+    return Document(
+        title=spec.title, course=spec.course, instructor=spec.instructor, due=spec.due,
+        blank=options.blank, paper=options.paper, text_mm=TEXT_MM[options.paper], decimals=options.decimals,
+        summary=summary,
+        given=_given(spec, sol, options.decimals, b.latex),
+        network=Markup(network_svg(spec, options.decimals)),
+        notation=_notation(spec), conventions=sol.conventions,
+        derivation_note=note, derivation=derivation, parts=parts,
+        checks=_checks(sol, snapshots, options.decimals, b.latex),
+        loss_plot=Markup(loss_svg([s.loss for s in snapshots], marked)),
+        iterations=len(snapshots) - 1, torch_script=torch_script, boxes=tuple(b.boxes),
+    )
