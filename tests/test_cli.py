@@ -171,3 +171,83 @@ def test_verify_leaves_torch_global_state_alone(capsys):
 
     run(capsys, "verify")
     assert torch.get_default_dtype() == torch.float32
+
+
+# -- render ------------------------------------------------------------------
+
+def test_no_arguments_renders_the_builtin_answer_key_into_out(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run(capsys)
+    assert code == 0, err
+    assert out.split() == ["out/hw2-1.html", "out/hw2-1.pdf"]
+    assert (tmp_path / "out" / "hw2-1.pdf").read_bytes().startswith(b"%PDF")
+    assert "Answer key" in (tmp_path / "out" / "hw2-1.html").read_text(encoding="utf-8")
+    assert [p.name for p in (tmp_path / "out").iterdir() if p.name.startswith(".")] == []
+
+
+def test_render_blank_html_only(capsys, tmp_path):
+    code, out, _ = run(capsys, "render", "--blank", "--format", "html", "-o", str(tmp_path),
+                       str(ROOT / "examples" / "mazur.toml"))
+    assert code == 0
+    assert out.split() == [str(tmp_path / "mazur-blank.html")]
+    assert "Check your work" in (tmp_path / "mazur-blank.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--format", "docx"], "'docx' is not a format; give one or both of html, pdf"),
+    (["--paper", "a5"], "'a5' is not one of 'a4', 'letter'"),
+    (["--decimals", "40"], "40 is not in the range 0<=x<=12"),
+])
+def test_render_rejects_bad_options(capsys, tmp_path, args, message):
+    code, out, err = run(capsys, "render", "-o", str(tmp_path), *args)
+    assert code == 2 and message in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_render_leaves_the_earlier_file_untouched(capsys, tmp_path):
+    out_dir, templates = tmp_path / "out", tmp_path / "templates"
+    out_dir.mkdir()
+    templates.mkdir()
+    (out_dir / "hw2-1.html").write_text("earlier", encoding="utf-8")
+    (templates / "step.html.j2").write_text("{% for %}", encoding="utf-8")
+    code, out, err = run(capsys, "render", "-o", str(out_dir), "--templates", str(templates))
+    assert code == 2 and "step.html.j2: line 1" in err and "Traceback" not in err
+    assert (out_dir / "hw2-1.html").read_text(encoding="utf-8") == "earlier"
+    assert sorted(p.name for p in out_dir.iterdir()) == ["hw2-1.html"]
+
+
+def test_a_template_that_fetches_a_file_stops_the_pdf(capsys, tmp_path):
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "header.html.j2").write_text('<img src="file:///etc/hostname">', encoding="utf-8")
+    code, out, err = run(capsys, "render", "-o", str(tmp_path / "out"), "--templates", str(templates))
+    assert code == 2 and "file:///etc/hostname" in err and "not fetched" in err
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []
+
+
+def test_render_into_a_file_path_is_a_clear_error(capsys, tmp_path):
+    blocker = tmp_path / "out"
+    blocker.write_text("not a folder")
+    code, _, err = run(capsys, "render", "--format", "html", "-o", str(blocker / "sub"))
+    assert code == 2 and str(blocker) in err and "Traceback" not in err
+
+
+def test_a_built_wheel_renders_from_any_directory(tmp_path):
+    """The templates ship inside the package: build a wheel, unpack it on its own
+    path, and render from an unrelated folder with the repo out of reach."""
+    wheels, target, work = tmp_path / "wheels", tmp_path / "site", tmp_path / "work"
+    work.mkdir()
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                    "-w", str(wheels), str(ROOT)], check=True, capture_output=True)
+    wheel = next(wheels.glob("worksheet-*.whl"))
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
+                   check=True, capture_output=True)
+    code = ("import sys, worksheet; from worksheet.cli import main; "
+            "assert worksheet.__file__.startswith(sys.argv[1]), worksheet.__file__; "
+            "sys.exit(main(['render', '-o', 'out']))")
+    env = {"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-c", code, str(target)], cwd=work, env=env,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert (work / "out" / "hw2-1.pdf").stat().st_size > 10_000
+    assert "The derivation, once" in (work / "out" / "hw2-1.html").read_text(encoding="utf-8")

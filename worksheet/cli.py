@@ -198,6 +198,12 @@ def render(spec_path: Path | None = None, out_dir: Path = Path("out"), formats: 
         click.echo(str(path))
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_whole(path: Path, data: bytes) -> None:
     """Write to a temporary name beside `path`, then rename: an earlier file
     stays as it was unless the new one is complete."""
@@ -209,6 +215,7 @@ def write_whole(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a document is not
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)

@@ -17,6 +17,7 @@ line up page by page; a blank sheet's boxes carry only their label.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -25,17 +26,18 @@ from markupsafe import Markup
 
 from .derive import Equation
 from .figures import ACTIVATION_NAMES, loss_svg, network_svg
-from .notation import HtmlPrinter, LatexPrinter, TextPrinter, format_decimal, symbol_html, value_text
-from .solve import SHOWN_DIGITS, Solution, Step
+from .notation import HtmlPrinter, LatexPrinter, TextPrinter, format_decimal, given_text, symbol_html, value_text
+from .solve import SHOWN_DIGITS, Solution, Step, conventions
 from .spec import Spec
 from .trace import Snapshot, format_tensor
 
 # Handwriting is wider than print: millimetres a written character takes, and a line's height.
 HAND_MM_PER_CHAR = 2.9
-PRINT_MM_PER_CHAR = 2.3  # 11pt serif, a formula's average character
+PRINT_MM_PER_CHAR = 2.2  # 11pt serif, a formula's average character
 LINE_MM = 8.5
 TEXT_MM = {"a4": 170.0, "letter": 175.9}  # the page's width inside its margins (20 mm a side)
-LHS_MM = 22.0  # the column for a line's left-hand side
+# A line is its left-hand side (24 mm and a gap), then the rest, then room for the equation number.
+RHS_OFF_MM = 37.0
 PAPER = ("a4", "letter")
 
 
@@ -142,6 +144,7 @@ class Document:
     blank: bool
     paper: str
     text_mm: float  # the page's text width
+    rhs_mm: float  # a line's width right of its left-hand side
     decimals: int
     summary: str
     given: tuple[Given, ...]
@@ -156,6 +159,11 @@ class Document:
     iterations: int
     torch_script: str  # printed on the blank sheet instead of the check
     boxes: tuple[str, ...]  # every box's step-qualified label, in order: 1:z1_1 ...
+
+
+def _text_length(html: str) -> int:
+    """Characters a reader sees in a piece of markup."""
+    return len(re.sub(r"<[^>]+>", "", html).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
 
 
 def _mm_for(chars: int) -> float:
@@ -174,10 +182,13 @@ class _Builder:
         self.text = TextPrinter(options.decimals)
         self.boxes: list[str] = []
         # one width for every value box, so no box's size hints at its number
-        widest = max(len(value_text(v, options.decimals, sol.exact)) for step in sol.steps
-                     for v in step.values.values())
-        self.value_mm = max(26.0, _mm_for(widest) + 4)
-        self.work_mm = TEXT_MM[options.paper] - LHS_MM - self.value_mm - 14
+        # wide enough to write the decimal by hand, and to print it with its fraction
+        values = [v for step in sol.steps for v in step.values.values()]
+        hand = max(len(format_decimal(v, options.decimals)) for v in values) * HAND_MM_PER_CHAR
+        printed = max(len(value_text(v, options.decimals, sol.exact)) for v in values) * PRINT_MM_PER_CHAR
+        self.value_mm = max(24.0, hand + 6, printed + 6)
+        self.rhs_mm = TEXT_MM[options.paper] - RHS_OFF_MM
+        self.work_mm = self.rhs_mm - self.value_mm - 12
         self.step_no = 0
 
     def box(self, name: str, text: str, width_mm: float | None = None, lines: int = 1) -> Box:
@@ -223,9 +234,9 @@ class _Builder:
         value = self.value(step.values[eq.name])
         working = None
         # one line when it all fits: left side, formula, working, value
-        sym_mm = len(self.text.doprint(eq.symbolic)) * PRINT_MM_PER_CHAR
+        sym_mm = _text_length(sym) * PRINT_MM_PER_CHAR
         work_mm = _mm_for(len(plain)) + 6
-        compact = LHS_MM + sym_mm + work_mm + self.value_mm + 18 <= TEXT_MM[self.opt.paper]
+        compact = sym_mm + work_mm + self.value_mm + 18 <= self.rhs_mm
         if plain != format_decimal(step.values[eq.name], self.opt.decimals) and not isinstance(eq.symbolic, sp.Symbol):
             width = work_mm if compact else self.work_mm
             lines = max(1, math.ceil(_mm_for(len(plain)) / width))
@@ -285,7 +296,7 @@ class _Builder:
                 key = f"{group}_{'_'.join(map(str, index))}"
                 label = Markup(symbol_html(self.latex.doprint(_param_symbol(self.der.symbols, group, index))))
                 if step.number == 1:
-                    old_cell: Box | str = format_decimal(old, dec)
+                    old_cell: Box | str = given_text(old, dec)
                 else:  # the previous step's result, written again
                     self.step_no -= 1
                     old_cell = self.box(f"new_{key}", self.value(old))
@@ -355,11 +366,11 @@ def _given(spec: Spec, sol: Solution, dec: int, latex: LatexPrinter) -> tuple[Gi
     S = sol.derivation.symbols
 
     def vector(values) -> str:
-        return "(" + ", ".join(format_decimal(v, dec) for v in values) + ")" if len(values) > 1 else \
-            format_decimal(values[0], dec)
+        return "(" + ", ".join(given_text(v, dec) for v in values) + ")" if len(values) > 1 else \
+            given_text(values[0], dec)
 
     def matrix(rows) -> str:
-        body = "".join("<tr>" + "".join(f"<td>{format_decimal(v, dec)}</td>" for v in row) + "</tr>" for row in rows)
+        body = "".join("<tr>" + "".join(f"<td>{given_text(v, dec)}</td>" for v in row) + "</tr>" for row in rows)
         return f'<table class="matrix"><tbody>{body}</tbody></table>'
 
     def sym(s) -> str:
@@ -472,13 +483,13 @@ def build(sol: Solution, snapshots: tuple[Snapshot, ...], options: Options = Opt
     marked = [(step.number - 1, step.loss) for step in sol.steps]
     return Document(
         title=spec.title, course=spec.course, instructor=spec.instructor, due=spec.due,
-        blank=options.blank, paper=options.paper, text_mm=TEXT_MM[options.paper], decimals=options.decimals,
-        summary=summary,
+        blank=options.blank, paper=options.paper, text_mm=TEXT_MM[options.paper], rhs_mm=b.rhs_mm,
+        decimals=options.decimals, summary=summary,
         given=_given(spec, sol, options.decimals, b.latex),
         network=Markup(network_svg(spec, options.decimals)),
-        notation=_notation(spec), conventions=sol.conventions,
+        notation=_notation(spec), conventions=conventions(spec, notation=False),
         derivation_note=note, derivation=derivation, parts=parts,
         checks=_checks(sol, snapshots, options.decimals, b.latex),
-        loss_plot=Markup(loss_svg([s.loss for s in snapshots], marked)),
+        loss_plot=Markup(loss_svg([s.loss for s in snapshots], marked, options.decimals)),
         iterations=len(snapshots) - 1, torch_script=torch_script, boxes=tuple(b.boxes),
     )

@@ -16,13 +16,14 @@ from collections.abc import Sequence
 from fractions import Fraction
 from html import escape
 
-from .notation import format_decimal, sub, sup
+from .notation import format_decimal, given_text, sub, sup
 from .spec import Spec
 
 ACTIVATION_NAMES = {"identity": "linear", "relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "sigmoid",
                     "tanh": "tanh", "softmax": "softmax"}
-# Weight labels on every edge stop being readable past this many edges between two columns.
-MAX_LABELLED_EDGES = 9
+# Weight labels on the edges stop being readable past this many edges between two
+# columns; beyond it the picture leaves them to the Given table, and says so.
+MAX_LABELLED_EDGES = 4
 
 WIDTH = 640
 ROW = 74  # px between units of a column
@@ -68,7 +69,7 @@ def network_svg(spec: Spec, decimals: int = 4) -> str:
                 edges.append(f'<line x1="{x0 + RADIUS:.1f}" y1="{y0:.1f}" x2="{x1 - RADIUS:.1f}" y2="{y1:.1f}"/>')
                 if labelled:
                     lx, ly = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
-                    text = f"w{sup(col)}{sub(i, j)} = {format_decimal(W[i - 1][j - 1], decimals)}"
+                    text = f"w{sup(col)}{sub(i, j)} = {given_text(W[i - 1][j - 1], decimals)}"
                     labels.append(f'<rect x="{lx - 3.1 * len(text):.1f}" y="{ly - 7:.1f}" '
                                   f'width="{6.2 * len(text):.1f}" height="12" class="halo"/>')
                     labels.append(_text(lx, ly + 3.5, text, "w"))
@@ -77,7 +78,11 @@ def network_svg(spec: Spec, decimals: int = 4) -> str:
         nodes.append(_text(x, y + 5, _unit_label(spec, col, i), "u"))
         if col > 0 and spec.biases[col - 1] is not None:
             b = spec.biases[col - 1][i - 1]
-            nodes.append(_text(x, y + RADIUS + 13, f"b{sup(col)}{sub(i)} = {format_decimal(b, decimals)}", "b"))
+            nodes.append(_text(x, y + RADIUS + 13, f"b{sup(col)}{sub(i)} = {given_text(b, decimals)}", "b"))
+    if any(a * b > MAX_LABELLED_EDGES for a, b in zip(counts, counts[1:])):
+        height += 16
+        nodes.append(_text(WIDTH / 2, height - 6, "Weights w⁽ˡ⁾ᵢⱼ of the unlabelled connections: "
+                           "the Given table, row i, column j.", "note"))
     heads = [_text(60, 16, "input", "h")]
     for col, layer in enumerate(spec.layers, start=1):
         x = 60 + col * gap
@@ -95,7 +100,7 @@ _NETWORK_STYLE = (
     "text{font-family:'DejaVu Serif',serif;fill:#111}"
     "text.u{font-size:14px;font-style:italic}text.w{font-size:10px}text.b{font-size:10px;fill:#333}"
     "text.h{font-size:12px;font-weight:bold}text.act{font-size:11px;fill:#333}"
-    "rect.halo{fill:#fff;stroke:none;opacity:0.9}"
+    "rect.halo{fill:#fff;stroke:none;opacity:0.9}text.note{font-size:10px;fill:#333}"
     "</style>"
 )
 
@@ -107,11 +112,9 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     raw = (high - low) / count
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    first = math.floor(low / step) * step
-    ticks, value = [], first
-    while value < high + step * 0.5:
-        ticks.append(round(value, 12))
-        value += step
+    ticks = [round(math.floor(low / step) * step, 12)]
+    while ticks[-1] < high:
+        ticks.append(round(ticks[-1] + step, 12))
     return ticks
 
 
@@ -120,7 +123,7 @@ def _tick_text(value: float) -> str:
     return text.replace("-", "−")
 
 
-def loss_svg(losses: Sequence[float], marked: Sequence[tuple[int, Fraction]] = ()) -> str:
+def loss_svg(losses: Sequence[float], marked: Sequence[tuple[int, Fraction]] = (), decimals: int = 4) -> str:
     """The loss at iterations 0..len-1 as a line; `marked` are the worksheet's
     own steps (iteration, exact loss), drawn as rings with their values."""
     width, height = WIDTH, 260
@@ -136,8 +139,8 @@ def loss_svg(losses: Sequence[float], marked: Sequence[tuple[int, Fraction]] = (
     def py(v: float) -> float:
         return top + (height - top - bottom) * (1 - (v - lo) / (hi - lo))
 
-    parts = [f'<rect x="{left}" y="{top}" width="{width - left - right}" height="{height - top - bottom}" '
-             'class="frame"/>']
+    parts = [f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" class="axis"/>',
+             f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" class="axis"/>']
     for v in ticks_y:
         parts.append(f'<line x1="{left}" y1="{py(v):.1f}" x2="{width - right}" y2="{py(v):.1f}" class="grid"/>')
         parts.append(_text(left - 6, py(v) + 4, _tick_text(v), "tick", "end"))
@@ -155,7 +158,7 @@ def loss_svg(losses: Sequence[float], marked: Sequence[tuple[int, Fraction]] = (
     for i, exact in marked:
         v = float(exact)
         parts.append(f'<circle cx="{px(i):.1f}" cy="{py(v):.1f}" r="6" class="mark"/>')
-        parts.append(_text(px(i) + 9, py(v) - 8, f"step {i + 1}: {format_decimal(exact, 4)}", "mark", "start"))
+        parts.append(_text(px(i) + 9, py(v) - 8, f"step {i + 1}: {format_decimal(exact, decimals)}", "mark", "start"))
     return (f'<svg xmlns="http://www.w3.org/2000/svg" class="plot" viewBox="0 0 {width} {height}" '
             f'width="{width}" height="{height}" role="img" aria-label="loss over iterations">'
             f"{_PLOT_STYLE}{''.join(parts)}</svg>")
@@ -163,7 +166,7 @@ def loss_svg(losses: Sequence[float], marked: Sequence[tuple[int, Fraction]] = (
 
 _PLOT_STYLE = (
     "<style>"
-    "rect.frame{fill:none;stroke:#111;stroke-width:1}line.grid{stroke:#ccc;stroke-width:0.6}"
+    "line.axis{stroke:#111;stroke-width:1}line.grid{stroke:#ccc;stroke-width:0.6}"
     "polyline.curve{fill:none;stroke:#1f4e99;stroke-width:1.8}circle.dot{fill:#1f4e99}"
     "circle.mark{fill:none;stroke:#b03000;stroke-width:1.6}"
     "text{font-family:'DejaVu Serif',serif;fill:#111}text.tick{font-size:11px}text.axis{font-size:12px}"

@@ -177,8 +177,9 @@ class TextPrinter(StrPrinter):
 
     def _print_Pow(self, expr, rational=False):
         base, exp = expr.args
-        if exp == -1:
-            return f"1/{self._base(base)}"
+        if exp == -1:  # 1/ŷ₁: an indexed symbol needs no brackets here
+            text = self._print(base)
+            return f"1/({text})" if isinstance(base, (sp.Add, sp.Mul, sp.Pow)) else f"1/{text}"
         if exp.is_Integer and exp > 0:
             return self._base(base) + sup(int(exp))
         return f"{self._base(base)}^{self._print(exp)}"
@@ -200,10 +201,21 @@ class TextPrinter(StrPrinter):
         return f"log({self._arg(expr.args[0])})"
 
 
+def given_text(value: Fraction, decimals: int) -> str:
+    """A given number as the problem states it: 0.5, or 1/3 where decimals would round it."""
+    if (value * 10**decimals).denominator == 1:
+        return format_decimal(value, decimals)
+    return f"{value.numerator}/{value.denominator}".replace("-", "−")
+
+
+SHORT_FRACTION = 7
+
+
 def value_text(value: Fraction, decimals: int, exact: bool) -> str:
-    """4.5; or 0.3333 (1/3) when rounding hides a short exact fraction."""
+    """4.5; or 0.3333 (1/3) when rounding hides a short exact fraction (up to
+    SHORT_FRACTION characters: 1/3, 49/8, 379/400, not 6577/4000)."""
     text = format_decimal(value, decimals)
-    if exact and (value * 10**decimals).denominator != 1 and len(str(value)) <= 11:
+    if exact and (value * 10**decimals).denominator != 1 and len(str(value)) <= SHORT_FRACTION:
         text += f" ({str(value).replace('-', '−')})"
     return text
 
@@ -214,21 +226,24 @@ def format_decimal(value, decimals: int = 4) -> str:
     frac = value if isinstance(value, Fraction) else Fraction(str(value))
     scaled = frac * 10**decimals
     if scaled.denominator == 1:  # terminates within `decimals` places: show it exactly
-        text = _trim(f"{_round_half_even(frac, decimals):.{decimals}f}")
+        text = _trim(f"{_round_half_up(frac, decimals):.{decimals}f}")
     else:
-        text = f"{_round_half_even(frac, decimals):.{decimals}f}"
+        text = f"{_round_half_up(frac, decimals):.{decimals}f}"
     if text.lstrip("-").strip("0.") == "":
         text = text.lstrip("-")  # no "-0.0000"
     return text.replace("-", "−")
 
 
-def _round_half_even(frac: Fraction, decimals: int):
-    from decimal import Decimal, localcontext
+def _round_half_up(frac: Fraction, decimals: int):
+    """Schoolbook rounding, a tie away from zero: 6577/4000 = 1.64425 is 1.6443,
+    as a student writes it and as the seed's printout shows it (half-even
+    would give 1.6442)."""
+    from decimal import ROUND_HALF_UP, Decimal, localcontext
 
     with localcontext() as ctx:
         ctx.prec = 80
         d = Decimal(frac.numerator) / Decimal(frac.denominator)
-        return d.quantize(Decimal(1).scaleb(-decimals))
+        return d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
 
 
 def _trim(text: str) -> str:
@@ -322,6 +337,16 @@ class HtmlPrinter(TextPrinter):
             return f"{sign}{frac_html(str(abs(value.numerator)), str(value.denominator))}"
         return super()._number(value)
 
+    def _print_Mul(self, expr):
+        factors = list(expr.args)
+        last = factors[-1]
+        if self.display and len(factors) > 1 and isinstance(last, sp.Pow) and last.exp == -1:
+            # a·(1/b) reads as a fraction a/b (a softmax)
+            rest = factors[:-1]
+            num = self._print(rest[0]) if len(rest) == 1 else self._factor_join(rest)
+            return frac_html(num, self._print(last.base))
+        return super()._print_Mul(expr)
+
     def _paren(self, text: str) -> str:
         if 'class="frac"' in text:  # brackets as tall as the fractions they hold
             return f'<span class="bp">(</span>{text}<span class="bp">)</span>'
@@ -368,24 +393,35 @@ def symbol_html(latex: str, display: bool = False) -> str:
     if m is None:
         return _html_escape(latex)
     base = _GREEK.get(m["base"], m["base"])
-    sub, up = m["sub"], m["sup"]
-    # Unicode super- and subscript digits rather than <sup>/<sub>: a worksheet holds
-    # thousands of symbols, and every element costs WeasyPrint layout time.
-    html = f"<i>{base}</i>"
-    for text, table in ((m["sup"], _SUP_TABLE), (m["sub"], _SUB_TABLE)):
+    # Unicode math italic letters and super- and subscript digits rather than <i>,
+    # <sup> and <sub>: a worksheet holds thousands of symbols, and every element
+    # costs WeasyPrint layout time. NFKC turns them back into w, ¹, ₁.
+    html = math_italic(base)
+    for text, table, tag in ((m["sup"], _SUP_TABLE, "sup"), (m["sub"], _SUB_TABLE, "sub")):
         if not text:
             continue
         if all(ord(c) in table for c in text):
             html += text.translate(table)
-        else:  # letters (w^{(l)}_{ij} in the notation section)
-            html += f"<{'sup' if table is _SUP_TABLE else 'sub'}>{_index(text)}</{'sup' if table is _SUP_TABLE else 'sub'}>"
+        else:  # letters (w^{(l)}_{ij} in the notation section), a sample's [s]
+            html += f"<{tag}>{_index(text)}</{tag}>"
     return html
 
 
+def math_italic(text: str) -> str:
+    """Letters as Unicode mathematical italics (𝑤, 𝑧, 𝛿); a hatted letter
+    stays an <i> element, as a combining hat sits badly on them."""
+    if not text.isascii() and text not in _MATH_ITALIC:
+        return f"<i>{text}</i>"
+    return "".join(_MATH_ITALIC.get(c, c) for c in text)
+
+
+_MATH_ITALIC = {c: chr(0x1D44E + n) for n, c in enumerate("abcdefghijklmnopqrstuvwxyz")}
+_MATH_ITALIC |= {c: chr(0x1D434 + n) for n, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ")}
+_MATH_ITALIC |= {"h": "ℎ", "δ": "𝛿", "σ": "𝜎", "η": "𝜂", "μ": "𝜇"}
 _SUP_TABLE = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
 _SUB_TABLE = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 def _index(text: str) -> str:
     """LaTeX index text as it reads: l-1 with a true minus, letters italic."""
-    return re.sub(r"([a-z])", r"<i>\1</i>", _html_escape(text)).replace("-", "−")
+    return math_italic(_html_escape(text)).replace("-", "−")

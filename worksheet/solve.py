@@ -85,7 +85,9 @@ def solve(spec: Spec) -> Solution:
     return Solution(spec, derivation, tuple(steps), spec.exact, conventions(spec))
 
 
-def conventions(spec: Spec) -> tuple[str, ...]:
+def conventions(spec: Spec, notation: bool = True) -> tuple[str, ...]:
+    """The conventions that change the numbers; with `notation`, also what the
+    symbols mean (a rendered worksheet has its own notation section)."""
     scale = loss_scale(spec)
     loss_text = {
         "half_sse": "L = ½·Σ(ŷ − y)², half the sum of squared errors",
@@ -102,9 +104,12 @@ def conventions(spec: Spec) -> tuple[str, ...]:
         "ReLU′(0) = 0 and LeakyReLU′(0) = slope, as in PyTorch."
         if any(layer.activation in ("relu", "leaky_relu") for layer in spec.layers) else "",
         "Simultaneous update: every gradient of a step uses that step's old parameters, as PyTorch's SGD.",
-        "w^(l)_ij connects input j of layer l to its unit i (PyTorch's weight[i][j]).",
-        "δ^(l)_i = ∂L/∂z^(l)_i, carried backwards from the output layer.",
     ]
+    if notation:
+        lines += [
+            "w^(l)_ij connects input j of layer l to its unit i (PyTorch's weight[i][j]).",
+            "δ^(l)_i = ∂L/∂z^(l)_i, carried backwards from the output layer.",
+        ]
     if spec.momentum:
         lines.append(
             f"SGD with momentum μ = {spec.momentum} (PyTorch's): v = g on the first step, "

@@ -1,0 +1,181 @@
+"""The rendered worksheet: the PDF's text (not its bytes), the blank sheet,
+the HTML golden files, templates, escaping and what WeasyPrint may fetch."""
+
+import re
+import unicodedata
+from io import BytesIO
+
+import pytest
+from conftest import PROBLEMS, ROOT, load, seed_text
+from pypdf import PdfReader
+
+from worksheet.document import Options, build
+from worksheet.pdf import PdfError, to_pdf
+from worksheet.render import TemplateError, to_html
+from worksheet.solve import solve
+from worksheet.spec import builtin_text, parse_spec
+from worksheet.trace import run
+
+GOLDEN = ROOT / "tests" / "golden"
+NUMBER = re.compile(r"−?-?\d+(?:\.\d+)?")
+
+
+def html_for(spec, blank=False, decimals=4, templates=None) -> str:
+    doc = build(solve(spec), run(spec, 10), Options(decimals, blank), torch_script="# script" if blank else "")
+    return to_html(doc, templates)
+
+
+def pages(pdf: bytes) -> list[str]:
+    """Each page's text, with math italics and sub/superscripts folded back (𝑤⁽¹⁾₁₁ -> w(1)11)."""
+    return [unicodedata.normalize("NFKC", page.extract_text()) for page in PdfReader(BytesIO(pdf)).pages]
+
+
+def numbers(text: str) -> set[float]:
+    text = re.sub(r"\(\d+\)", "", text)  # equation numbers
+    return {round(float(n.replace("−", "-")), 4) for n in NUMBER.findall(text)}
+
+
+@pytest.fixture(scope="module")
+def builtin():
+    return parse_spec(builtin_text(), "builtin")
+
+
+@pytest.fixture(scope="module")
+def key_pages(builtin):
+    return pages(to_pdf(html_for(builtin)))
+
+
+@pytest.fixture(scope="module")
+def blank_pages(builtin):
+    return pages(to_pdf(html_for(builtin, blank=True)))
+
+
+SEED_NUMBER = re.compile(r"-?\d+\.\d*(?:e[-+]?\d+)?")
+
+
+def seed_iteration(i: int, parameters_only: bool = False) -> list[float]:
+    """The numbers the seed's printout gives for iteration i (its own text, not
+    ours): all 36, or only the parameters ("Parameter containing:" blocks)."""
+    text = seed_text()
+    block = text[text.index(f"Iters {i}\n"):text.index(f"Iters {i + 1}\n")]
+    if parameters_only:
+        block = "".join(re.findall(r"Parameter containing:(.*?)Gradient", block, flags=re.S))
+    return [float(v) for v in SEED_NUMBER.findall(block)]
+
+
+def test_key_holds_every_number_of_both_steps_as_the_seed_prints_them(key_pages):
+    shown = numbers(" ".join(key_pages))
+    # parameters, gradients and outputs before step 1 and step 2, and the parameters after
+    for iteration, only_params in ((0, False), (1, False), (2, True)):
+        expected = seed_iteration(iteration, only_params)
+        assert len(expected) == (13 if only_params else 36)
+        missing = [v for v in expected if round(v, 4) not in shown]
+        assert not missing, (iteration, missing)
+    text = " ".join(key_pages)
+    # NOTES.md's exact values of the first step, beside their decimals
+    assert "6.125" in text and "3.5" in text and "0.86" in text and "0.9475" in text
+    assert "Step 1 of 2" in text and "Step 2 of 2" in text
+
+
+def test_key_page_count_is_sane_and_numbered(key_pages):
+    assert 6 <= len(key_pages) <= 20
+    for n, page in enumerate(key_pages, start=1):
+        assert f"page {n} of {len(key_pages)}" in page
+
+
+def test_key_shows_the_derivation_with_its_chain_rule(key_pages):
+    text = " ".join(key_pages)
+    assert "The derivation, once" in text
+    # ∂L/∂w(1)11 in factors and in symbols, as pypdf reads the stacked fractions
+    assert "ReLU′(z(1)1)·x" in text
+    assert "(δ(2)1·w(2)11 + δ(2)2·w(2)21)" in text
+
+
+def test_key_checks_against_pytorch_and_plots_the_loss(key_pages):
+    text = " ".join(key_pages)
+    assert "Check against PyTorch" in text
+    assert "tensor(6.1250)" in text and "DIFFERS" not in text
+    assert text.count("agrees") == 2 * 14
+    assert "The loss over 10 iterations" in text
+
+
+def test_blank_sheet_has_a_labelled_box_for_every_quantity(builtin, blank_pages):
+    text = " ".join(blank_pages)
+    sol = solve(builtin)
+    der = sol.derivation
+    names = [eq.name for eq in der.forward + (der.loss,) + der.output_grads + der.deltas + der.grads]
+    for name in names:
+        assert len(re.findall(rf"(?<![\w]){re.escape(name)}(?![\w])", text)) >= 2, name  # once per step
+    for group in ("W1_1_1", "b3_1"):
+        assert f"new_{group}" in text and f"eta_d{group}" in text
+
+
+def test_blank_sheet_gives_no_answer_away(blank_pages):
+    text = " ".join(blank_pages)
+    shown = numbers(text)
+    # what a student must work out: z, ŷ, L, gradients and updated parameters (NOTES.md, seed printout)
+    answers = {1.5, 2.5, 4.5, 6.125, 8.75, 5.25, 14.0, 0.86, 0.9475, 0.9125, 1.0742, 5.0691, 0.8093}
+    assert not answers & shown, answers & shown
+    assert "Check your work" in text and "PyTorch prints" not in text
+
+
+def test_blank_sheet_and_key_line_up_page_by_page(key_pages, blank_pages):
+    def labels(page):
+        return re.findall(r"\b(?:new_|eta_|d)?[zaLWb]?\w*\d_\d\w*\b", page)
+
+    before_check = [n for n, p in enumerate(key_pages) if "Check against PyTorch" in p][0]
+    assert [n for n, p in enumerate(blank_pages) if "Check your work" in p][0] == before_check
+    for n in range(before_check):
+        assert labels(key_pages[n]) == labels(blank_pages[n]), n
+        key_heads = [line for line in key_pages[n].splitlines() if line.startswith(("Step", "Layer", "Gradients"))]
+        blank_heads = [line for line in blank_pages[n].splitlines()
+                       if line.startswith(("Step", "Layer", "Gradients"))]
+        assert key_heads == blank_heads, n
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_html_matches_its_golden_file(name):
+    """Regenerate after an intended change: python tests/regenerate_golden.py"""
+    golden = GOLDEN / f"{name}.html"
+    assert golden.exists(), f"{golden} is missing: run python tests/regenerate_golden.py"
+    assert html_for(load(name)) == golden.read_text(encoding="utf-8"), (
+        f"{name}: the HTML changed; if that is intended, run python tests/regenerate_golden.py and review the diff")
+
+
+def test_spec_text_is_escaped(builtin):
+    text = builtin_text().replace('title = "HW2-1: forward pass and backpropagation"',
+                                  'title = "<script>alert(1)</script> & co"\ncourse = "CS <b>101</b>"')
+    html = html_for(parse_spec(text, "x"))
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html
+    assert "CS &lt;b&gt;101&lt;/b&gt;" in html
+
+
+def test_a_template_override_replaces_only_its_own_file(builtin, tmp_path):
+    (tmp_path / "header.html.j2").write_text(
+        "<header><p class='uni'>Universität Beispiel</p><h1>{{ doc.title }}</h1></header>", encoding="utf-8")
+    html = html_for(builtin, templates=tmp_path)
+    assert "Universität Beispiel" in html and "The derivation, once" in html
+
+
+def test_a_broken_or_undefined_template_is_a_clear_error(builtin, tmp_path):
+    (tmp_path / "header.html.j2").write_text("{% if %}", encoding="utf-8")
+    with pytest.raises(TemplateError, match=r"header.html.j2: line 1"):
+        html_for(builtin, templates=tmp_path)
+    (tmp_path / "header.html.j2").write_text("{{ doc.no_such_field }}", encoding="utf-8")
+    with pytest.raises(TemplateError, match="no_such_field"):
+        html_for(builtin, templates=tmp_path)
+
+
+def test_weasyprint_fetches_nothing_outside_the_page(tmp_path):
+    secret = tmp_path / "secret.svg"
+    secret.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>')
+    for url in (secret.as_uri(), "https://example.com/logo.png"):
+        with pytest.raises(PdfError, match="outside"):
+            to_pdf(f'<p>x</p><img src="{url}">')
+
+
+def test_letter_paper_and_decimals(builtin):
+    html = html_for(builtin, decimals=2)
+    assert '<span class="val">1.07</span>' in html and '<span class="val">1.0742</span>' not in html
+    doc = build(solve(builtin), run(builtin, 10), Options(paper="letter"))
+    assert "size: letter" in to_html(doc)
