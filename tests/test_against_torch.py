@@ -209,8 +209,11 @@ def test_random_networks_match_pytorch_float64(text):
     try:
         sol = solve(spec)
     except SolveError:
-        # the documented limit: only for a unit pushed far into saturation
-        assert max_abs_z_float64(spec) > 100
+        # The documented limit, only for a unit pushed far into saturation: past
+        # |z| = 20 a sigmoid is within 2e-9 of its bound, a log loss's 1/(1 − ŷ)
+        # carries 1e8 or more into the update, and the next step's z runs away
+        # (hypothesis found z = 66 at step 1 and a refused step 2).
+        assert max_abs_z_float64(spec) > 20
         return
     assume(not kinked(sol) and not ill_conditioned(sol))
     check(spec)
