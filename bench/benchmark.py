@@ -9,6 +9,10 @@
    as width², the number of input-to-output paths as width³.
 3. In-process `solve()` alone (no start-up), width 6 and 2..5 hidden layers:
    parameters grow by 42 a layer, paths sixfold.
+4. Rendering: the built-in problem's HTML and PDF (`worksheet` with no
+   arguments) against the seed script; then `worksheet render` as the
+   network grows (width 1..4, ReLU) and as the steps grow (1..5); and the
+   built-in render's stages in-process, to see where the time goes.
 Runs are interleaved round-robin and the median is taken, because the machine
 is shared and noisy: read the ratios, not the seconds.
 """
@@ -67,15 +71,19 @@ def time_round_robin(commands: dict[str, list[str]], repeats: int) -> dict[str, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--skip-growth", action="store_true", help="only section 1 and the in-process parts")
     args = parser.parse_args()
     worksheet = shutil.which("worksheet") or sys.exit("install the package first: worksheet is not on PATH")
     with tempfile.TemporaryDirectory() as tmp:
         seed = Path(tmp) / "seed.py"
         seed.write_text(seed_script())
+        out = str(Path(tmp) / "out")
         first = time_round_robin({
             "seed PyTorch script": [sys.executable, str(seed)],
             "worksheet solve": [worksheet, "solve"],
             "worksheet solve --json": [worksheet, "solve", "--json"],
+            "worksheet (HTML + PDF)": [worksheet, "render", "-o", out],
+            "worksheet render, HTML": [worksheet, "render", "-o", out, "--format", "html"],
         }, args.repeats)
         base = first["seed PyTorch script"]
         print(f"1. The built-in problem, cold processes, median of {args.repeats}")
@@ -91,7 +99,7 @@ def main() -> None:
                 commands[name] = [worksheet, "solve", "--json", str(path)]
                 params = width * 3 + width * (width + 1) + width + 1
                 shapes[name] = (params, 2 * width * width)
-        grown = time_round_robin(commands, args.repeats)
+        grown = time_round_robin(commands, args.repeats) if not args.skip_growth else {}
         print(f"\n2. Growing networks, `worksheet solve --json`, 2 steps, median of {args.repeats}")
         print(f"   {'network':<22} {'params':>6} {'paths':>6} {'time':>7} {'vs width 1':>10}")
         for activation in ("relu", "sigmoid"):
@@ -100,7 +108,60 @@ def main() -> None:
                 if name.startswith(activation):
                     p, paths = shapes[name]
                     print(f"   {name:<22} {p:>6} {paths:>6} {t:6.2f}s {t / small:9.2f}x")
+        if not args.skip_growth:
+            render_growth(worksheet, Path(tmp), args.repeats)
     in_process(args.repeats)
+    render_stages(args.repeats)
+
+
+def render_growth(worksheet: str, tmp: Path, repeats: int) -> None:
+    commands, info = {}, {}
+    for width in (1, 2, 4):
+        path = tmp / f"render-{width}.toml"
+        path.write_text(grown_spec(width, "relu"))
+        name = f"2-{width}-{width}-1, 2 steps"
+        commands[name] = [worksheet, "render", "-o", str(tmp / "grown"), str(path)]
+        info[name] = width * 3 + width * (width + 1) + width + 1
+    for steps in (1, 3, 5):
+        path = tmp / f"steps-{steps}.toml"
+        path.write_text(grown_spec(2, "relu").replace("steps = 2", f"steps = {steps}"))
+        name = f"2-2-2-1, {steps} step{'s' if steps > 1 else ''}"
+        commands[name] = [worksheet, "render", "-o", str(tmp / "grown"), str(path)]
+        info[name] = 13
+    times = time_round_robin(commands, repeats)
+    base = times["2-1-1-1, 2 steps"]
+    print(f"\n4. `worksheet render` (HTML + PDF) as the network and the steps grow, median of {repeats}")
+    print(f"   {'network':<22} {'params':>6} {'time':>7} {'vs 2-1-1-1':>10}")
+    for name, t in times.items():
+        print(f"   {name:<22} {info[name]:>6} {t:6.2f}s {t / base:9.2f}x")
+
+
+def render_stages(repeats: int) -> None:
+    from worksheet import parse_spec, solve
+    from worksheet.document import Options, build
+    from worksheet.pdf import to_pdf
+    from worksheet.render import to_html
+    from worksheet.spec import builtin_text
+    from worksheet.trace import run
+
+    spec = parse_spec(builtin_text())
+    to_pdf("<p>warm</p>")  # WeasyPrint loads its fonts once per process
+    stages: dict[str, list[float]] = {"solve + trace": [], "document": [], "HTML": [], "PDF": []}
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        sol, snaps = solve(spec), run(spec, 10)
+        t1 = time.perf_counter()
+        doc = build(sol, snaps, Options())
+        t2 = time.perf_counter()
+        html = to_html(doc)
+        t3 = time.perf_counter()
+        to_pdf(html)
+        t4 = time.perf_counter()
+        for name, t in zip(stages, (t1 - t0, t2 - t1, t3 - t2, t4 - t3)):
+            stages[name].append(t)
+    print(f"\n5. The built-in render's stages in-process (no start-up), best of {repeats}")
+    for name, ts in stages.items():
+        print(f"   {name:<16} {min(ts):7.3f}s")
 
 
 def in_process(repeats: int) -> None:
