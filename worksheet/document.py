@@ -106,7 +106,9 @@ class Derived:
     number: int
     name: str
     lhs: Markup
-    forms: tuple[Markup, ...]  # the chain rule in ∂ factors, then in the network's symbols
+    # the chain rule in ∂ factors, then in the network's symbols, as (sign, formula)
+    # rows: "=" opens a form; a sum over the samples of a batch goes on with "+" rows
+    rows: tuple[tuple[str, Markup], ...]
 
 
 @dataclass(frozen=True)
@@ -208,8 +210,14 @@ class _Builder:
             out = []
             for eq in eqs:
                 numbers[_base_name(eq.name)] = n = len(numbers) + 1
-                forms = tuple(Markup(self.display.doprint(f)) for f in (eq.chain, eq.symbolic) if f is not None)
-                out.append(Derived(n, eq.name, Markup(self.display.doprint(eq.lhs)), forms))
+                rows = []
+                for form in (eq.chain, eq.symbolic):
+                    if form is None:
+                        continue
+                    per_sample = eq.param is not None and len(spec.x) > 1 and isinstance(form, sp.Add)
+                    for k, term in enumerate(form.args if per_sample else (form,)):
+                        rows.append(("=" if k == 0 else "+", Markup(self.display.doprint(term))))
+                out.append(Derived(n, eq.name, Markup(self.display.doprint(eq.lhs)), tuple(rows)))
             return tuple(out)
 
         first = [eq for eq in der.forward if _sample_of(eq.name) == 1]
