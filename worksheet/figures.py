@@ -63,7 +63,7 @@ def network_svg(spec: Spec, decimals: int = 4) -> str:
         W = spec.weights[col - 1]
         for j in range(1, n_in + 1):
             # each source's labels sit at their own distance along the edges, so they do not collide
-            t = 0.5 if n_in == 1 else 0.26 + 0.42 * (j - 1) / (n_in - 1)
+            t = 0.5 if n_in == 1 else 0.3 + 0.4 * (j - 1) / (n_in - 1)
             for i in range(1, n_out + 1):
                 (x0, y0), (x1, y1) = centre[col - 1, j], centre[col, i]
                 edges.append(f'<line x1="{x0 + RADIUS:.1f}" y1="{y0:.1f}" x2="{x1 - RADIUS:.1f}" y2="{y1:.1f}"/>')
