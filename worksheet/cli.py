@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from .answers import AnswersError
 from .solve import SolveError
 from .spec import BUILTIN_NAME, MAX_TRACE_ITERS, Spec, SpecError, builtin_text, parse_spec
 
@@ -51,6 +52,9 @@ class _Group(click.Group):
             click.echo(f"worksheet: {ctx.meta.get('spec_source', '<spec>')}: {exc}", err=True)
             ctx.exit(2)
         except OutputError as exc:
+            click.echo(f"worksheet: {exc}", err=True)
+            ctx.exit(2)
+        except AnswersError as exc:
             click.echo(f"worksheet: {exc}", err=True)
             ctx.exit(2)
 
@@ -220,6 +224,109 @@ def write_whole(path: Path, data: bytes) -> None:
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+@cli.command()
+@SPEC_ARG
+@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the answers file here (it must not exist yet) instead of printing it.")
+def answers(spec_path: Path | None, out_path: Path | None) -> None:
+    """Print (or write) an answers file to type a student's numbers into."""
+    from .answers import answers_template
+    from .solve import solve as run_solve
+
+    text = answers_template(run_solve(load_spec(spec_path)))
+    if out_path is None:
+        click.echo(text, nl=False)
+        return
+    if out_path.exists():  # it may hold a student's typed answers
+        raise OutputError(f"{out_path}: already exists; it is not overwritten (give another name, or delete it)")
+    write_whole(out_path, text.encode("utf-8"))
+    click.echo(str(out_path))
+
+
+def _weights(ctx, param, value: str | None):
+    from fractions import Fraction
+
+    from .check import DEFAULT_WEIGHTS
+
+    weights = dict(DEFAULT_WEIGHTS)
+    for part in (value or "").split(","):
+        if not part.strip():
+            continue
+        name, _, number = part.partition("=")
+        name = name.strip()
+        if name not in weights:
+            raise click.BadParameter(f"{name!r} is not a verdict; give right, carried, wrong or missing, "
+                                     "as right=1,carried=0.5")
+        try:
+            weights[name] = Fraction(number.strip())
+        except (ValueError, ZeroDivisionError):
+            raise click.BadParameter(f"{name}={number.strip()!r}: the weight must be a number") from None
+    return weights
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, metavar="[SPEC] ANSWERS", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the marked worksheet as HTML.")
+@click.option("--pdf", "pdf_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the marked worksheet as PDF.")
+@click.option("--weights", callback=_weights, metavar="right=1,carried=1,wrong=0,missing=0",
+              help="Points per verdict for the score.  [default: right=1,carried=1,wrong=0,missing=0]")
+@click.option("--decimals", type=click.IntRange(0, 12), default=4, show_default=True,
+              help="Decimals of the expected values shown.")
+@click.pass_context
+def check(ctx: click.Context, paths: tuple[Path, ...], html_path: Path | None, pdf_path: Path | None,
+          weights, decimals: int) -> None:
+    """Mark a student's answers: the first wrong step, credit carried forward, the mistake named.
+
+    Exit status 0 when every answer is right or carried forward, 1 otherwise."""
+    from .answers import parse_answers
+    from .check import check as run_check
+    from .solve import solve as run_solve
+
+    if len(paths) not in (1, 2):
+        raise click.UsageError("give the answers file, and before it the spec unless it is the built-in problem")
+    spec_path, answers_path = (None, paths[0]) if len(paths) == 1 else paths
+    spec = load_spec(spec_path)
+    sol = run_solve(spec)
+    try:
+        text = answers_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise AnswersError(str(answers_path), None, "no such file") from None
+    except UnicodeDecodeError as exc:
+        raise AnswersError(str(answers_path), None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except OSError as exc:
+        raise AnswersError(str(answers_path), None, exc.strerror or str(exc)) from None
+    marking = run_check(sol, parse_answers(text, str(answers_path), sol), weights)
+    outputs: dict[Path, bytes] = {}
+    if html_path or pdf_path:
+        from .document import Options, build
+        from .render import TemplateError, to_html
+        from .trace import run
+
+        doc = build(sol, run(spec, spec.steps), Options(decimals, blank=True), marking=marking)
+        try:
+            html = to_html(doc)
+        except TemplateError as exc:  # pragma: no cover - the package's own templates
+            raise OutputError(str(exc)) from None
+        if html_path:
+            outputs[html_path] = html.encode("utf-8")
+        if pdf_path:
+            from .pdf import to_pdf
+
+            outputs[pdf_path] = to_pdf(html)
+    from rich.console import Console
+
+    from .feedback import print_marking
+
+    print_marking(marking, Console(highlight=False), decimals, sol.exact)
+    for path, data in outputs.items():
+        write_whole(path, data)
+        click.echo(str(path))
+    if marking.counts["wrong"] or marking.counts["missing"]:
+        ctx.exit(1)
 
 
 @cli.command("torch-script")

@@ -24,6 +24,7 @@ from fractions import Fraction
 import sympy as sp
 from markupsafe import Markup
 
+from .check import Marking
 from .derive import Equation
 from .figures import ACTIVATION_NAMES, loss_svg, network_svg
 from .notation import HtmlPrinter, LatexPrinter, TextPrinter, format_decimal, given_text, symbol_html, value_text
@@ -50,12 +51,15 @@ class Options:
 
 @dataclass(frozen=True)
 class Box:
-    """A number the student writes; `text` is empty on a blank sheet."""
+    """A number the student writes; `text` is empty on a blank sheet, the
+    student's answer on a marked one."""
 
     name: str  # the stable label: z1_1, dW2_1_2, new_W1_1_1 ...
     text: str
     width_mm: float
     lines: int = 1
+    mark: str = ""  # on a marked sheet: right, carried, wrong or missing
+    note: str = ""  # beside a wrong answer: the expected value
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,7 @@ class Document:
     iterations: int
     torch_script: str  # printed on the blank sheet instead of the check
     boxes: tuple[str, ...]  # every box's step-qualified label, in order: 1:z1_1 ...
+    marking: tuple[str, ...] = ()  # a marked sheet's summary lines
 
 
 def _text_length(html: str) -> int:
@@ -173,8 +178,9 @@ def _mm_for(chars: int) -> float:
 
 
 class _Builder:
-    def __init__(self, sol: Solution, options: Options):
+    def __init__(self, sol: Solution, options: Options, marking: Marking | None = None):
         self.sol, self.spec, self.opt = sol, sol.spec, options
+        self.marks = marking.by_key() if marking is not None else None
         self.der = sol.derivation
         S = self.der.symbols
         self.latex = LatexPrinter(S)
@@ -195,7 +201,13 @@ class _Builder:
 
     def box(self, name: str, text: str, width_mm: float | None = None, lines: int = 1) -> Box:
         self.boxes.append(f"{self.step_no}:{name}")
-        return Box(name, "" if self.opt.blank else text, width_mm or self.value_mm, lines)
+        width = width_mm or self.value_mm
+        if self.marks is not None:
+            mark = self.marks.get(f"step{self.step_no}.{name}")
+            if mark is not None:
+                note = f"expected {self.value(mark.expected)}" if mark.verdict == "wrong" else ""
+                return Box(name, mark.answer.text if mark.answer else "", width, lines, mark.verdict, note)
+        return Box(name, "" if self.opt.blank else text, width, lines)
 
     def value(self, v: Fraction) -> str:
         return value_text(v, self.opt.decimals, self.sol.exact)
@@ -472,12 +484,13 @@ def _flatten(values) -> list:
 
 
 def build(sol: Solution, snapshots: tuple[Snapshot, ...], options: Options = Options(),
-          torch_script: str = "") -> Document:
-    """The worksheet's content; `snapshots` is the float32 trace for iterations 0..N (N ≥ steps)."""
+          torch_script: str = "", marking: Marking | None = None) -> Document:
+    """The worksheet's content; `snapshots` is the float32 trace for iterations 0..N (N ≥ steps).
+    With a `marking`, a blank sheet carries the student's answers, each box marked."""
     spec = sol.spec
     if options.paper not in PAPER:
         raise ValueError(f"paper {options.paper!r}: expected one of {', '.join(PAPER)}")
-    b = _Builder(sol, options)
+    b = _Builder(sol, options, marking)
     derivation, refs = b.derivation()
     parts = tuple(b.part(step, refs) for step in sol.steps)
     shape = "-".join(str(n) for n in (spec.inputs, *(layer.units for layer in spec.layers)))
@@ -500,4 +513,12 @@ def build(sol: Solution, snapshots: tuple[Snapshot, ...], options: Options = Opt
         checks=_checks(sol, snapshots, options.decimals, b.latex),
         loss_plot=Markup(loss_svg([s.loss for s in snapshots], marked, options.decimals)),
         iterations=len(snapshots) - 1, torch_script=torch_script, boxes=tuple(b.boxes),
+        marking=_marking_lines(marking, options.decimals, sol.exact) if marking is not None else (),
     )
+
+
+def _marking_lines(marking: Marking, decimals: int, exact: bool) -> tuple[str, ...]:
+    from .feedback import first_wrong_text, summary
+
+    first = marking.first_wrong
+    return (summary(marking),) + ((first_wrong_text(first, decimals, exact),) if first is not None else ())
