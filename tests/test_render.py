@@ -179,3 +179,15 @@ def test_letter_paper_and_decimals(builtin):
     assert '<span class="val">1.07</span>' in html and '<span class="val">1.0742</span>' not in html
     doc = build(solve(builtin), run(builtin, 10), Options(paper="letter"))
     assert "size: letter" in to_html(doc)
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_blank_sheet_boxes_are_the_answers_file_quantities(name):
+    """The labels a student copies from the sheet are the answers file's keys."""
+    from worksheet.quantities import quantities
+
+    spec = load(name)
+    sol = solve(spec)
+    doc = build(sol, run(spec, spec.steps), Options(blank=True))
+    boxes = {f"step{label.replace(':', '.', 1)}" for label in doc.boxes}
+    assert boxes == {q.key for q in quantities(sol)}
