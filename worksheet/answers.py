@@ -44,7 +44,7 @@ def network_id(sol: Solution) -> str:
     shape = "-".join(str(n) for n in (spec.inputs, *(layer.units for layer in spec.layers)))
     acts = " ".join(layer.activation for layer in spec.layers)
     samples = f", {len(spec.x)} samples" if len(spec.x) > 1 else ""
-    return f"{shape} {acts}, {spec.loss}{samples}, {spec.steps} steps"
+    return f"{shape} {acts}, {spec.loss}{samples}, {spec.steps} step{'s' if spec.steps > 1 else ''}"
 
 
 def answers_template(sol: Solution) -> str:
