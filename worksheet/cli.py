@@ -40,22 +40,17 @@ def load_spec(path: Path | None) -> Spec:
 
 
 class _Group(click.Group):
-    """Turns a SpecError anywhere below into a one-line message and exit 2."""
+    """Turns bad input anywhere below (a spec, an answers file, an output that
+    cannot be made) into a one-line message and exit 2."""
 
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except SpecError as exc:
+        except (SpecError, OutputError, AnswersError) as exc:
             click.echo(f"worksheet: {exc}", err=True)
             ctx.exit(2)
         except SolveError as exc:
             click.echo(f"worksheet: {ctx.meta.get('spec_source', '<spec>')}: {exc}", err=True)
-            ctx.exit(2)
-        except OutputError as exc:
-            click.echo(f"worksheet: {exc}", err=True)
-            ctx.exit(2)
-        except AnswersError as exc:
-            click.echo(f"worksheet: {exc}", err=True)
             ctx.exit(2)
 
 

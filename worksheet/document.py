@@ -28,6 +28,7 @@ from .check import Marking
 from .derive import Equation
 from .figures import ACTIVATION_NAMES, loss_svg, network_svg
 from .notation import HtmlPrinter, LatexPrinter, TextPrinter, format_decimal, given_text, symbol_html, value_text
+from .quantities import at, entries
 from .solve import SHOWN_DIGITS, Solution, Step, conventions
 from .spec import Spec
 from .trace import Snapshot, format_tensor
@@ -312,7 +313,7 @@ class _Builder:
             heads = ("old <i>p</i>", g, f"η·{g}", "new <i>p</i>")
         rows = []
         for group in spec.group_names:
-            for index, old in _entries(step.params[group]):
+            for index, old in entries(step.params[group]):
                 key = f"{group}_{'_'.join(map(str, index))}"
                 label = Markup(symbol_html(self.latex.doprint(_param_symbol(self.der.symbols, group, index))))
                 if step.number == 1:
@@ -324,9 +325,9 @@ class _Builder:
                 if group not in step.grads:
                     rows.append(UpdateRow(label, old_cell, "frozen", "" if mom else None, "", format_decimal(old, dec)))
                     continue
-                grad = _at(step.grads[group], index)
-                vel = _at(step.velocity[group], index)
-                new = _at(step.updated[group], index)
+                grad = at(step.grads[group], index)
+                vel = at(step.velocity[group], index)
+                new = at(step.updated[group], index)
                 d = f"d{key}"
                 rows.append(UpdateRow(
                     label, old_cell, self.box(d, self.value(grad)),
@@ -335,22 +336,6 @@ class _Builder:
                     self.box(f"new_{key}", self.value(new)),
                 ))
         return rule, tuple(Markup(h) for h in heads), tuple(rows)
-
-
-def _entries(values: tuple):
-    if values and isinstance(values[0], tuple):
-        for i, row in enumerate(values, start=1):
-            for j, v in enumerate(row, start=1):
-                yield (i, j), v
-    else:
-        for i, v in enumerate(values, start=1):
-            yield (i,), v
-
-
-def _at(values: tuple, index: tuple[int, ...]):
-    for i in index:
-        values = values[i - 1]
-    return values
 
 
 def _param_symbol(S, group: str, index: tuple[int, ...]) -> sp.Symbol:

@@ -38,7 +38,8 @@ class Quantity:
         return f"step{self.step}.{self.name}"
 
 
-def _entries(values: tuple):
+def entries(values: tuple):
+    """((i, j), value) for a weight matrix, ((i,), value) for a bias vector; from 1."""
     if values and isinstance(values[0], tuple):
         for i, row in enumerate(values, start=1):
             for j, v in enumerate(row, start=1):
@@ -104,9 +105,9 @@ def quantities(sol: Solution) -> tuple[Quantity, ...]:
         for group in spec.group_names:
             if group not in step.grads:
                 continue
-            for index, new in _entries(step.updated[group]):
+            for index, new in entries(step.updated[group]):
                 key = param_name(group, index)
-                velocity = _at(step.velocity[group], index)
+                velocity = at(step.velocity[group], index)
                 words = _param_words(group, index)
                 grad = "v" if spec.momentum else "∂L/∂p"
                 if spec.momentum:
@@ -125,7 +126,8 @@ def eta_name(key: str, momentum: bool) -> str:
     return f"eta_v_{key}" if momentum else f"eta_d{key}"
 
 
-def _at(values: tuple, index: tuple[int, ...]):
+def at(values: tuple, index: tuple[int, ...]):
+    """The entry of a weight matrix or bias vector at a 1-based index."""
     for i in index:
         values = values[i - 1]
     return values
