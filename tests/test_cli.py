@@ -251,3 +251,10 @@ def test_a_built_wheel_renders_from_any_directory(tmp_path):
     assert result.returncode == 0, result.stderr
     assert (work / "out" / "hw2-1.pdf").stat().st_size > 10_000
     assert "The derivation, once" in (work / "out" / "hw2-1.html").read_text(encoding="utf-8")
+
+
+def test_json_derivation_carries_latex_that_keeps_the_chain_rule(capsys):
+    code, out, _ = run(capsys, "solve", "--json")
+    eq = next(e for e in json.loads(out)["derivation"] if e["name"] == "dW1_1_1")
+    assert eq["latex"].startswith(r"\frac{\partial L}{\partial w^{(1)}_{11}} = \left(\frac{\partial L}")
+    assert eq["latex"].endswith(r"\cdot \operatorname{ReLU}^{\prime}\left(z^{(1)}_{1}\right) \cdot x")

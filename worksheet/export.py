@@ -13,7 +13,7 @@ from decimal import Decimal, localcontext
 from fractions import Fraction
 from typing import Any
 
-from .notation import TextPrinter
+from .notation import LatexPrinter, TextPrinter
 from .solve import SHOWN_DIGITS, Solution, Step
 
 
@@ -65,6 +65,7 @@ def _step(sol: Solution, step: Step, fn) -> dict[str, Any]:
 def to_json(sol: Solution, decimals: int = 4) -> dict[str, Any]:
     printer = TextPrinter(decimals)
     der = sol.derivation
+    latex = LatexPrinter(der.symbols)
     equations = der.forward + (der.loss,) + der.output_grads + der.deltas + der.grads
 
     def text(expr):
@@ -85,7 +86,8 @@ def to_json(sol: Solution, decimals: int = 4) -> dict[str, Any]:
         "arithmetic": "exact" if sol.exact else f"{SHOWN_DIGITS} significant digits",
         "conventions": list(sol.conventions),
         "derivation": [
-            {"name": eq.name, "lhs": text(eq.lhs), "chain": text(eq.chain), "symbolic": text(eq.symbolic)}
+            {"name": eq.name, "lhs": text(eq.lhs), "chain": text(eq.chain), "symbolic": text(eq.symbolic),
+             "latex": " = ".join(latex.doprint(f) for f in (eq.lhs, eq.chain, eq.symbolic) if f is not None)}
             for eq in equations
         ],
         "steps": steps,
