@@ -19,7 +19,7 @@ small32 = st.one_of(finite32, st.sampled_from([0.0, 1.0, -0.5, 2.0, 1e-5, 3.25])
 
 
 @settings(max_examples=300, deadline=None)
-@given(hnp.arrays(np.float32, hnp.array_shapes(min_dims=1, max_dims=2, max_side=9), elements=small32),
+@given(hnp.arrays(np.float32, hnp.array_shapes(min_dims=0, max_dims=2, max_side=9), elements=small32),
        st.sampled_from([None, "requires_grad=True", "grad_fn=<AddBackward0>"]))
 def test_tensor_printing_is_pytorchs(values, suffix):
     t = torch.tensor(values)

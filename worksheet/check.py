@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
@@ -57,7 +57,10 @@ class Mark:
 class Marking:
     marks: tuple[Mark, ...]
     weights: Mapping[str, Fraction]
-    counts: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {v: sum(1 for m in self.marks if m.verdict == v) for v in VERDICTS}
 
     @property
     def first_wrong(self) -> Mark | None:
@@ -81,8 +84,10 @@ def tolerance(answer: Answer, exact: float) -> float:
     return 0.5 * 10.0 ** -max(answer.decimals, MIN_DECIMALS) + 1e-12 * max(1.0, abs(exact))
 
 
-def _close(answer: Answer, value: float | None) -> bool:
-    return value is not None and math.isfinite(value) and abs(float(answer.value) - value) <= tolerance(answer, value)
+def _close(answer: Answer, value: float | None, slack: float = 0.0) -> bool:
+    """The answer is `value` to its precision, give or take `slack`."""
+    return (value is not None and math.isfinite(value)
+            and abs(float(answer.value) - value) <= tolerance(answer, value) + slack)
 
 
 # -- the one-step formulas -----------------------------------------------
@@ -336,20 +341,15 @@ def _sequential(c: _Calc, q: Quantity) -> list[float]:
 
 
 def _transposed(c: _Calc, q: Quantity) -> list[float]:
+    """w_ji for w_ij: only a square weight matrix lets a student swap them."""
     n, l, i, s = q.step, q.layer, q.unit, q.sample
     if q.kind == "z":
-        if c.fan_in(l) > c.units(l) or i > c.fan_in(l):
+        if c.fan_in(l) != c.units(l):
             return []
-        try:
-            return [sum(c.w(n, l, j, i) * c.a(n, l - 1, j, s) for j in range(1, c.fan_in(l) + 1)) + c.b(n, l, i)]
-        except IndexError:
-            return []
-    if q.layer == c.depth or c.units(l + 1) > c.units(l):
+        return [sum(c.w(n, l, j, i) * c.a(n, l - 1, j, s) for j in range(1, c.fan_in(l) + 1)) + c.b(n, l, i)]
+    if q.layer == c.depth or c.units(l + 1) != c.units(l):
         return []
-    try:
-        up = sum(c.delta(n, l + 1, k, s) * c.w(n, l + 1, i, k) for k in range(1, c.units(l + 1) + 1))
-    except IndexError:
-        return []
+    up = sum(c.delta(n, l + 1, k, s) * c.w(n, l + 1, i, k) for k in range(1, c.units(l + 1) + 1))
     return [up * c.fprime(l, c.z(n, l, i, s), c.a(n, l, i, s))]
 
 
@@ -466,8 +466,7 @@ def check(sol: Solution, answers: Mapping[str, Answer],
         return list(zip(values, allowance)), inputs
 
     def matches(answer: Answer, candidates: list[tuple[float, float]]) -> bool:
-        return any(math.isfinite(v) and abs(float(answer.value) - v) <= tolerance(answer, v) + slack
-                   for v, slack in candidates)
+        return any(_close(answer, v, slack) for v, slack in candidates)
 
     calc = _Calc(sol, own)
     marks = []
@@ -497,8 +496,7 @@ def check(sol: Solution, answers: Mapping[str, Answer],
                         and matches(answer, recompute(lambda: m.values(calc, q))[0])), None)  # noqa: B023
         note = mistake.words.format(l=q.layer, next=q.layer + 1) if mistake is not None else ""
         marks.append(Mark(q, "wrong", answer, note, mistake=mistake.id if mistake else ""))
-    counts = {v: sum(1 for m in marks if m.verdict == v) for v in VERDICTS}
-    return Marking(tuple(marks), dict(weights or DEFAULT_WEIGHTS), counts)
+    return Marking(tuple(marks), dict(weights or DEFAULT_WEIGHTS))
 
 
 def _safe(fn):

@@ -34,6 +34,10 @@ class Equation:
     symbolic: sp.Expr
     chain: sp.Expr | None = None
     param: tuple[str, int, tuple[int, ...]] | None = None  # a gradient's: ("W1", layer 1, (i, j))
+    kind: str = ""  # z, a, loss, dyhat, delta or grad
+    layer: int = 0  # the unit's layer (the output layer for ∂L/∂ŷ), or the parameter's
+    unit: int = 0  # the unit (or output) within it; a parameter's i
+    sample: int = 1  # a gradient sums over every sample and keeps 1
 
 
 @dataclass(frozen=True)
@@ -120,9 +124,11 @@ def derive(spec: Spec) -> Derivation:
                 terms = [_mul(S.w(l, i, j), S.a(l - 1, j, s)) for j in range(1, fan_in[l - 1] + 1)]
                 if spec.layers[l - 1].bias:
                     terms.append(S.b(l, i))
-                forward.append(Equation(f"z{l}_{i}{sfx}", S.z(l, i, s), _add(*terms)))
+                forward.append(Equation(f"z{l}_{i}{sfx}", S.z(l, i, s), _add(*terms),
+                                        kind="z", layer=l, unit=i, sample=s))
             for i in range(1, units[l - 1] + 1):
-                forward.append(Equation(f"a{l}_{i}{sfx}", S.a(l, i, s), activation(l, i, s)))
+                forward.append(Equation(f"a{l}_{i}{sfx}", S.a(l, i, s), activation(l, i, s),
+                                        kind="a", layer=l, unit=i, sample=s))
 
     scale = loss_scale(spec)
     outputs = range(1, units[-1] + 1)
@@ -145,7 +151,7 @@ def derive(spec: Spec) -> Derivation:
     else:  # cross_entropy
         terms = [_mul(S.y(k, s), sp.log(S.yhat(k, s), evaluate=False)) for s in samples for k in outputs]
         loss_expr = _neg(_scaled(scale, _add(*terms)))
-    loss = Equation("L", L, loss_expr)
+    loss = Equation("L", L, loss_expr, kind="loss")
 
     output_grads = []
     for s in samples:
@@ -163,8 +169,8 @@ def derive(spec: Spec) -> Derivation:
                 ))
             else:
                 expr = _neg(_scaled(scale, _mul(y, sp.Pow(yh, -1, evaluate=False))))
-            output_grads.append(Equation(f"dL_dyhat{k}{sample_suffix(spec, s)}",
-                                         S.partial(L, yh), expr))
+            output_grads.append(Equation(f"dL_dyhat{k}{sample_suffix(spec, s)}", S.partial(L, yh), expr,
+                                         kind="dyhat", layer=depth, unit=k, sample=s))
     grad_of_yhat = {(eq.lhs, s): eq.symbolic for eq, s in
                     zip(output_grads, [s for s in samples for _ in outputs])}
 
@@ -194,7 +200,8 @@ def derive(spec: Spec) -> Derivation:
                     sym = _mul(_add(*(_mul(S.delta(l + 1, k, s), S.w(l + 1, k, i)) for k in ks)),
                                derivative(l, i, s))
                 delta[l, i, s] = (chain, sym)
-                deltas.append(Equation(f"delta{l}_{i}{sample_suffix(spec, s)}", S.delta(l, i, s), sym, chain))
+                deltas.append(Equation(f"delta{l}_{i}{sample_suffix(spec, s)}", S.delta(l, i, s), sym, chain,
+                                       kind="delta", layer=l, unit=i, sample=s))
 
     def unwrap(expr: sp.Expr) -> list[sp.Expr]:
         """The factors of a delta, so a gradient's factors read as one product."""
@@ -212,14 +219,16 @@ def derive(spec: Spec) -> Derivation:
                     chain = _add(*(_mul(*unwrap(delta[l, i, s][0]), S.partial(S.z(l, i, s), w))
                                    for s in samples))
                     sym = _add(*(_mul(*unwrap(delta[l, i, s][1]), S.a(l - 1, j, s)) for s in samples))
-                    grads.append(Equation(f"dW{l}_{i}_{j}", S.partial(L, w), sym, chain, (f"W{l}", l, (i, j))))
+                    grads.append(Equation(f"dW{l}_{i}_{j}", S.partial(L, w), sym, chain, (f"W{l}", l, (i, j)),
+                                          kind="grad", layer=l, unit=i))
         if trainable_b:
             for i in range(1, units[l - 1] + 1):
                 b = S.b(l, i)
                 chain = _add(*(_mul(*unwrap(delta[l, i, s][0]), S.partial(S.z(l, i, s), b))
                                for s in samples))
                 sym = _add(*(_mul(*unwrap(delta[l, i, s][1]), sp.Integer(1)) for s in samples))
-                grads.append(Equation(f"db{l}_{i}", S.partial(L, b), sym, chain, (f"b{l}", l, (i,))))
+                grads.append(Equation(f"db{l}_{i}", S.partial(L, b), sym, chain, (f"b{l}", l, (i,)),
+                                      kind="grad", layer=l, unit=i))
     # output layer first, as backpropagation reaches them; W before b (a stable sort)
     grads.sort(key=lambda eq: (-eq.param[1], eq.param[0][0] == "b"))
 

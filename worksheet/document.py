@@ -3,19 +3,21 @@
 Contract: pure (no files). `build(solution, snapshots, options)` returns a
 frozen `Document` holding everything the templates print, in reading order:
 the problem statement, the network's picture, notation and conventions, the
-derivation typeset once, one part per update step, and the check against the
-PyTorch trace. Formulas from SymPy arrive as typeset SVG (`Formula`) or as
-HTML made only from symbols and numbers (`Markup`); text from the spec
-stays plain `str`, for the templates to escape.
+derivation once, one part per update step, and the check against the
+PyTorch trace. Formulas from SymPy arrive as HTML made only from symbols and
+numbers (`Markup`); text from the spec stays plain `str`, for the templates
+to escape.
 
 The answer key and the blank sheet are the same model with `blank` set:
 every number a student computes is a `Box` whose size is decided from the
 key's own text in both cases, so the two documents lay out the same and
-line up page by page; a blank sheet's boxes carry only their label.
+line up page by page; a blank sheet's boxes carry only their label, a
+marked one the student's answers.
 """
 
 from __future__ import annotations
 
+import html
 import math
 import re
 from dataclasses import dataclass
@@ -26,9 +28,9 @@ from markupsafe import Markup
 
 from .check import Marking
 from .derive import Equation
-from .figures import ACTIVATION_NAMES, loss_svg, network_svg
-from .notation import HtmlPrinter, LatexPrinter, TextPrinter, format_decimal, given_text, symbol_html, value_text
-from .quantities import at, entries
+from .figures import loss_svg, network_svg
+from .notation import ACTIVATION_NAMES, HtmlPrinter, TextPrinter, format_decimal, given_text, symbol_html, value_text
+from .quantities import at, entries, eta_name, neuron_order, param_name, sections
 from .solve import SHOWN_DIGITS, Solution, Step, conventions
 from .spec import Spec
 from .trace import Snapshot, format_tensor
@@ -61,6 +63,10 @@ class Box:
     lines: int = 1
     mark: str = ""  # on a marked sheet: right, carried, wrong or missing
     note: str = ""  # beside a wrong answer: the expected value
+
+    @property
+    def height_mm(self) -> float:
+        return self.lines * LINE_MM
 
 
 @dataclass(frozen=True)
@@ -150,7 +156,6 @@ class Document:
     due: str
     blank: bool
     paper: str
-    text_mm: float  # the page's text width
     rhs_mm: float  # a line's width right of its left-hand side
     decimals: int
     summary: str
@@ -169,9 +174,9 @@ class Document:
     marking: tuple[str, ...] = ()  # a marked sheet's summary lines
 
 
-def _text_length(html: str) -> int:
+def _text_length(markup: str) -> int:
     """Characters a reader sees in a piece of markup."""
-    return len(re.sub(r"<[^>]+>", "", html).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
+    return len(html.unescape(re.sub(r"<[^>]+>", "", markup)))
 
 
 def _mm_for(chars: int) -> float:
@@ -184,7 +189,6 @@ class _Builder:
         self.marks = marking.by_key() if marking is not None else None
         self.der = sol.derivation
         S = self.der.symbols
-        self.latex = LatexPrinter(S)
         self.display = HtmlPrinter(S, options.decimals, fractions=True, display=True)
         self.html = HtmlPrinter(S, options.decimals, fractions=True)
         self.numbers = HtmlPrinter(S, options.decimals)
@@ -214,15 +218,15 @@ class _Builder:
         return value_text(v, self.opt.decimals, self.sol.exact)
 
     # -- derivation ------------------------------------------------------
-    def derivation(self) -> tuple[tuple[DerivationGroup, ...], dict[str, int]]:
+    def derivation(self) -> tuple[tuple[DerivationGroup, ...], dict[tuple, int]]:
         der, spec = self.der, self.spec
-        numbers: dict[str, int] = {}
+        numbers: dict[tuple, int] = {}
         groups: list[DerivationGroup] = []
 
         def items(eqs) -> tuple[Derived, ...]:
             out = []
             for eq in eqs:
-                numbers[_base_name(eq.name)] = n = len(numbers) + 1
+                numbers[_same_in_every_sample(eq)] = n = len(numbers) + 1
                 rows = []
                 for form in (eq.chain, eq.symbolic):
                     if form is None:
@@ -233,13 +237,12 @@ class _Builder:
                 out.append(Derived(n, eq.name, Markup(self.display.doprint(eq.lhs)), tuple(rows)))
             return tuple(out)
 
-        first = [eq for eq in der.forward if _sample_of(eq.name) == 1]
         for n, layer in enumerate(spec.layers, start=1):
-            eqs = [eq for eq in first if _layer_of(eq.name) == n]
+            eqs = [eq for eq in der.forward if eq.sample == 1 and eq.layer == n]
             groups.append(DerivationGroup(f"Forward, layer {n} ({ACTIVATION_NAMES[layer.activation]})",
-                                          items(_neuron_order(eqs, layer.activation))))
+                                          items(neuron_order(eqs, layer.activation))))
         groups.append(DerivationGroup("Loss", items([der.loss])))
-        backward = [eq for eq in der.output_grads + der.deltas if _sample_of(eq.name) == 1]
+        backward = [eq for eq in der.output_grads + der.deltas if eq.sample == 1]
         groups.append(DerivationGroup("Backward: δ = ∂L/∂z, from the output layer down", items(backward)))
         for n in range(len(spec.layers), 0, -1):
             eqs = [eq for eq in der.grads if eq.param[1] == n]
@@ -248,7 +251,7 @@ class _Builder:
         return tuple(groups), numbers
 
     # -- steps -----------------------------------------------------------
-    def line(self, eq: Equation, step: Step, refs: dict[str, int]) -> Line:
+    def line(self, eq: Equation, step: Step, refs: dict[tuple, int]) -> Line:
         sym = self.html.doprint(eq.symbolic)
         worked = step.substituted[eq.name]
         plain = self.text.doprint(worked)
@@ -265,39 +268,17 @@ class _Builder:
             text = "" if self.opt.blank else Markup(self.numbers.doprint(worked))
             working = Box("", text, width, lines)
         return Line(eq.name, Markup(self.html.doprint(eq.lhs)), Markup(sym),
-                    working, self.box(eq.name, value), refs[_base_name(eq.name)], compact)
+                    working, self.box(eq.name, value), refs[_same_in_every_sample(eq)], compact)
 
-    def part(self, step: Step, refs: dict[str, int]) -> Part:
-        der, spec = self.der, self.spec
+    def part(self, step: Step, refs: dict[tuple, int]) -> Part:
         self.step_no = step.number
-        samples = len(spec.x)
-
-        def lines(eqs) -> tuple[Line, ...]:
-            return tuple(self.line(eq, step, refs) for eq in eqs)
-
-        forward = []
-        for s in range(1, samples + 1):
-            for n, layer in enumerate(spec.layers, start=1):
-                eqs = [eq for eq in der.forward if _sample_of(eq.name) == s and _layer_of(eq.name) == n]
-                where = f", sample {s}" if samples > 1 else ""
-                forward.append(Group(f"Layer {n} ({ACTIVATION_NAMES[layer.activation]}){where}",
-                                     lines(_neuron_order(eqs, layer.activation))))
-        loss = Group("Loss", lines([der.loss]))
-        backward = []
-        for s in range(1, samples + 1):
-            where = f", sample {s}" if samples > 1 else ""
-            backward.append(Group(f"Output gradient{where}",
-                                  lines([eq for eq in der.output_grads if _sample_of(eq.name) == s])))
-            for n in range(len(spec.layers), 0, -1):
-                eqs = [eq for eq in der.deltas if _sample_of(eq.name) == s and _layer_of(eq.name) == n]
-                backward.append(Group(f"δ, layer {n}{where}", lines(eqs)))
-        gradients = []
-        for n in range(len(spec.layers), 0, -1):
-            eqs = [eq for eq in der.grads if eq.param[1] == n]
-            if eqs:
-                gradients.append(Group(f"Gradients, layer {n}", lines(eqs)))
+        groups: dict[str, list[Group]] = {"forward": [], "loss": [], "backward": [], "gradients": []}
+        for section in sections(self.spec, self.der):
+            lines = tuple(self.line(eq, step, refs) for eq in section.equations)
+            groups[section.part].append(Group(section.heading, lines))
         rule, heads, rows = self.updates(step)
-        return Part(step.number, tuple(forward), loss, tuple(backward), tuple(gradients), rule, heads, rows)
+        return Part(step.number, tuple(groups["forward"]), groups["loss"][0], tuple(groups["backward"]),
+                    tuple(groups["gradients"]), rule, heads, rows)
 
     def updates(self, step: Step):
         spec, dec = self.spec, self.opt.decimals
@@ -314,8 +295,8 @@ class _Builder:
         rows = []
         for group in spec.group_names:
             for index, old in entries(step.params[group]):
-                key = f"{group}_{'_'.join(map(str, index))}"
-                label = Markup(symbol_html(self.latex.doprint(_param_symbol(self.der.symbols, group, index))))
+                key = param_name(group, index)
+                label = Markup(self.html.doprint(_param_symbol(self.der.symbols, group, index)))
                 if step.number == 1:
                     old_cell: Box | str = given_text(old, dec)
                 else:  # the previous step's result, written again
@@ -332,10 +313,15 @@ class _Builder:
                 rows.append(UpdateRow(
                     label, old_cell, self.box(d, self.value(grad)),
                     self.box(f"v_{key}", self.value(vel)) if mom else None,
-                    self.box(f"eta_{'v_' + key if mom else d}", self.value(spec.learning_rate * vel)),
+                    self.box(eta_name(key, mom), self.value(spec.learning_rate * vel)),
                     self.box(f"new_{key}", self.value(new)),
                 ))
         return rule, tuple(Markup(h) for h in heads), tuple(rows)
+
+
+def _same_in_every_sample(eq: Equation) -> tuple:
+    """What names an equation's derivation number: sample 2's z¹₁ is written like sample 1's."""
+    return eq.kind, eq.layer, eq.unit, eq.param
 
 
 def _param_symbol(S, group: str, index: tuple[int, ...]) -> sp.Symbol:
@@ -343,31 +329,7 @@ def _param_symbol(S, group: str, index: tuple[int, ...]) -> sp.Symbol:
     return S.w(layer, *index) if group[0] == "W" else S.b(layer, *index)
 
 
-def _sample_of(name: str) -> int:
-    return int(name.rsplit("_s", 1)[1]) if "_s" in name else 1
-
-
-def _base_name(name: str) -> str:
-    return name.rsplit("_s", 1)[0] if "_s" in name else name
-
-
-def _layer_of(name: str) -> int:
-    """z2_1, a2_1, delta2_1 (with any _s suffix) -> 2"""
-    head = _base_name(name).split("_", 1)[0]
-    return int(head.lstrip("zadelt"))
-
-
-def _neuron_order(eqs: list[Equation], activation: str) -> list[Equation]:
-    """z then a for each unit in turn, as a hand calculation goes; a softmax
-    needs every z of its layer before any a."""
-    if activation == "softmax":
-        return eqs
-    zs = [eq for eq in eqs if eq.name.startswith("z")]
-    as_ = [eq for eq in eqs if eq.name.startswith("a")]
-    return [eq for pair in zip(zs, as_) for eq in pair]
-
-
-def _given(spec: Spec, sol: Solution, dec: int, latex: LatexPrinter) -> tuple[Given, ...]:
+def _given(spec: Spec, sol: Solution, dec: int, printer: HtmlPrinter) -> tuple[Given, ...]:
     S = sol.derivation.symbols
 
     def vector(values) -> str:
@@ -379,7 +341,7 @@ def _given(spec: Spec, sol: Solution, dec: int, latex: LatexPrinter) -> tuple[Gi
         return f'<table class="matrix"><tbody>{body}</tbody></table>'
 
     def sym(s) -> str:
-        return symbol_html(latex.doprint(s))
+        return printer.doprint(s)
 
     out = []
     for s, (xs, ys) in enumerate(zip(spec.x, spec.y), start=1):
@@ -394,8 +356,8 @@ def _given(spec: Spec, sol: Solution, dec: int, latex: LatexPrinter) -> tuple[Gi
         if b is not None:
             out.append(Given(Markup(f"biases <i>b</i><sup>({n})</sup>"), Markup(vector(b))))
     frozen = ", ".join(sorted(spec.frozen))
-    out.append(Given(Markup("loss"), Markup(symbol_html("L") + " = " + HtmlPrinter(S, dec, True).doprint(
-        sol.derivation.loss.symbolic))))
+    loss = sol.derivation.loss
+    out.append(Given(Markup("loss"), Markup(f"{printer.doprint(loss.lhs)} = {printer.doprint(loss.symbolic)}")))
     out.append(Given(Markup("learning rate η"), Markup(format_decimal(spec.learning_rate, 12))))
     if spec.momentum:
         out.append(Given(Markup("momentum μ"), Markup(format_decimal(spec.momentum, 12))))
@@ -421,7 +383,7 @@ def _notation(spec: Spec) -> tuple[Markup, ...]:
     return tuple(Markup(item) for item in items)
 
 
-def _checks(sol: Solution, snapshots: tuple[Snapshot, ...], dec: int, latex: LatexPrinter) -> tuple[CheckBlock, ...]:
+def _checks(sol: Solution, snapshots: tuple[Snapshot, ...], dec: int) -> tuple[CheckBlock, ...]:
     """The worksheet's numbers beside PyTorch's float32 printout, iteration by iteration."""
     blocks = []
     spec = sol.spec
@@ -489,13 +451,13 @@ def build(sol: Solution, snapshots: tuple[Snapshot, ...], options: Options = Opt
     marked = [(step.number - 1, step.loss) for step in sol.steps]
     return Document(
         title=spec.title, course=spec.course, instructor=spec.instructor, due=spec.due,
-        blank=options.blank, paper=options.paper, text_mm=TEXT_MM[options.paper], rhs_mm=b.rhs_mm,
+        blank=options.blank, paper=options.paper, rhs_mm=b.rhs_mm,
         decimals=options.decimals, summary=summary,
-        given=_given(spec, sol, options.decimals, b.latex),
+        given=_given(spec, sol, options.decimals, b.html),
         network=Markup(network_svg(spec, options.decimals)),
         notation=_notation(spec), conventions=conventions(spec, notation=False),
         derivation_note=note, derivation=derivation, parts=parts,
-        checks=_checks(sol, snapshots, options.decimals, b.latex),
+        checks=_checks(sol, snapshots, options.decimals),
         loss_plot=Markup(loss_svg([s.loss for s in snapshots], marked, options.decimals)),
         iterations=len(snapshots) - 1, torch_script=torch_script, boxes=tuple(b.boxes),
         marking=_marking_lines(marking, options.decimals, sol.exact) if marking is not None else (),

@@ -16,11 +16,9 @@ from collections.abc import Sequence
 from fractions import Fraction
 from html import escape
 
-from .notation import format_decimal, given_text, sub, sup
+from .notation import ACTIVATION_NAMES, Symbols, format_decimal, given_text
 from .spec import Spec
 
-ACTIVATION_NAMES = {"identity": "linear", "relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "sigmoid",
-                    "tanh": "tanh", "softmax": "softmax"}
 # Weight labels on the edges stop being readable past this many edges between two
 # columns; beyond it the picture leaves them to the Given table, and says so.
 MAX_LABELLED_EDGES = 4
@@ -35,17 +33,9 @@ def _text(x: float, y: float, text: str, cls: str, anchor: str = "middle") -> st
     return f'<text x="{x:.1f}" y="{y:.1f}" class="{cls}" text-anchor="{anchor}">{escape(text)}</text>'
 
 
-def _unit_label(spec: Spec, layer: int, i: int) -> str:
-    depth, outputs = len(spec.layers), spec.layers[-1].units
-    if layer == 0:
-        return "x" + (sub(i) if spec.inputs > 1 else "")
-    if layer == depth:
-        return "ŷ" + (sub(i) if outputs > 1 else "")
-    return f"a{sup(layer)}{sub(i)}"
-
-
 def network_svg(spec: Spec, decimals: int = 4) -> str:
     counts = [spec.inputs] + [layer.units for layer in spec.layers]
+    S = Symbols(spec.inputs, tuple(counts[1:]), counts[-1], 1)  # the labels: x₁, a¹₁, ŷ, w²₁₂, b¹₁
     tallest = max(counts)
     height = TOP + tallest * ROW + 10
     gap = (WIDTH - 2 * 60) / (len(counts) - 1)
@@ -69,16 +59,16 @@ def network_svg(spec: Spec, decimals: int = 4) -> str:
                 edges.append(f'<line x1="{x0 + RADIUS:.1f}" y1="{y0:.1f}" x2="{x1 - RADIUS:.1f}" y2="{y1:.1f}"/>')
                 if labelled:
                     lx, ly = x0 + t * (x1 - x0), y0 + t * (y1 - y0)
-                    text = f"w{sup(col)}{sub(i, j)} = {given_text(W[i - 1][j - 1], decimals)}"
+                    text = f"{S.w(col, i, j)} = {given_text(W[i - 1][j - 1], decimals)}"
                     labels.append(f'<rect x="{lx - 3.1 * len(text):.1f}" y="{ly - 7:.1f}" '
                                   f'width="{6.2 * len(text):.1f}" height="12" class="halo"/>')
                     labels.append(_text(lx, ly + 3.5, text, "w"))
     for (col, i), (x, y) in centre.items():
         nodes.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{RADIUS}" class="{"in" if col == 0 else "unit"}"/>')
-        nodes.append(_text(x, y + 5, _unit_label(spec, col, i), "u"))
+        nodes.append(_text(x, y + 5, str(S.a(col, i)), "u"))
         if col > 0 and spec.biases[col - 1] is not None:
             b = spec.biases[col - 1][i - 1]
-            nodes.append(_text(x, y + RADIUS + 13, f"b{sup(col)}{sub(i)} = {given_text(b, decimals)}", "b"))
+            nodes.append(_text(x, y + RADIUS + 13, f"{S.b(col, i)} = {given_text(b, decimals)}", "b"))
     if any(a * b > MAX_LABELLED_EDGES for a, b in zip(counts, counts[1:])):
         height += 16
         nodes.append(_text(WIDTH / 2, height - 6, "Weights w⁽ˡ⁾ᵢⱼ of the unlabelled connections: "

@@ -2,14 +2,16 @@
 
 Contract: pure. `Symbols` names every quantity of a network the way a hand
 calculation does (w²₁₂, z¹₁, a¹₁, ŷ, δ²₁, ∂L/∂ŷ ...), one SymPy symbol each,
-with a LaTeX spelling beside the text one. `TextPrinter` writes an
-expression in that notation keeping the order the derivation built it in
-(SymPy's own printers sort factors and write d/dw), and formats numbers to a
-fixed number of decimals.
+with a LaTeX spelling beside the text one. The printers write an expression
+in that notation keeping the order the derivation built it in (SymPy's own
+printers sort factors and write d/dw): `TextPrinter` as plain text with
+numbers to a fixed number of decimals, `HtmlPrinter` as HTML for the
+worksheet, `LatexPrinter` as LaTeX.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from fractions import Fraction
 
@@ -41,6 +43,9 @@ DERIVATIVE_FN = {
     "relu": sp.Function("ReLU′"),
     "leaky_relu": sp.Function("LReLU′"),
 }
+# What a worksheet calls each activation in its headings.
+ACTIVATION_NAMES = {"identity": "linear", "relu": "ReLU", "leaky_relu": "LeakyReLU", "sigmoid": "sigmoid",
+                    "tanh": "tanh", "softmax": "softmax"}
 LATEX_FN = {"ReLU": r"\operatorname{ReLU}", "LReLU": r"\operatorname{LReLU}", "σ": r"\sigma",
             "tanh": r"\tanh", "ReLU′": r"\operatorname{ReLU}^{\prime}",
             "LReLU′": r"\operatorname{LReLU}^{\prime}"}
@@ -114,7 +119,43 @@ class Symbols:
         )
 
 
-class TextPrinter(StrPrinter):
+class _BuildOrder:
+    """Products and sums as the derivation built them: factors in their order,
+    a leading −1 as a minus sign, a sum or a negated product bracketed inside a
+    product. The printers differ only in their minus, times and brackets."""
+
+    minus = "−"
+    times = "·"
+
+    def _paren(self, text: str) -> str:
+        return f"({text})"
+
+    def _print_Mul(self, expr):
+        factors = list(expr.args)
+        if factors and factors[0] == -1 and len(factors) > 1:
+            return self.minus + self._factor_join(factors[1:])
+        return self._factor_join(factors)
+
+    def _factor_join(self, factors) -> str:
+        parts = []
+        for f in factors:
+            text = self._print(f)
+            if isinstance(f, sp.Add) or (isinstance(f, sp.Mul) and f.args[0] == -1):
+                text = self._paren(text)
+            parts.append(text)
+        return self.times.join(parts)
+
+    def _print_Add(self, expr, order=None):
+        out = []
+        for n, term in enumerate(expr.args):
+            if isinstance(term, sp.Mul) and term.args[0] == -1:
+                out.append((self.minus if n == 0 else f" {self.minus} ") + self._factor_join(term.args[1:]))
+            else:
+                out.append(("" if n == 0 else " + ") + self._print(term))
+        return "".join(out)
+
+
+class TextPrinter(_BuildOrder, StrPrinter):
     """Plain-text formulas in build order, numbers to `decimals` places."""
 
     def __init__(self, decimals: int = 4, fractions: bool = False):
@@ -139,34 +180,6 @@ class TextPrinter(StrPrinter):
 
     def _print_Half(self, expr):
         return self._print_Rational(expr)
-
-    def _print_Mul(self, expr):
-        factors = list(expr.args)
-        if factors and factors[0] == -1 and len(factors) > 1:
-            return "−" + self._factor_join(factors[1:])
-        return self._factor_join(factors)
-
-    def _factor_join(self, factors) -> str:
-        parts = []
-        for f in factors:
-            text = self._print(f)
-            if isinstance(f, sp.Add) or (isinstance(f, sp.Mul) and f.args[0] == -1):
-                text = self._paren(text)
-            parts.append(text)
-        return "·".join(parts)
-
-    def _paren(self, text: str) -> str:
-        return f"({text})"
-
-    def _print_Add(self, expr, order=None):
-        out = []
-        for n, term in enumerate(expr.args):
-            if isinstance(term, sp.Mul) and term.args[0] == -1:
-                text = self._factor_join(term.args[1:])
-                out.append(("−" if n == 0 else " − ") + text)
-            else:
-                out.append(("" if n == 0 else " + ") + self._print(term))
-        return "".join(out)
 
     def _base(self, base) -> str:
         """A power's base, bracketed unless it is a symbol, a function or a
@@ -252,7 +265,7 @@ def _trim(text: str) -> str:
     return text
 
 
-class LatexPrinter(SympyLatexPrinter):
+class LatexPrinter(_BuildOrder, SympyLatexPrinter):
     """LaTeX for the derivation, in build order, with ∂ notation kept: the
     chain-rule factors are symbols whose LaTeX spelling `Symbols` holds, and
     SymPy's own printer would sort the factors."""
@@ -260,6 +273,9 @@ class LatexPrinter(SympyLatexPrinter):
     def __init__(self, symbols: Symbols):
         super().__init__({"order": "none", "mul_symbol": "dot"})
         self.names = symbols.latex
+
+    minus = "-"
+    times = r" \cdot "
 
     def _print_Symbol(self, expr, style="plain"):
         return self.names.get(expr) or super()._print_Symbol(expr)
@@ -271,29 +287,8 @@ class LatexPrinter(SympyLatexPrinter):
         args = ", ".join(self._print(a) for a in expr.args)
         return rf"{LATEX_FN[name]}\left({args}\right)"
 
-    def _print_Mul(self, expr):
-        factors = list(expr.args)
-        if factors and factors[0] == -1 and len(factors) > 1:
-            return "-" + self._factor_join(factors[1:])
-        return self._factor_join(factors)
-
-    def _factor_join(self, factors) -> str:
-        parts = []
-        for f in factors:
-            text = self._print(f)
-            if isinstance(f, sp.Add) or (isinstance(f, sp.Mul) and f.args[0] == -1):
-                text = rf"\left({text}\right)"
-            parts.append(text)
-        return r" \cdot ".join(parts)
-
-    def _print_Add(self, expr, order=None):
-        out = []
-        for n, term in enumerate(expr.args):
-            if isinstance(term, sp.Mul) and term.args[0] == -1:
-                out.append(("-" if n == 0 else " - ") + self._factor_join(term.args[1:]))
-            else:
-                out.append(("" if n == 0 else " + ") + self._print(term))
-        return "".join(out)
+    def _paren(self, text: str) -> str:
+        return rf"\left({text}\right)"
 
     def _print_Pow(self, expr, rational=False):
         base, exp = expr.args
@@ -311,15 +306,11 @@ class LatexPrinter(SympyLatexPrinter):
         return rf"\log\left({self._print(expr.args[0])}\right)"
 
 
-def _html_escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 class HtmlPrinter(TextPrinter):
-    """HTML for formulas, in build order: the network's symbols as italic
-    letters with the layer index stacked over the unit index, numbers as plain
-    text. `display` writes ∂L/∂w, 1/x and a formula's ½ as stacked fractions
-    (the derivation); otherwise they stay on the line (a step's working).
+    """HTML for formulas, in build order: the network's symbols in math italics
+    with their indices as super- and subscripts, numbers as plain text.
+    `display` writes ∂L/∂w, 1/x and a formula's ½ as stacked fractions (the
+    derivation); otherwise they stay on the line (a step's working).
     Only SymPy symbols and numbers reach it, never text from a spec, so its
     output is safe markup."""
 
@@ -329,7 +320,7 @@ class HtmlPrinter(TextPrinter):
         self.names = {sym: symbol_html(latex, display) for sym, latex in symbols.latex.items()}
 
     def _print_Symbol(self, expr):
-        return self.names.get(expr) or _html_escape(str(expr))
+        return self.names.get(expr) or html.escape(str(expr))
 
     def _number(self, value: Fraction) -> str:
         if self.display and self.fractions and value.denominator != 1:
@@ -355,7 +346,7 @@ class HtmlPrinter(TextPrinter):
     def _print_Function(self, expr):
         name = type(expr).__name__
         args = ", ".join(self._arg(a) for a in expr.args)
-        return f'<span class="fn">{_html_escape(name)}</span>({args})'
+        return f'<span class="fn">{html.escape(name)}</span>({args})'
 
     def _print_exp(self, expr):
         return f"e<sup>{self._arg(expr.args[0])}</sup>"
@@ -381,9 +372,8 @@ _GREEK = {r"\delta": "δ", r"\hat{y}": "ŷ"}
 
 
 def symbol_html(latex: str, display: bool = False) -> str:
-    """One symbol's LaTeX spelling as HTML: w^{(2)}_{12} is an italic w with
-    (2) stacked over 12, as a hand-written index pair is. A ∂ fraction is
-    stacked for display, else ∂L/∂w on the line."""
+    """One symbol's LaTeX spelling as HTML: w^{(2)}_{12} is 𝑤⁽²⁾₁₂. A ∂ fraction
+    is stacked for display, else ∂L/∂w on the line."""
     if latex.startswith(r"\frac"):
         num, den = re.fullmatch(r"\\frac\{\\partial (.*)\}\{\\partial (.*)\}", latex).groups()
         if display:
@@ -391,20 +381,20 @@ def symbol_html(latex: str, display: bool = False) -> str:
         return f"∂{symbol_html(num)}/∂{symbol_html(den)}"
     m = _LATEX_SYMBOL.match(latex)
     if m is None:
-        return _html_escape(latex)
+        return html.escape(latex)
     base = _GREEK.get(m["base"], m["base"])
     # Unicode math italic letters and super- and subscript digits rather than <i>,
     # <sup> and <sub>: a worksheet holds thousands of symbols, and every element
     # costs WeasyPrint layout time. NFKC turns them back into w, ¹, ₁.
-    html = math_italic(base)
-    for text, table, tag in ((m["sup"], _SUP_TABLE, "sup"), (m["sub"], _SUB_TABLE, "sub")):
+    out = math_italic(base)
+    for text, table, tag in ((m["sup"], _SUP, "sup"), (m["sub"], _SUB, "sub")):
         if not text:
             continue
         if all(ord(c) in table for c in text):
-            html += text.translate(table)
+            out += text.translate(table)
         else:  # letters (w^{(l)}_{ij} in the notation section), a sample's [s]
-            html += f"<{tag}>{_index(text)}</{tag}>"
-    return html
+            out += f"<{tag}>{_index(text)}</{tag}>"
+    return out
 
 
 def math_italic(text: str) -> str:
@@ -418,10 +408,8 @@ def math_italic(text: str) -> str:
 _MATH_ITALIC = {c: chr(0x1D44E + n) for n, c in enumerate("abcdefghijklmnopqrstuvwxyz")}
 _MATH_ITALIC |= {c: chr(0x1D434 + n) for n, c in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ")}
 _MATH_ITALIC |= {"h": "ℎ", "δ": "𝛿", "σ": "𝜎", "η": "𝜂", "μ": "𝜇"}
-_SUP_TABLE = str.maketrans("0123456789()", "⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾")
-_SUB_TABLE = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
 
 def _index(text: str) -> str:
     """LaTeX index text as it reads: l-1 with a true minus, letters italic."""
-    return math_italic(_html_escape(text)).replace("-", "−")
+    return math_italic(html.escape(text)).replace("-", "−")

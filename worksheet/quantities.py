@@ -13,8 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from .derive import sample_suffix
+from .derive import Derivation, Equation
+from .notation import ACTIVATION_NAMES
 from .solve import Solution
+from .spec import Spec
 
 KINDS = ("z", "a", "loss", "dyhat", "delta", "grad", "velocity", "eta", "new")
 
@@ -61,47 +63,79 @@ def _param_words(group: str, index: tuple[int, ...]) -> str:
     return f"the bias of unit {index[0]} of layer {layer}"
 
 
+@dataclass(frozen=True)
+class Section:
+    """A run of one step's equations under one heading."""
+
+    part: str  # forward, loss, backward or gradients
+    heading: str
+    equations: tuple[Equation, ...]
+
+
+def neuron_order(eqs: list[Equation], activation: str) -> list[Equation]:
+    """A layer's z's and a's as a hand calculation goes: z then a for each unit
+    in turn; a softmax needs every z of its layer before any a."""
+    if activation == "softmax":
+        return eqs
+    zs = [eq for eq in eqs if eq.kind == "z"]
+    as_ = [eq for eq in eqs if eq.kind == "a"]
+    return [eq for pair in zip(zs, as_) for eq in pair]
+
+
+def sections(spec: Spec, der: Derivation) -> tuple[Section, ...]:
+    """One step's equations in the worksheet's order, which the answers file and
+    the checker follow too: the forward pass per sample and layer, the loss,
+    ∂L/∂ŷ and the δ's per sample from the output layer down, the gradients."""
+    samples, depth = len(spec.x), len(spec.layers)
+    out = []
+    for s in range(1, samples + 1):
+        where = f", sample {s}" if samples > 1 else ""
+        for l, layer in enumerate(spec.layers, start=1):
+            eqs = [eq for eq in der.forward if eq.sample == s and eq.layer == l]
+            out.append(Section("forward", f"Layer {l} ({ACTIVATION_NAMES[layer.activation]}){where}",
+                               tuple(neuron_order(eqs, layer.activation))))
+    out.append(Section("loss", "Loss", (der.loss,)))
+    for s in range(1, samples + 1):
+        where = f", sample {s}" if samples > 1 else ""
+        out.append(Section("backward", f"Output gradient{where}",
+                           tuple(eq for eq in der.output_grads if eq.sample == s)))
+        for l in range(depth, 0, -1):
+            out.append(Section("backward", f"δ, layer {l}{where}",
+                               tuple(eq for eq in der.deltas if eq.sample == s and eq.layer == l)))
+    for l in range(depth, 0, -1):
+        eqs = tuple(eq for eq in der.grads if eq.layer == l)
+        if eqs:
+            out.append(Section("gradients", f"Gradients, layer {l}", eqs))
+    return tuple(out)
+
+
+def _words(eq: Equation, spec: Spec) -> str:
+    of = f" (sample {eq.sample})" if len(spec.x) > 1 else ""
+    if eq.kind == "z":
+        return f"the input z of unit {eq.unit} of layer {eq.layer}{of}"
+    if eq.kind == "a" and eq.layer == len(spec.layers):
+        return f"the output ŷ{'' if spec.layers[-1].units == 1 else f' {eq.unit}'}{of}"
+    if eq.kind == "a":
+        return f"the activation a of unit {eq.unit} of layer {eq.layer}{of}"
+    if eq.kind == "loss":
+        return "the loss L"
+    if eq.kind == "dyhat":
+        return f"∂L/∂ŷ of output {eq.unit}{of}"
+    if eq.kind == "delta":
+        return f"δ = ∂L/∂z of unit {eq.unit} of layer {eq.layer}{of}"
+    return f"∂L/∂ of {_param_words(eq.param[0], eq.param[2])}"
+
+
 def quantities(sol: Solution) -> tuple[Quantity, ...]:
-    spec, der = sol.spec, sol.derivation
-    depth, samples = len(spec.layers), len(spec.x)
+    spec = sol.spec
+    order = [eq for section in sections(spec, sol.derivation) for eq in section.equations]
     out: list[Quantity] = []
     for step in sol.steps:
         n = step.number
-
-        def of(sample: int) -> str:
-            return f" (sample {sample})" if samples > 1 else ""
-
-        for s in range(1, samples + 1):
-            sfx = sample_suffix(spec, s)
-            for l, layer in enumerate(spec.layers, start=1):
-                units = range(1, layer.units + 1)
-                order = ([("z", i) for i in units] + [("a", i) for i in units] if layer.activation == "softmax"
-                         else [(kind, i) for i in units for kind in ("z", "a")])
-                for kind, i in order:
-                    name = f"{kind}{l}_{i}{sfx}"
-                    if kind == "z":
-                        words = f"the input z of unit {i} of layer {l}{of(s)}"
-                    elif l == depth:
-                        words = f"the output ŷ{'' if layer.units == 1 else f' {i}'}{of(s)}"
-                    else:
-                        words = f"the activation a of unit {i} of layer {l}{of(s)}"
-                    out.append(Quantity(n, name, kind, words, step.values[name], l, i, s))
-        out.append(Quantity(n, "L", "loss", "the loss L", step.values["L"]))
-        for s in range(1, samples + 1):
-            sfx = sample_suffix(spec, s)
-            for k in range(1, spec.layers[-1].units + 1):
-                name = f"dL_dyhat{k}{sfx}"
-                out.append(Quantity(n, name, "dyhat", f"∂L/∂ŷ of output {k}{of(s)}", step.values[name],
-                                    depth, k, s))
-            for l in range(depth, 0, -1):
-                for i in range(1, spec.layers[l - 1].units + 1):
-                    name = f"delta{l}_{i}{sfx}"
-                    out.append(Quantity(n, name, "delta", f"δ = ∂L/∂z of unit {i} of layer {l}{of(s)}",
-                                        step.values[name], l, i, s))
-        for eq in der.grads:
-            group, layer, index = eq.param
-            out.append(Quantity(n, eq.name, "grad", f"∂L/∂ of {_param_words(group, index)}",
-                                step.values[eq.name], layer, index[0], group=group, index=index))
+        for eq in order:
+            group, _, index = eq.param or ("", 0, ())
+            out.append(Quantity(n, eq.name, eq.kind, _words(eq, spec), step.values[eq.name], eq.layer, eq.unit,
+                                eq.sample, group, index))
         for group in spec.group_names:
             if group not in step.grads:
                 continue
