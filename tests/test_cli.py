@@ -258,3 +258,18 @@ def test_json_derivation_carries_latex_that_keeps_the_chain_rule(capsys):
     eq = next(e for e in json.loads(out)["derivation"] if e["name"] == "dW1_1_1")
     assert eq["latex"].startswith(r"\frac{\partial L}{\partial w^{(1)}_{11}} = \left(\frac{\partial L}")
     assert eq["latex"].endswith(r"\cdot \operatorname{ReLU}^{\prime}\left(z^{(1)}_{1}\right) \cdot x")
+
+
+def test_a_value_beyond_float64s_range_is_refused_at_once(tmp_path):
+    """σ(−10⁶) once took the solver minutes (a Fraction with a million-bit
+    denominator) before anything was said; now it is refused straight away."""
+    import time
+
+    path = tmp_path / "far.toml"
+    path.write_text(spec_text('layers = [{ units = 1, activation = "sigmoid" }]',
+                              'loss = "half_sse"\nlearning_rate = 0.1', "x = [-1000000]\ny = [0]"))
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "worksheet", "solve", str(path)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "beyond 10^±300" in proc.stderr and "saturated" in proc.stderr
+    assert time.perf_counter() - start < 20

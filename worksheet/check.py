@@ -26,11 +26,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from fractions import Fraction
 
 from .answers import Answer
 from .derive import loss_scale, sample_suffix
+from .notation import round_half_up
 from .quantities import Quantity, eta_name, param_name, quantities
 from .solve import Solution
 
@@ -407,11 +408,6 @@ CATALOGUE: tuple[Mistake, ...] = (
 
 # -- marking ---------------------------------------------------------------
 
-def round_half_up(value: float, decimals: int) -> float:
-    """As a student rounds: 1.64425 to 4 decimals is 1.6443 (Python's round() would say 1.6442)."""
-    return float(Decimal(repr(value)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
-
-
 def _rounded_chain(sol: Solution, qs: tuple[Quantity, ...], decimals: int) -> dict[str, float]:
     """What a student gets who rounds every quantity to `decimals` as they go."""
     chain: dict[str, float] = {}
@@ -422,7 +418,8 @@ def _rounded_chain(sol: Solution, qs: tuple[Quantity, ...], decimals: int) -> di
     calc = _Calc(sol, get)
     for q in qs:
         try:
-            chain[q.key] = round_half_up(calc.value(q), decimals)
+            # as a student rounds the decimals they see: repr, not the binary value
+            chain[q.key] = float(round_half_up(Decimal(repr(calc.value(q))), decimals))
         except (ValueError, ZeroDivisionError, OverflowError, KeyError):
             chain[q.key] = float(q.value)
     return chain

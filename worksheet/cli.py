@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -28,15 +29,19 @@ def load_spec(path: Path | None) -> Spec:
     click.get_current_context().meta["spec_source"] = source  # for errors found after parsing
     if path is None:
         return parse_spec(builtin_text(), source)
+    return parse_spec(read_text(path, lambda message: SpecError(str(path), "", message)), str(path))
+
+
+def read_text(path: Path, error: Callable[[str], Exception]) -> str:
+    """A UTF-8 input file's text; what keeps it from being read becomes `error(message)`."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SpecError(str(path), "", "no such file") from None
+        raise error("no such file") from None
     except UnicodeDecodeError as exc:
-        raise SpecError(str(path), "", f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise error(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
-        raise SpecError(str(path), "", exc.strerror or str(exc)) from None
-    return parse_spec(text, str(path))
+        raise error(exc.strerror or str(exc)) from None
 
 
 class _Group(click.Group):
@@ -167,7 +172,6 @@ def render(spec_path: Path | None = None, out_dir: Path = Path("out"), formats: 
            iters: int = 10) -> None:
     """Render the worksheet as HTML and PDF: the answer key, or a blank sheet."""
     from .document import Options, build
-    from .render import TemplateError, to_html
     from .script import torch_script as make_script
     from .solve import solve as run_solve
     from .trace import run
@@ -177,21 +181,32 @@ def render(spec_path: Path | None = None, out_dir: Path = Path("out"), formats: 
     solution = run_solve(spec)
     doc = build(solution, run(spec, max(iters, spec.steps)), Options(decimals, blank, paper),
                 torch_script=make_script(spec, iters) if blank else "")
+    write_all(rendered(doc, out_dir / f"{stem}.html" if "html" in formats else None,
+                       out_dir / f"{stem}.pdf" if "pdf" in formats else None, templates_dir))
+
+
+def rendered(doc, html_path: Path | None, pdf_path: Path | None, templates_dir: Path | None = None) -> dict:
+    """The document as the files asked for, made in memory: path -> bytes."""
+    from .pdf import PdfError, to_pdf
+    from .render import TemplateError, to_html
+
     try:
         html = to_html(doc, templates_dir)
     except TemplateError as exc:
         raise OutputError(f"{templates_dir or 'templates'}: {exc}") from None
     outputs: dict[Path, bytes] = {}
-    if "html" in formats:
-        outputs[out_dir / f"{stem}.html"] = html.encode("utf-8")
-    if "pdf" in formats:
-        from .pdf import PdfError, to_pdf
-
+    if html_path is not None:
+        outputs[html_path] = html.encode("utf-8")
+    if pdf_path is not None:
         try:
-            outputs[out_dir / f"{stem}.pdf"] = to_pdf(html)
+            outputs[pdf_path] = to_pdf(html)
         except PdfError as exc:
             raise OutputError(str(exc)) from None
-    # everything is made before anything is written, and each file is written whole
+    return outputs
+
+
+def write_all(outputs: dict[Path, bytes]) -> None:
+    """Everything is made before anything is written, and each file is written whole."""
     for path, data in outputs.items():
         write_whole(path, data)
         click.echo(str(path))
@@ -286,40 +301,21 @@ def check(ctx: click.Context, paths: tuple[Path, ...], html_path: Path | None, p
     spec_path, answers_path = (None, paths[0]) if len(paths) == 1 else paths
     spec = load_spec(spec_path)
     sol = run_solve(spec)
-    try:
-        text = answers_path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise AnswersError(str(answers_path), None, "no such file") from None
-    except UnicodeDecodeError as exc:
-        raise AnswersError(str(answers_path), None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise AnswersError(str(answers_path), None, exc.strerror or str(exc)) from None
+    text = read_text(answers_path, lambda message: AnswersError(str(answers_path), None, message))
     marking = run_check(sol, parse_answers(text, str(answers_path), sol), weights)
-    outputs: dict[Path, bytes] = {}
+    outputs = {}
     if html_path or pdf_path:
         from .document import Options, build
-        from .render import TemplateError, to_html
         from .trace import run
 
         doc = build(sol, run(spec, spec.steps), Options(decimals, blank=True), marking=marking)
-        try:
-            html = to_html(doc)
-        except TemplateError as exc:  # pragma: no cover - the package's own templates
-            raise OutputError(str(exc)) from None
-        if html_path:
-            outputs[html_path] = html.encode("utf-8")
-        if pdf_path:
-            from .pdf import to_pdf
-
-            outputs[pdf_path] = to_pdf(html)
+        outputs = rendered(doc, html_path, pdf_path)
     from rich.console import Console
 
     from .feedback import print_marking
 
     print_marking(marking, Console(highlight=False), decimals, sol.exact)
-    for path, data in outputs.items():
-        write_whole(path, data)
-        click.echo(str(path))
+    write_all(outputs)
     if marking.counts["wrong"] or marking.counts["missing"]:
         ctx.exit(1)
 

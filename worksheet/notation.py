@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import html
 import re
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 
 import sympy as sp
@@ -239,23 +240,21 @@ def format_decimal(value, decimals: int = 4) -> str:
     frac = value if isinstance(value, Fraction) else Fraction(str(value))
     scaled = frac * 10**decimals
     if scaled.denominator == 1:  # terminates within `decimals` places: show it exactly
-        text = _trim(f"{_round_half_up(frac, decimals):.{decimals}f}")
+        text = _trim(f"{round_half_up(frac, decimals):.{decimals}f}")
     else:
-        text = f"{_round_half_up(frac, decimals):.{decimals}f}"
+        text = f"{round_half_up(frac, decimals):.{decimals}f}"
     if text.lstrip("-").strip("0.") == "":
         text = text.lstrip("-")  # no "-0.0000"
     return text.replace("-", "−")
 
 
-def _round_half_up(frac: Fraction, decimals: int):
+def round_half_up(value: Fraction | Decimal, decimals: int) -> Decimal:
     """Schoolbook rounding, a tie away from zero: 6577/4000 = 1.64425 is 1.6443,
     as a student writes it and as the seed's printout shows it (half-even
     would give 1.6442)."""
-    from decimal import ROUND_HALF_UP, Decimal, localcontext
-
     with localcontext() as ctx:
         ctx.prec = 80
-        d = Decimal(frac.numerator) / Decimal(frac.denominator)
+        d = value if isinstance(value, Decimal) else Decimal(value.numerator) / Decimal(value.denominator)
         return d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
 
 

@@ -153,6 +153,14 @@ class _PrecisionLost(ArithmeticError):
     """A value is not finite, or a division by zero, at the working precision in force."""
 
 
+# float64's range, about 10^±301: no hand calculation, nor PyTorch, holds a number beyond it
+MAX_MAGNITUDE_BITS = 1000
+
+
+class _OutOfRange(ArithmeticError):
+    """A value beyond 2^±MAX_MAGNITUDE_BITS: the training diverges, or a unit saturates completely."""
+
+
 @dataclass(frozen=True)
 class _Numbers:
     """One step's numbers, as Fractions; nested [sample][layer][unit] where it applies."""
@@ -179,6 +187,9 @@ class _HighPrecision:
         if not mpmath.isfinite(v):
             raise _PrecisionLost(str(v))
         man, exp = v.man_exp  # the magnitude's; the sign is apart
+        if man and abs(exp + man.bit_length()) > MAX_MAGNITUDE_BITS:
+            # before the Fraction: 2**exp for a diverging run (σ(−10⁶)) would take minutes and gigabytes
+            raise _OutOfRange(mpmath.nstr(v, 5))
         return (-1 if v < 0 else 1) * Fraction(man) * Fraction(2) ** exp
 
     def sympy(self, q: Fraction) -> sp.Expr:
@@ -319,6 +330,11 @@ def _checked_numbers(spec: Spec, params, buffers, number: int) -> _Numbers:
                 current = _numbers(spec, params, buffers, _HighPrecision())
             except (ZeroDivisionError, _PrecisionLost):  # 1 − σ(z) rounded to 0 here
                 current = None
+            except _OutOfRange as exc:
+                raise SolveError(
+                    f"step {number}: a value reaches {exc}, beyond 10^±300: the training diverges or a "
+                    "sigmoid or tanh is saturated (its z is far from 0); lower the learning rate or scale the inputs "
+                    "or initial weights down") from None
         if current is not None and previous is not None and _agree(previous, current, digits // 2):
             return current
         previous, digits = current, digits * 2
