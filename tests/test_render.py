@@ -6,7 +6,7 @@ import unicodedata
 from io import BytesIO
 
 import pytest
-from conftest import PROBLEMS, ROOT, load, seed_text
+from conftest import PROBLEMS, ROOT, load, printout_text
 from pypdf import PdfReader
 
 from worksheet.document import Options, build
@@ -50,24 +50,24 @@ def blank_pages(builtin):
     return pages(to_pdf(html_for(builtin, blank=True)))
 
 
-SEED_NUMBER = re.compile(r"-?\d+\.\d*(?:e[-+]?\d+)?")
+PRINTED_NUMBER = re.compile(r"-?\d+\.\d*(?:e[-+]?\d+)?")
 
 
-def seed_iteration(i: int, parameters_only: bool = False) -> list[float]:
-    """The numbers the seed's printout gives for iteration i (its own text, not
+def printed_iteration(i: int, parameters_only: bool = False) -> list[float]:
+    """The numbers the homework's printout gives for iteration i (its own text, not
     ours): all 36, or only the parameters ("Parameter containing:" blocks)."""
-    text = seed_text()
+    text = printout_text()
     block = text[text.index(f"Iters {i}\n"):text.index(f"Iters {i + 1}\n")]
     if parameters_only:
         block = "".join(re.findall(r"Parameter containing:(.*?)Gradient", block, flags=re.S))
-    return [float(v) for v in SEED_NUMBER.findall(block)]
+    return [float(v) for v in PRINTED_NUMBER.findall(block)]
 
 
-def test_key_holds_every_number_of_both_steps_as_the_seed_prints_them(key_pages):
+def test_key_holds_every_number_of_both_steps_as_the_homework_prints_them(key_pages):
     shown = numbers(" ".join(key_pages))
     # parameters, gradients and outputs before step 1 and step 2, and the parameters after
     for iteration, only_params in ((0, False), (1, False), (2, True)):
-        expected = seed_iteration(iteration, only_params)
+        expected = printed_iteration(iteration, only_params)
         assert len(expected) == (13 if only_params else 36)
         missing = [v for v in expected if round(v, 4) not in shown]
         assert not missing, (iteration, missing)
@@ -113,7 +113,7 @@ def test_blank_sheet_has_a_labelled_box_for_every_quantity(builtin, blank_pages)
 def test_blank_sheet_gives_no_answer_away(blank_pages):
     text = " ".join(blank_pages)
     shown = numbers(text)
-    # what a student must work out: z, ŷ, L, gradients and updated parameters (NOTES.md, seed printout)
+    # what a student must work out: z, ŷ, L, gradients and updated parameters (the homework printout)
     answers = {1.5, 2.5, 4.5, 6.125, 8.75, 5.25, 14.0, 0.86, 0.9475, 0.9125, 1.0742, 5.0691, 0.8093}
     assert not answers & shown, answers & shown
     assert "Check your work" in text and "PyTorch prints" not in text

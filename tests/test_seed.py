@@ -1,9 +1,9 @@
-"""The built-in problem against the seed assignment and the facts in NOTES.md."""
+"""The built-in problem against the homework's PyTorch printout and its exact first step."""
 
 import re
 from fractions import Fraction as F
 
-from conftest import seed_text
+from conftest import printout_text
 
 from worksheet import solve
 from worksheet.spec import builtin_text, parse_spec
@@ -12,24 +12,19 @@ from worksheet.trace import format_trace, run
 NUMBER = re.compile(r"-?\d+\.\d*(?:e[-+]?\d+)?")
 
 
-def seed_printout() -> str:
-    text = seed_text()
-    return text[text.index("Iters 0"):]
-
-
-def test_trace_reproduces_every_number_of_the_seed_printout():
+def test_trace_reproduces_every_number_of_the_printout_text():
     spec = parse_spec(builtin_text())
     ours = format_trace(spec, run(spec, 10))
-    expected = NUMBER.findall(seed_printout())
+    expected = NUMBER.findall(printout_text())
     assert len(expected) == 11 * 36
     assert NUMBER.findall(ours) == expected
 
 
-def test_trace_has_the_seed_printout_line_structure():
+def test_trace_has_the_homework_printout_line_structure():
     # The transcription broke brackets in iterations 3 and 4 and split code
     # fences; compare the labels, which it kept.
     spec = parse_spec(builtin_text())
-    labels = [line for line in seed_printout().splitlines()
+    labels = [line for line in printout_text().splitlines()
               if line and not line.startswith(("```", "tensor", " ", "[", "0.", "-0."))]
     ours = [line for line in format_trace(spec, run(spec, 10)).splitlines()
             if not line.startswith(("tensor", " "))]
@@ -55,9 +50,9 @@ def test_first_step_exact_values_from_notes():
     assert step.updated["W3"] == ((F(73, 80),) * 2,)
 
 
-def test_two_updates_agree_with_the_seed_printout_to_its_4_decimals():
+def test_two_updates_agree_with_the_homework_printout_to_its_4_decimals():
     sol = solve(parse_spec(builtin_text()))
-    printed = [float(v) for v in NUMBER.findall(seed_printout())]
+    printed = [float(v) for v in NUMBER.findall(printout_text())]
     # iteration 2's block: the input, then W1 (2 values), its gradient (2), b1 (2) ...
     start = 2 * 36
     assert round(float(sol.final["W1"][0][0]), 4) == printed[start + 1]

@@ -6,7 +6,7 @@ import sys
 
 import numpy as np
 import torch
-from conftest import PROBLEMS, load, seed_text
+from conftest import PROBLEMS, assignment_text, load
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -40,13 +40,13 @@ def run_python(source: str, tmp_path) -> str:
     return proc.stdout
 
 
-def test_the_seeds_own_script_prints_what_trace_prints(tmp_path):
-    cells = re.findall(r"In \[\d+\]:\s*```\n(.*?)```", seed_text(), re.S)
+def test_the_homeworks_own_script_prints_what_trace_prints(tmp_path):
+    cells = re.findall(r"In \[\d+\]:\s*```\n(.*?)```", assignment_text(), re.S)
     printed = run_python("\n".join(cells), tmp_path)
     spec = load("builtin")
     assert printed == format_trace(spec, run(spec, 10))
-    # the printout in the seed came from a 2022 PyTorch: same numbers, older grad_fn name
-    assert "ViewBackward0" in printed and "ViewBackward0" not in seed_text()
+    # the homework's printout came from a 2022 PyTorch: same numbers, older grad_fn name
+    assert "ViewBackward0" in printed and "ViewBackward0" not in assignment_text()
 
 
 def test_generated_scripts_print_what_trace_prints(tmp_path):
