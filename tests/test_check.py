@@ -1,15 +1,17 @@
 """The answer checker, against a simulated student written here from scratch:
-a student who works the whole sheet by hand (in float64), optionally makes
-one catalogued slip at one place and carries their own numbers on from
-there, optionally rounds every number as they go."""
+a student who works the whole sheet by hand (exactly, as with pencil and
+paper; e^x from a calculator), optionally makes one catalogued slip at one
+place and carries their own numbers on from there, optionally rounds every
+number as they go, half up, as taught."""
 
 import math
 import random
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from fractions import Fraction as F
 
 import pytest
-from conftest import ROOT, load
+from conftest import EXAMPLES, ROOT, load
 
 from worksheet.answers import AnswersError, answers_template, parse_answers
 from worksheet.check import check
@@ -39,22 +41,27 @@ steps = 2
 """
 
 
-def rounded(v: float, decimals: int | None) -> float:
+def rounded(v: F, decimals: int | None) -> F:
+    """Schoolbook rounding of an exact value: a tie goes away from zero."""
     if decimals is None:
         return v
-    return float(Decimal(repr(v)).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+    with localcontext() as ctx:
+        ctx.prec = 100
+        d = Decimal(v.numerator) / Decimal(v.denominator)
+        return F(d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
 
 
 class Student:
-    """Works a dense network by hand: sigmoid, ReLU or identity layers; half_sse,
-    sse or mse; plain SGD. `slip` = (key, mistake) makes one mistake at one
-    quantity; every later number is computed, correctly, from the student's own."""
+    """Works a dense network by hand: any activation the README lists, any
+    loss, plain SGD or momentum. `slip` = (key, mistake) makes one mistake at
+    one quantity; every later number is computed, correctly, from the
+    student's own. e^x, log and tanh come from a calculator (float64)."""
 
     def __init__(self, spec, slip=(None, None), decimals=None):
         self.spec, self.slip, self.decimals = spec, slip, decimals
-        self.values: dict[str, float] = {}
+        self.values: dict[str, F] = {}
 
-    def put(self, key: str, correct: float, wrong=None) -> float:
+    def put(self, key: str, correct: F, wrong=None) -> F:
         v = wrong() if self.slip[0] == key and wrong is not None else correct
         v = rounded(v, self.decimals)
         self.values[key] = v
@@ -67,14 +74,23 @@ class Student:
         """The slip's computation when this quantity is where the student slips."""
         return slips.get(self.slip[1]) if self.slip[0] == key else None
 
-    def work(self) -> dict[str, float]:
+    def scale(self) -> F:
+        """The factor before the sum of per-element losses (the README's table)."""
+        spec = self.spec
+        n, k = len(spec.x), spec.layers[-1].units
+        if spec.reduction == "sum":
+            return F(1)
+        return F(1, n * k) if spec.loss in ("mse", "bce") else F(1, n)
+
+    def work(self) -> dict[str, F]:
         spec = self.spec
         L = len(spec.layers)
-        W = [[[float(v) for v in row] for row in w] for w in spec.weights]
-        B = [[float(v) for v in b] if b is not None else None for b in spec.biases]
+        W = [[[F(v) for v in row] for row in w] for w in spec.weights]
+        B = [[F(v) for v in b] if b is not None else None for b in spec.biases]
+        V: dict[tuple, F] = {}  # momentum buffers
         n_samples = len(spec.x)
         K = spec.layers[-1].units
-        scale = 1 / (n_samples * K) if spec.loss == "mse" else 1.0  # the sse losses sum over samples here
+        scale = self.scale()
         for step in range(1, spec.steps + 1):
             p = f"step{step}."
 
@@ -83,29 +99,28 @@ class Student:
 
             acts, zs = {}, {}
             for s in range(1, n_samples + 1):
-                a_prev = [float(v) for v in spec.x[s - 1]]
+                a_prev = [F(v) for v in spec.x[s - 1]]
                 acts[0, s] = a_prev
                 for l, layer in enumerate(spec.layers, start=1):
-                    z_list, a_list = [], []
+                    z_list = []
                     for i in range(layer.units):
                         w, bias = W[l - 1], (B[l - 1][i] if B[l - 1] else 0)
                         correct = sum(w[i][j] * a_prev[j] for j in range(len(a_prev))) + bias
                         key = f"{p}z{l}_{i + 1}{sfx(s)}"
-                        z = self.put(key, correct, self.alternative(key, {
+                        z_list.append(self.put(key, correct, self.alternative(key, {
                             "transposed": lambda w=w, i=i, a_prev=a_prev, bias=bias: sum(
                                 w[j][i] * a_prev[j] for j in range(len(a_prev))) + bias,
-                            "after_activation": lambda c=correct, layer=layer: act(layer.activation, c),
-                        }))
+                            "after_activation": lambda c=correct, layer=layer: act(layer, [c], 0),
+                        })))
+                    a_list = []
+                    for i in range(layer.units):
                         key = f"{p}a{l}_{i + 1}{sfx(s)}"
-                        a = self.put(key, act(layer.activation, z),
-                                     (lambda z=z: z) if self.mistake(key, "before_activation") else None)
-                        z_list.append(z)
-                        a_list.append(a)
+                        a_list.append(self.put(key, act(layer, z_list, i), (lambda z=z_list[i]: z)
+                                               if self.mistake(key, "before_activation") else None))
                     zs[l, s], acts[l, s] = z_list, a_list
                     a_prev = a_list
-            ys = [[float(v) for v in row] for row in spec.y]
-            half = 0.5 if spec.loss == "half_sse" else 1.0
-            correct_loss = scale * sum(half * (acts[L, s][k] - ys[s - 1][k]) ** 2
+            ys = [[F(v) for v in row] for row in spec.y]
+            correct_loss = scale * sum(element_loss(spec.loss, acts[L, s][k], ys[s - 1][k])
                                        for s in range(1, n_samples + 1) for k in range(K))
             key = p + "L"
             self.put(key, correct_loss, (lambda: 2 * correct_loss) if self.mistake(key, "half") else
@@ -114,33 +129,42 @@ class Student:
             for s in range(1, n_samples + 1):
                 dys = []
                 for k in range(K):
-                    correct = scale * (1 if half == 0.5 else 2) * (acts[L, s][k] - ys[s - 1][k])
+                    correct = scale * element_grad(spec.loss, acts[L, s][k], ys[s - 1][k])
                     key = f"{p}dL_dyhat{k + 1}{sfx(s)}"
                     dys.append(self.put(key, correct, (lambda c=correct: 2 * c) if self.mistake(key, "half") else None))
                 for l in range(L, 0, -1):
-                    kind = spec.layers[l - 1].activation
+                    layer = spec.layers[l - 1]
                     d_list = []
-                    for i in range(spec.layers[l - 1].units):
+                    for i in range(layer.units):
                         z, a = zs[l, s][i], acts[l, s][i]
+                        key = f"{p}delta{l}_{i + 1}{sfx(s)}"
+                        if l == L and layer.activation == "softmax":
+                            ak = acts[L, s]
+                            d_list.append(self.put(key, sum(dys[k] * ak[k] * ((1 if k == i else 0) - ak[i])
+                                                            for k in range(K))))
+                            continue
                         if l == L:
                             up = dys[i]
                         else:
                             up = sum(deltas[l + 1, s][k] * W[l][k][i] for k in range(spec.layers[l].units))
-                        key = f"{p}delta{l}_{i + 1}{sfx(s)}"
-                        def sequential(l=l, s=s, i=i, z=z, a=a, kind=kind):
+
+                        def sequential(l=l, s=s, i=i, z=z, a=a, layer=layer):
                             # layer l+1's weights already updated with its own gradient
-                            new = [[W[l][k][j] - float(spec.learning_rate) * sum(
+                            new = [[W[l][k][j] - F(spec.learning_rate) * sum(
                                 deltas[l + 1, t][k] * acts[l, t][j] for t in range(1, n_samples + 1))
                                 for j in range(len(W[l][k]))] for k in range(len(W[l]))]
-                            return sum(deltas[l + 1, s][k] * new[k][i] for k in range(len(new))) * deriv(kind, z, a)
+                            return sum(deltas[l + 1, s][k] * new[k][i] for k in range(len(new))) * deriv(layer, z, a)
 
                         wrong = self.alternative(key, {
                             "no_derivative": lambda up=up: up,
                             "sigma_for_derivative": lambda up=up, a=a: up * a,
-                            "derivative_at_a": lambda up=up, a=a: up * act("sigmoid", a) * (1 - act("sigmoid", a)),
+                            "derivative_at_a": lambda up=up, a=a, layer=layer: up * deriv(layer, a, act(layer, [a], 0)),
                             "sequential": sequential,
+                            "transposed": lambda l=l, s=s, i=i, z=z, a=a, layer=layer: sum(
+                                deltas[l + 1, s][k] * W[l][i][k] for k in range(spec.layers[l].units))
+                                * deriv(layer, z, a),
                         })
-                        d_list.append(self.put(key, up * deriv(kind, z, a), wrong))
+                        d_list.append(self.put(key, up * deriv(layer, z, a), wrong))
                     deltas[l, s] = d_list
             grads = {}
             for l in range(L, 0, -1):
@@ -160,7 +184,7 @@ class Student:
                         grads[f"b{l}", i, None] = self.put(key, correct, (lambda l=l, i=i: sum(
                             deltas[l, s][i] * acts[l - 1, s][0] for s in range(1, n_samples + 1)))
                             if self.mistake(key, "bias_as_weight") else None)
-            lr = float(spec.learning_rate)
+            lr, mu = F(spec.learning_rate), F(spec.momentum)
             for l in range(1, L + 1):
                 for group in (f"W{l}", f"b{l}"):
                     if group in spec.frozen or (group[0] == "b" and B[l - 1] is None):
@@ -170,7 +194,9 @@ class Student:
                     for i, j in cells:
                         name = f"{group}_{i + 1}" + (f"_{j + 1}" if j is not None else "")
                         g = grads[group, i, j]
-                        key = f"{p}eta_d{name}"
+                        if mu:
+                            g = V[group, i, j] = self.put(f"{p}v_{name}", mu * V[group, i, j] + g if step > 1 else g)
+                        key = f"{p}eta_{'v_' if mu else 'd'}{name}"
                         eta = self.put(key, lr * g, (lambda g=g: g) if self.mistake(key, "no_rate") else
                                        (lambda g=g: lr * lr * g) if self.mistake(key, "rate_twice") else None)
                         old = W[l - 1][i][j] if j is not None else B[l - 1][i]
@@ -184,23 +210,56 @@ class Student:
         return self.values
 
 
-def act(kind, z):
-    if kind == "sigmoid":
-        return 1 / (1 + math.exp(-z))
-    if kind == "relu":
-        return max(z, 0.0)
+def act(layer, zs: list[F], i: int) -> F:
+    """Unit i's activation from its layer's z's."""
+    z = zs[i]
+    if layer.activation == "sigmoid":  # a calculator's e^x
+        return F(1 / (1 + math.exp(-float(z))))
+    if layer.activation == "tanh":
+        return F(math.tanh(float(z)))
+    if layer.activation == "softmax":
+        es = [math.exp(float(v)) for v in zs]
+        return F(es[i] / sum(es))
+    if layer.activation == "relu":
+        return max(z, F(0))
+    if layer.activation == "leaky_relu":
+        return z if z > 0 else F(layer.slope) * z
     return z
 
 
-def deriv(kind, z, a):
-    if kind == "sigmoid":
+def deriv(layer, z: F, a: F) -> F:
+    if layer.activation == "sigmoid":
         return a * (1 - a)
-    if kind == "relu":
-        return 1.0 if z > 0 else 0.0
-    return 1.0
+    if layer.activation == "tanh":
+        return 1 - a * a
+    if layer.activation == "relu":
+        return F(1 if z > 0 else 0)
+    if layer.activation == "leaky_relu":
+        return F(1) if z > 0 else F(layer.slope)
+    return F(1)
 
 
-def answers_text(sol, values: dict[str, float], decimals: int = 4, leave_out=()) -> str:
+def element_loss(loss: str, yhat: F, y: F) -> F:
+    if loss == "half_sse":
+        return (yhat - y) ** 2 / 2
+    if loss in ("sse", "mse"):
+        return (yhat - y) ** 2
+    if loss == "bce":
+        return -(y * F(math.log(float(yhat))) + (1 - y) * F(math.log(float(1 - yhat))))
+    return -y * F(math.log(float(yhat)))
+
+
+def element_grad(loss: str, yhat: F, y: F) -> F:
+    if loss == "half_sse":
+        return yhat - y
+    if loss in ("sse", "mse"):
+        return 2 * (yhat - y)
+    if loss == "bce":
+        return -y / yhat + (1 - y) / (1 - yhat)
+    return -y / yhat
+
+
+def answers_text(sol, values: dict[str, F], decimals: int = 4, leave_out=()) -> str:
     """The template `worksheet answers` writes, filled in as the student would type it."""
     out, step = [], 0
     for line in answers_template(sol).splitlines():
@@ -209,9 +268,15 @@ def answers_text(sol, values: dict[str, float], decimals: int = 4, leave_out=())
         if (m := re.match(r'(\w+) = ""', line)) and step:
             key = f"step{step}.{m[1]}"
             if key not in leave_out:
-                line = f'{m[1]} = "{values[key]:.{decimals}f}"' + line[line.index("  #"):]
+                line = f'{m[1]} = "{written(values[key], decimals)}"' + line[line.index("  #"):]
         out.append(line)
     return "\n".join(out) + "\n"
+
+
+def written(v: F, decimals: int) -> str:
+    """v to `decimals` places as a student writes it (rounded half up)."""
+    text = f"{Decimal(rounded(v, decimals).numerator) / Decimal(rounded(v, decimals).denominator):.{decimals}f}"
+    return "0." + "0" * decimals if text.strip("-0.") == "" else text
 
 
 def mark(spec, values, decimals=4, leave_out=()):
@@ -221,8 +286,8 @@ def mark(spec, values, decimals=4, leave_out=()):
 
 SPECS = {
     "builtin": lambda: parse_spec(builtin_text(), "builtin"),
-    "mazur": lambda: load("mazur"),
     "batch": lambda: parse_spec(BATCH_SIGMOID, "batch"),
+    **{path.stem: (lambda path=path: load(path.stem)) for path in EXAMPLES},
 }
 
 
@@ -234,7 +299,7 @@ def test_the_simulated_student_agrees_with_the_engine(name):
     key = {q.key: float(q.value) for q in quantities(solve(spec))}
     assert values.keys() == key.keys()
     for k, v in values.items():
-        assert v == pytest.approx(key[k], rel=1e-12, abs=1e-12), k
+        assert float(v) == pytest.approx(key[k], rel=1e-12, abs=1e-12), k
 
 
 @pytest.mark.parametrize("name", SPECS)
@@ -245,15 +310,57 @@ def test_a_fully_right_sheet_is_all_right(name):
     assert marking.first_wrong is None
 
 
+@pytest.mark.parametrize("decimals", [2, 3, 4])
 @pytest.mark.parametrize("name", SPECS)
-def test_rounding_every_step_to_2_decimals_is_all_right(name):
+def test_rounding_every_step_as_you_go_is_all_right(name, decimals):
     spec = SPECS[name]()
-    marking = mark(spec, Student(spec, decimals=2).work(), decimals=2)
-    wrong = [(m.quantity.key, m.answer.text, float(m.quantity.value)) for m in marking.marks if m.verdict != "right"]
+    marking = mark(spec, Student(spec, decimals=decimals).work(), decimals=decimals)
+    wrong = [(m.quantity.key, m.answer.text, float(m.quantity.value), m.note)
+             for m in marking.marks if m.verdict != "right" or m.mistake]
     assert not wrong
 
 
+# Distinct weights everywhere (no symmetric matrix hides a transposition) and
+# one dead ReLU unit (z²₁ < 0), so that leaving ReLU′ out changes a number.
+DISTINCT_RELU = """
+title = "2-2-2-1 ReLU, distinct weights"
+[network]
+inputs = 2
+layers = [{ units = 2, activation = "relu" }, { units = 2, activation = "relu" },
+          { units = 1, activation = "identity" }]
+[[init.layers]]
+W = [[0.5, -0.3], [0.2, 0.8]]
+b = [0.1, -0.2]
+[[init.layers]]
+W = [[0.6, -0.5], [0.3, 0.9]]
+b = [0.05, 0.1]
+[[init.layers]]
+W = [[0.7, -0.4]]
+b = [0.2]
+[data]
+x = [1.5, 1]
+y = [0.5]
+[training]
+loss = "half_sse"
+learning_rate = 0.1
+steps = 2
+"""
+SPECS["distinct"] = lambda: parse_spec(DISTINCT_RELU, "distinct")
+
 SLIPS = [  # (problem, where, mistake): each changes the number there
+    ("distinct", "step1.L", "half"),
+    ("distinct", "step1.dL_dyhat1", "half"),
+    ("distinct", "step1.delta2_1", "no_derivative"),
+    ("distinct", "step1.delta1_1", "sequential"),
+    ("distinct", "step1.z2_2", "transposed"),
+    ("distinct", "step2.delta1_1", "transposed"),
+    ("distinct", "step1.dW1_2_1", "input_left_out"),
+    ("distinct", "step1.db2_2", "bias_as_weight"),
+    ("distinct", "step1.z2_1", "after_activation"),
+    ("distinct", "step1.a2_1", "before_activation"),
+    ("distinct", "step1.eta_dW3_1_2", "no_rate"),
+    ("distinct", "step2.eta_dW1_1_2", "rate_twice"),
+    ("distinct", "step1.new_W2_2_1", "sign"),
     ("builtin", "step1.L", "half"),
     ("builtin", "step1.dL_dyhat1", "half"),
     ("builtin", "step1.delta2_1", "sequential"),
@@ -301,7 +408,7 @@ def test_random_noise_is_wrong_where_it_was_added_and_nowhere_else():
         values = Student(spec).work()
         noisy = rng.sample(sorted(values), 5)
         for k in noisy:
-            values[k] += rng.choice([-1, 1]) * rng.uniform(0.05, 3)
+            values[k] += F(rng.choice([-1, 1]) * rng.uniform(0.05, 3))
         marking = mark(spec, values)
         wrong = {m.quantity.key for m in marking.marks if m.verdict == "wrong"}
         assert wrong == set(noisy), name
@@ -410,3 +517,182 @@ def test_all_right_exits_0(capsys, tmp_path):
     answers.write_text(answers_text(solve(spec), Student(spec).work()), encoding="utf-8")
     code, out, _ = run(capsys, "check", str(answers))
     assert code == 0 and out.startswith("Nothing is wrong.")
+
+
+# -- a careful human marker (the reproducers of issue 8) -------------------------
+
+def sheet(sol, text: str):
+    answers = parse_answers(text, "answers.toml", sol)
+    return check(sol, answers, parts=answers.parts)
+
+
+def test_a_rounded_chain_is_rounded_in_decimal_not_binary():
+    """0.95·1.15 + 0.95·1.15 − 0.54 = 1.645 exactly: a student writes 1.65; in
+    binary floats it is 1.6449999… and rounds to 1.64."""
+    sol = solve(SPECS["builtin"]())
+    marks = sheet(sol, '[step1]\nnew_W2_1_1 = "0.95"\nnew_W2_1_2 = "0.95"\nnew_b2_1 = "-0.54"\n'
+                       '[step2]\na1_1 = "1.15"\na1_2 = "1.15"\nz2_1 = "1.65"\n').by_key()
+    assert marks["step2.z2_1"].verdict == "right" and not marks["step2.z2_1"].mistake
+    assert all(m.verdict == "right" for m in marks.values() if m.answer)
+
+
+def test_an_answer_worked_from_right_but_rounded_answers_is_right():
+    sol = solve(SPECS["builtin"]())
+    marks = sheet(sol, '[step2]\ndelta1_1 = "2.53"\ndW1_1_1 = "5.06"\n').by_key()
+    assert [marks[k].verdict for k in ("step2.delta1_1", "step2.dW1_1_1")] == ["right", "right"]
+    spec = parse_spec(MAZUR_TWO_STEPS, "mazur")
+    sol = solve(spec)
+    marks = sheet(sol, '[step1]\nnew_W1_2_1 = "0.2498"\n[step2]\neta_dW1_2_1 = "0.0002"\nnew_W1_2_1 = "0.2496"\n')
+    assert {k: m.verdict for k, m in marks.by_key().items() if m.answer} == dict.fromkeys(
+        ("step1.new_W1_2_1", "step2.eta_dW1_2_1", "step2.new_W1_2_1"), "right")
+    assert not any(m.mistake for m in marks.marks)
+
+
+MAZUR_TWO_STEPS = (ROOT / "examples" / "mazur.toml").read_text().replace("steps = 1", "steps = 2")
+
+
+def test_the_builtin_sheet_rounded_to_2_decimals_scores_full_marks(capsys, tmp_path):
+    spec = SPECS["builtin"]()
+    answers = tmp_path / "a.toml"
+    answers.write_text(answers_text(solve(spec), Student(spec, decimals=2).work(), 2), encoding="utf-8")
+    code, out, _ = run(capsys, "check", str(answers))
+    assert code == 0 and "Score 112 of 112: 112 right" in out
+
+
+def test_a_slip_that_gives_the_right_number_on_this_problem_is_never_named():
+    """Every weight of the built-in problem is 1 and every ReLU′ is 1: swapped
+    indices and a left-out ReLU′ give the right formula's number there. A
+    number that is wrong some other way must not be blamed on them."""
+    sol = solve(SPECS["builtin"]())
+    marks = sheet(sol, '[step1]\nz2_1 = "2.6"\ndelta1_1 = "7.5"\n').by_key()
+    assert marks["step1.z2_1"].verdict == "wrong" and marks["step1.z2_1"].mistake == ""
+    assert marks["step1.delta1_1"].verdict == "wrong" and marks["step1.delta1_1"].mistake == ""
+
+
+def test_a_wrong_answer_after_a_wrong_one_shows_what_follows_from_the_students_numbers(capsys, tmp_path):
+    sol = solve(SPECS["builtin"]())
+    # ŷ wrong (4.6 for 4.5), then ∂L/∂ŷ wrong even from the student's own ŷ (3.6 would follow)
+    marks = sheet(sol, '[step1]\na3_1 = "4.6"\ndL_dyhat1 = "3.9"\n').by_key()
+    m = marks["step1.dL_dyhat1"]
+    assert m.verdict == "wrong" and m.follows == ("step1.a3_1",)
+    assert m.from_yours == F(36, 10)
+    answers = tmp_path / "a.toml"
+    answers.write_text('[step1]\na3_1 = "4.6"\ndL_dyhat1 = "3.9"\n', encoding="utf-8")
+    html = tmp_path / "m.html"
+    code, out, _ = run(capsys, "check", str(answers), "--html", str(html))
+    flat = " ".join(out.split())
+    assert "from your a3_1 = 4.6: 3.6" in flat
+    assert "from your a3_1 = 4.6: 3.6" in html.read_text(encoding="utf-8")
+
+
+def fill(template: str, values: dict[str, F], decimals: int = 4) -> str:
+    """Any answers template, filled in from the student's numbers."""
+    out, step = [], 0
+    for line in template.splitlines():
+        if m := re.match(r"\[step(\d+)\]", line):
+            step = int(m[1])
+        if (m := re.match(r'(\w+) = ""', line)) and step:
+            line = f'{m[1]} = "{written(values[f"step{step}.{m[1]}"], decimals)}"'
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+def test_an_updates_only_sheet_with_one_slip_finds_it_and_carries_step_2_forward():
+    spec = SPECS["distinct"]()
+    sol = solve(spec)
+    right = Student(spec).work()
+    values = Student(spec, slip=("step1.dL_dyhat1", "half"), decimals=4).work()
+    marking = sheet(sol, fill(answers_template(sol, ("updates",)), values))
+    assert {m.quantity.kind for m in marking.marks} == {"new"}
+    assert marking.out_of == 2 * 15  # every parameter, both steps
+    for m in marking.marks:
+        changed = abs(values[m.quantity.key] - right[m.quantity.key]) > F(1, 1000)
+        if m.quantity.step == 1:
+            assert m.verdict == ("wrong" if changed else "right"), m.quantity.key
+            if changed:
+                assert m.mistake == "half" and m.at == "step1.dL_dyhat1", (m.quantity.key, m.note)
+        else:
+            assert m.verdict == ("carried" if changed else "right"), (m.quantity.key, m.verdict)
+    assert "rate_twice" not in {m.mistake for m in marking.marks}
+
+
+def test_an_updates_only_sheet_worked_right_is_all_right():
+    for name in ("builtin", "mazur", "distinct", "batch-momentum"):
+        spec = SPECS[name]()
+        sol = solve(spec)
+        for decimals in (2, 4):
+            marking = sheet(sol, fill(answers_template(sol, ("gradients", "updates")),
+                                      Student(spec, decimals=decimals).work(), decimals))
+            assert marking.counts["right"] == marking.out_of, (name, decimals)
+
+
+@pytest.mark.parametrize("written_as, verdict", [("7/2", "right"), ("3500000001/1000000000", "wrong"),
+                                                 ("3.5", "right"), ("3.50001", "wrong")])
+def test_a_fraction_must_be_exact(written_as, verdict):
+    sol = solve(SPECS["builtin"]())
+    assert sheet(sol, f'[step1]\ndL_dyhat1 = "{written_as}"\n').by_key()["step1.dL_dyhat1"].verdict == verdict
+
+
+def test_an_unquoted_fraction_is_read_as_the_fraction():
+    sol = solve(SPECS["builtin"]())
+    marks = sheet(sol, "[step1]\nL = 49/8  # as written\ndL_dyhat1 = -7/2\n").by_key()
+    assert marks["step1.L"].verdict == "right" and marks["step1.L"].answer.value == F(49, 8)
+    assert marks["step1.dL_dyhat1"].answer.value == F(-7, 2)
+
+
+@pytest.mark.parametrize("value", ['"' + "1" * 400 + '"', '"0.' + "0" * 88 + '1"', "1" * 5000, "1e999999999",
+                                   '"' + "9" * 10_000_000 + '"', "[[[[1]]]]", "true", "1979-05-27"])
+def test_extreme_written_numbers_are_refused_at_once(value):
+    import time
+    sol = solve(SPECS["builtin"]())
+    start = time.perf_counter()
+    with pytest.raises(AnswersError, match=r"answers.toml(:2)?: .*(too long|not a number|a hand calculation)"):
+        parse_answers(f"[step1]\nz1_1 = {value}\n", "answers.toml", sol)
+    assert time.perf_counter() - start < 5
+
+
+def test_answers_only_writes_the_parts_asked_and_check_scores_them(capsys, tmp_path):
+    code, out, _ = run(capsys, "answers", "--only", "gradients,updates")
+    assert code == 0 and 'only = ["gradients", "updates"]' in out
+    assert "dW1_1_1 = " in out and "new_W1_1_1 = " in out and "z1_1 = " not in out and "eta_dW1_1_1" not in out
+    code, _, err = run(capsys, "answers", "--only", "gradient")
+    assert code == 2 and "gradient: not a part" in err and "gradients" in err
+    answers = tmp_path / "a.toml"
+    answers.write_text(out, encoding="utf-8")
+    code, out, _ = run(capsys, "check", str(answers))
+    assert code == 1 and "Score 0 of 52: 0 right, 0 carried forward, 0 wrong, 52 missing." in " ".join(out.split())
+
+
+def test_spec_and_answers_in_the_wrong_order_say_so(capsys, tmp_path):
+    spec = ROOT / "examples" / "mazur.toml"
+    answers = tmp_path / "a.toml"
+    answers.write_text('[step1]\nz1_1 = "0.3775"\n', encoding="utf-8")
+    code, _, err = run(capsys, "check", str(answers), str(spec))
+    assert code == 2 and "the spec comes first" in err and "Traceback" not in err
+    code, _, err = run(capsys, "check", str(spec))
+    assert code == 2 and "is a problem spec, not an answers file" in err
+
+
+def test_weights_must_be_sensible_points(capsys, tmp_path):
+    answers = tmp_path / "a.toml"
+    answers.write_text('[step1]\nz1_1 = "1.5"\n', encoding="utf-8")
+    for bad in ("right=-1", "wrong=-2", "carried=2", "right=0"):
+        code, _, err = run(capsys, "check", str(answers), "--weights", bad)
+        assert code == 2 and "Traceback" not in err, bad
+
+
+def test_check_json_is_the_marking_as_data(capsys, tmp_path):
+    import json
+    answers = tmp_path / "a.toml"
+    answers.write_text('[step1]\na3_1 = "4.6"\ndL_dyhat1 = "3.9"\nL = "49/8"\n', encoding="utf-8")
+    code, out, _ = run(capsys, "check", str(answers), "--json")
+    data = json.loads(out)
+    assert code == 1 and data["first_wrong"] == "step1.a3_1"
+    assert data["counts"] == {"right": 1, "carried": 0, "wrong": 2, "missing": 109}
+    assert data["score"] == 1 and data["points"] == 112
+    rows = {r["key"]: r for r in data["quantities"]}
+    assert rows["step1.L"]["verdict"] == "right" and rows["step1.L"]["expected_exact"] == "49/8"
+    dy = rows["step1.dL_dyhat1"]
+    assert dy["yours"] == "3.9" and dy["expected"] == 3.5 and dy["from_yours"] == pytest.approx(3.6)
+    assert dy["follows"] == ["step1.a3_1"]
+    assert set(dy) >= {"step", "name", "yours", "verdict", "expected", "from_yours", "mistake", "follows"}

@@ -1,13 +1,15 @@
 """Answers stage: the file a student types their numbers into, both ways.
 
-Contract: pure. `answers_template(sol)` writes a TOML file listing every
-quantity of every step (`quantities`), in the worksheet's order, keyed by the
-blank sheet's labels under one table per step, values empty and a comment
-naming each in words. `parse_answers(text, source, sol)` reads one back:
-decimals (1.5, "-0.5") keep the number of decimals written, since that is the
-precision the checker holds them to; fractions ("7/2") are exact; an empty
-value is a missing answer. Anything wrong raises `AnswersError` naming the
-file, the line, the key, the bad value and what is allowed.
+Contract: pure. `answers_template(sol, parts)` writes a TOML file listing
+every quantity of every step (`quantities`) of the parts asked for (`PARTS`;
+all by default, and the file says which in `only`), in the worksheet's
+order, keyed by the blank sheet's labels under one table per step, values
+empty and a comment naming each in words. `parse_answers(text, source, sol)`
+reads one back as an `AnswerSheet`: decimals (1.5, "-0.5") keep the number
+of decimals written, since that is the precision the checker holds them to;
+fractions ("7/2", quoted or not) are exact; an empty value is a missing
+answer. Anything wrong raises `AnswersError` naming the file, the line, the
+key, the bad value and what is allowed.
 """
 
 from __future__ import annotations
@@ -15,12 +17,28 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 
 from .quantities import Quantity, quantities
 from .solve import Solution
+
+# What an instructor may ask for (`worksheet answers --only`), by the
+# quantities' kinds: the README lists these names.
+PARTS: dict[str, tuple[str, ...]] = {
+    "forward": ("z", "a"),
+    "loss": ("loss",),
+    "backward": ("dyhat", "delta"),
+    "gradients": ("grad",),
+    "momentum": ("velocity",),
+    "eta": ("eta",),
+    "updates": ("new",),
+}
+# A written number longer than this is not a hand calculation's (and a huge
+# one would cost the checker time): refused before it is converted.
+MAX_NUMBER_CHARS = 40
 
 
 class AnswersError(ValueError):
@@ -38,6 +56,38 @@ class Answer:
     line: int
 
 
+@dataclass(frozen=True)
+class AnswerSheet(Mapping):
+    """The answers by key (step1.z1_1), and the parts the sheet asked for (None: all)."""
+
+    answers: Mapping[str, Answer] = field(default_factory=dict)
+    parts: tuple[str, ...] | None = None
+
+    def __getitem__(self, key: str) -> Answer:
+        return self.answers[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.answers)
+
+    def __len__(self) -> int:
+        return len(self.answers)
+
+
+def parse_parts(value: str) -> tuple[str, ...]:
+    """'gradients,updates' -> ('gradients', 'updates'); ValueError naming the allowed parts."""
+    chosen = tuple(dict.fromkeys(p.strip() for p in value.split(",") if p.strip()))
+    bad = [p for p in chosen if p not in PARTS]
+    if bad or not chosen:
+        raise ValueError(f"{', '.join(bad) or 'nothing'}: not a part of the worksheet; "
+                         f"give one or more of {', '.join(PARTS)}, comma-separated")
+    return chosen
+
+
+def one_line(text: str) -> str:
+    """Spec text fit for one comment line: no line breaks or control characters."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+
+
 def network_id(sol: Solution) -> str:
     """What an answers file must have been made for: the shape, activations, loss and steps."""
     spec = sol.spec
@@ -47,16 +97,22 @@ def network_id(sol: Solution) -> str:
     return f"{shape} {acts}, {spec.loss}{samples}, {spec.steps} step{'s' if spec.steps > 1 else ''}"
 
 
-def answers_template(sol: Solution) -> str:
+def answers_template(sol: Solution, parts: tuple[str, ...] | None = None) -> str:
+    """The file to type answers into: every quantity, or those of `parts`."""
     lines = [
-        f"# Answers for: {sol.spec.title}",
+        f"# Answers for: {one_line(sol.spec.title)}",
         "# Type each number between the quotes as you wrote it on your sheet:",
         '#   1.5   -0.5   0.3333   7/2   (decimals or fractions; leave "" for one you skipped)',
         "# then run: worksheet check [SPEC] THIS-FILE",
         f"network = {_quoted(network_id(sol))}",
     ]
+    if parts is not None:
+        lines.append(f"only = [{', '.join(_quoted(p) for p in parts)}]  # the parts asked for; the score counts these")
+    kinds = {k for p in parts for k in PARTS[p]} if parts is not None else None
     step = 0
     for q in quantities(sol):
+        if kinds is not None and q.kind not in kinds:
+            continue
         if q.step != step:
             step = q.step
             lines += ["", f"[step{step}]"]
@@ -72,6 +128,8 @@ _TABLE = re.compile(r"^\s*\[\s*([^\]]*?)\s*\]\s*(?:#.*)?$")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+|\"[^\"]*\")\s*=")
 _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _FRACTION = re.compile(r"^[+-]?\d+\s*/\s*\d+$")
+# `z1_1 = 3/2` is not TOML; a student means the fraction, so it is read as "3/2"
+_BARE_FRACTION = re.compile(r"^(\s*[A-Za-z0-9_\-]+\s*=\s*)([+-]?\d+\s*/\s*\d+)(\s*(?:#.*)?)$", re.M)
 
 
 def _lines_of(text: str) -> dict[tuple[str, str], int]:
@@ -89,9 +147,18 @@ def _lines_of(text: str) -> dict[tuple[str, str], int]:
 
 def parse_number(raw, source: str, line: int | None, key: str) -> tuple[Fraction, int | None, str]:
     """A written number: (value, decimals written or None for a fraction, its text)."""
-    text = str(raw).strip().replace("−", "-") if not isinstance(raw, bool) else ""
+    if isinstance(raw, Decimal):  # an unquoted decimal: its digits as written, never a billion zeros
+        if not raw.is_finite() or abs(raw.adjusted()) > MAX_NUMBER_CHARS:
+            raise AnswersError(source, line, f"{key}: {raw} is not a number a hand calculation writes; write a "
+                                             f"decimal of at most {MAX_NUMBER_CHARS} characters or a fraction")
+        text = format(raw, "f")
+    else:
+        text = str(raw).strip().replace("−", "-") if isinstance(raw, str | int) else ""
+    if len(text) > MAX_NUMBER_CHARS:
+        raise AnswersError(source, line, f"{key}: {text[:20]}… ({len(text)} characters) is too long for a "
+                                         f"written number; at most {MAX_NUMBER_CHARS} characters")
     if isinstance(raw, bool) or not (_DECIMAL.match(text) or _FRACTION.match(text)):
-        shown = raw if not isinstance(raw, str) else f'"{raw}"'
+        shown = f'"{one_line(raw)}"' if isinstance(raw, str) else _toml_kind(raw)
         raise AnswersError(source, line, f"{key}: {shown} is not a number; write a decimal (1.5, -0.25) "
                                          'or a fraction ("7/2"), or leave "" for no answer')
     if "/" in text:
@@ -103,8 +170,29 @@ def parse_number(raw, source: str, line: int | None, key: str) -> tuple[Fraction
     return Fraction(d), max(0, -d.as_tuple().exponent), text
 
 
-def parse_answers(text: str, source: str, sol: Solution) -> dict[str, Answer]:
+def _toml_kind(raw) -> str:
+    """A TOML value that is not a number, as the person who typed it would call it."""
+    if isinstance(raw, bool):
+        return "true" if raw else "false"
+    if isinstance(raw, list):
+        return "a list"
+    if isinstance(raw, dict):
+        return "a table"
+    return "a date or time" if not isinstance(raw, str) else f'"{raw}"'
+
+
+def looks_like_answers(text: str) -> bool:
+    """Whether a file reads as an answers file ([step1]…), not as a spec ([network])."""
+    try:
+        data = tomllib.loads(_BARE_FRACTION.sub(r'\1"\2"\3', text))
+    except (tomllib.TOMLDecodeError, RecursionError):
+        return False
+    return not isinstance(data.get("network"), dict) and any(re.fullmatch(r"step\d+", k) for k in data)
+
+
+def parse_answers(text: str, source: str, sol: Solution) -> AnswerSheet:
     """Answers by key (step1.z1_1); an empty value is left out."""
+    text = _BARE_FRACTION.sub(r'\1"\2"\3', text.removeprefix("\ufeff"))
     where = _lines_of(text)
     try:
         data = tomllib.loads(text, parse_float=Decimal)
@@ -119,17 +207,27 @@ def parse_answers(text: str, source: str, sol: Solution) -> dict[str, Answer]:
             raise AnswersError(source, n, f"{name} is given twice; keep one") from None
         raise AnswersError(source, int(line[1]) if line else None,
                            f"not valid TOML: {re.sub(r' [(]at line.*', '', message)}") from None
+    except RecursionError:
+        raise AnswersError(source, None, "not valid TOML: nested too deeply") from None
+    except ValueError:  # an integer beyond Python's 4300-digit conversion limit
+        raise AnswersError(source, None, f"a number is too long; at most {MAX_NUMBER_CHARS} characters") from None
+    if isinstance(data.get("network"), dict) or "training" in data or "data" in data:
+        raise AnswersError(source, where.get(("", "network")) or where.get(("", "training")),
+                           "this is a problem spec, not an answers file: `worksheet check SPEC ANSWERS` takes "
+                           "the spec first and the answers file second")
     expected = network_id(sol)
     if "network" in data and data["network"] != expected:
+        made_for = one_line(str(data["network"]))[:200]
         raise AnswersError(source, where.get(("", "network")),
-                           f"network: this file was made for {data['network']!r}, but the spec is {expected!r}; "
+                           f"network: this file was made for '{made_for}', but the spec is '{expected}'; "
                            "make a new one with `worksheet answers`")
+    parts = _parts(data.get("only"), source, where.get(("", "only")))
     by_step: dict[str, dict[str, Quantity]] = {}
     for q in quantities(sol):
         by_step.setdefault(f"step{q.step}", {})[q.name] = q
     answers: dict[str, Answer] = {}
     for table, entries in data.items():
-        if table == "network":
+        if table in ("network", "only"):
             continue
         if table not in by_step or not isinstance(entries, dict):
             steps = ", ".join(f"[{s}]" for s in by_step)
@@ -148,4 +246,16 @@ def parse_answers(text: str, source: str, sol: Solution) -> dict[str, Answer]:
             value, decimals, written = parse_number(raw, source, line, f"[{table}] {name}")
             key = f"{table}.{name}"
             answers[key] = Answer(key, written, value, decimals, line or 0)
-    return answers
+    return AnswerSheet(answers, parts)
+
+
+def _parts(raw, source: str, line: int | None) -> tuple[str, ...] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not all(isinstance(p, str) for p in raw):
+        raise AnswersError(source, line, f"only: give a list of parts, as only = [\"updates\"]; the parts are "
+                                         f"{', '.join(PARTS)}")
+    try:
+        return parse_parts(",".join(raw))
+    except ValueError as exc:
+        raise AnswersError(source, line, f"only: {exc}") from None

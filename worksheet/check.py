@@ -1,35 +1,46 @@
-"""Check stage: a student's answers in, a marking out, as a human marker would.
+"""Check stage: a student's answers in, a marking out, as a careful human marker would.
 
-Contract: pure. `check(sol, answers, weights)` gives every quantity
-(`quantities`) a verdict, in the order the computation runs:
+Contract: pure. `check(sol, answers, weights, parts)` gives every quantity
+(`quantities`) that was asked for or answered a verdict, in the order the
+computation runs:
 
 - right: within half a unit of the last decimal written (at least
-  `MIN_DECIMALS` decimals are asked for), of the exact value or of the value a
-  student gets who rounds every earlier quantity to that many decimals; an
-  exact fraction must be exact;
-- carried: wrong against the key, but right when this quantity is recomputed
-  from the student's own earlier answers (error carried forward); the mark
-  names the earlier answers it follows from;
-- wrong: neither; the mark gives the expected value and, when recomputing
-  with one of the catalogued mistakes reproduces the student's number, names
-  the mistake;
-- missing.
+  `MIN_DECIMALS` decimals are asked for) of the exact value, of the value a
+  student gets who rounds every earlier quantity to that many decimals, or of
+  the value that follows from the student's own right answers (a student who
+  rounds as they go is never wrong); an exact fraction must be exact;
+- carried: wrong against the key, but right when recomputed from the
+  student's own earlier answers, one of which was wrong (error carried
+  forward); the mark names the wrong answers it follows from;
+- wrong: follows from nothing the student wrote; the mark gives the expected
+  value, the value that would follow from the student's own numbers, and the
+  catalogued mistake that explains the number where exactly one does better
+  than the right formula (a slip that gives the right formula's value on this
+  problem is never named);
+- missing: asked for and not answered.
 
-Recomputation uses each quantity's one-step formula (z from the w's, a's and
-b's before it; δ from the next layer's δ's; a gradient from δ and a; the
-update from η and the gradient) in float64, with a lookup that answers with
-the student's value where they gave one and the key's elsewhere.
+"Recomputed from the student's own answers" means each quantity's one-step
+formula (z from the w's, a's and b's before it; δ from the next layer's δ's;
+a gradient from δ and a; the update from η and the gradient), reading the
+student's number where they wrote one, and where they did not, the value that
+follows from their numbers (so a sheet of only the updated parameters gets
+step 2 recomputed from the student's own step-1 parameters). The allowance is
+how far the written inputs' own rounding can move the result.
+
+Arithmetic is exact (`Fraction`): rounding is decided in decimal, never in
+binary floats. exp, log and tanh are evaluated with mpmath to `DIGITS`
+digits and taken back as exact binary fractions.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from decimal import Decimal
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
-from .answers import Answer
+import mpmath
+
+from .answers import PARTS, Answer
 from .derive import loss_scale, sample_suffix
 from .notation import round_half_up
 from .quantities import Quantity, eta_name, param_name, quantities
@@ -38,6 +49,9 @@ from .solve import Solution
 MIN_DECIMALS = 2  # "14" is held to 14.00 ± 0.005, not to ± 0.5
 VERDICTS = ("right", "carried", "wrong", "missing")
 DEFAULT_WEIGHTS = {"right": Fraction(1), "carried": Fraction(1), "wrong": Fraction(0), "missing": Fraction(0)}
+DIGITS = 40  # working digits of exp, log and tanh
+_BITS = 400  # a computed value's denominator is kept under 2**_BITS (about 120 digits)
+_LARGEST = Fraction(10) ** 12  # beyond this a recomputed value means nothing to a hand calculation
 
 
 @dataclass(frozen=True)
@@ -46,8 +60,11 @@ class Mark:
     verdict: str  # one of VERDICTS
     answer: Answer | None
     note: str = ""  # the mistake, or what a carried answer follows from
-    follows: tuple[str, ...] = ()  # keys of the wrong earlier answers a carried one follows from
+    follows: tuple[str, ...] = ()  # keys of the wrong earlier answers this one is computed from
+    follows_written: tuple[str, ...] = ()  # those answers as the student wrote them
     mistake: str = ""  # the catalogue's id
+    from_yours: Fraction | None = None  # what follows from the student's own numbers, where that is not the key
+    at: str = ""  # the key of the unwritten quantity where the named mistake was made, if not this one
 
     @property
     def expected(self) -> Fraction:
@@ -72,6 +89,11 @@ class Marking:
         return sum((self.weights[m.verdict] for m in self.marks), Fraction(0))
 
     @property
+    def points(self) -> Fraction:
+        """The score of a sheet with every answer right."""
+        return len(self.marks) * self.weights["right"]
+
+    @property
     def out_of(self) -> int:
         return len(self.marks)
 
@@ -79,64 +101,102 @@ class Marking:
         return {m.quantity.key: m for m in self.marks}
 
 
-def tolerance(answer: Answer, exact: float) -> float:
-    if answer.decimals is None:  # a fraction is exact
-        return 1e-9 * max(1.0, abs(exact))
-    return 0.5 * 10.0 ** -max(answer.decimals, MIN_DECIMALS) + 1e-12 * max(1.0, abs(exact))
+def tolerance(answer: Answer) -> Fraction:
+    """Half a unit of the last decimal written; nothing for a fraction, which must be exact."""
+    if answer.decimals is None:
+        return Fraction(0)
+    return Fraction(1, 2 * 10 ** max(answer.decimals, MIN_DECIMALS))
 
 
-def _close(answer: Answer, value: float | None, slack: float = 0.0) -> bool:
-    """The answer is `value` to its precision, give or take `slack`."""
-    return (value is not None and math.isfinite(value)
-            and abs(float(answer.value) - value) <= tolerance(answer, value) + slack)
+def _rounded(value: Fraction, decimals: int) -> Fraction:
+    return Fraction(round_half_up(value, decimals))
+
+
+# -- exact arithmetic with a few transcendental functions -----------------------
+
+class _Unknown(Exception):
+    """A value that cannot be recomputed (it follows from a number a formula cannot take)."""
+
+
+def _bounded(x: Fraction) -> Fraction:
+    """x, with its denominator cut to _BITS bits where a transcendental chain made it longer."""
+    if abs(x) > _LARGEST:
+        raise _Unknown
+    if x.denominator.bit_length() <= _BITS:
+        return x
+    return Fraction(round(x * (1 << _BITS)), 1 << _BITS)
+
+
+def _mpmath(fn: Callable, *args: Fraction) -> Fraction:
+    with mpmath.workdps(DIGITS):
+        value = fn(*(mpmath.mpf(a.numerator) / a.denominator for a in args))
+        if not mpmath.isfinite(value) or abs(value) > int(_LARGEST):
+            raise _Unknown
+        sign, man, exp, _ = mpmath.mpf(value)._mpf_  # exactly (−1)^sign · man · 2^exp
+    return _bounded((-1) ** sign * Fraction(int(man)) * Fraction(2) ** int(exp))
+
+
+def _exp(x: Fraction) -> Fraction:
+    if x > 27:  # e^27 > _LARGEST
+        raise _Unknown
+    return _mpmath(mpmath.exp, x) if x > -1000 else Fraction(0)
+
+
+def _log(x: Fraction) -> Fraction:
+    """PyTorch's BCELoss and CrossEntropy clamp log at −100."""
+    if x <= 0:
+        return Fraction(-100)
+    return max(_mpmath(mpmath.log, x), Fraction(-100))
+
+
+def _sigmoid(z: Fraction) -> Fraction:
+    return 1 / (1 + _exp(-z)) if z > -1000 else Fraction(0)
 
 
 # -- the one-step formulas -----------------------------------------------
 
-Lookup = Callable[[int, str], float]
+Lookup = Callable[[int, str], Fraction]
 
 
-class _Calc:
+class _Formulas:
     """Each quantity from the ones it is computed from, through `get`."""
 
     def __init__(self, sol: Solution, get: Lookup):
         self.sol, self.spec, self.get = sol, sol.spec, get
         self.depth = len(self.spec.layers)
-        self.scale = float(loss_scale(self.spec))
+        self.scale = loss_scale(self.spec)
 
     # values the formulas read
-    def param(self, step: int, group: str, index: tuple[int, ...]) -> float:
-        if step == 1:
+    def param(self, step: int, group: str, index: tuple[int, ...]) -> Fraction:
+        if step == 1 or group in self.spec.frozen:
             values = self.spec.weights[int(group[1:]) - 1] if group[0] == "W" else \
                 self.spec.biases[int(group[1:]) - 1]
             for i in index:
                 values = values[i - 1]
-            return float(values)
-        if group in self.spec.frozen:
-            return self.param(1, group, index)
+            return values
         return self.get(step - 1, f"new_{param_name(group, index)}")
 
-    def w(self, step, l, i, j) -> float:
+    def w(self, step, l, i, j) -> Fraction:
         return self.param(step, f"W{l}", (i, j))
 
-    def b(self, step, l, i) -> float:
-        return self.param(step, f"b{l}", (i,)) if self.spec.layers[l - 1].bias else 0.0
+    def b(self, step, l, i) -> Fraction:
+        return self.param(step, f"b{l}", (i,)) if self.spec.layers[l - 1].bias else Fraction(0)
 
     def sfx(self, s: int) -> str:
         return sample_suffix(self.spec, s)
 
-    def a(self, step, l, j, s) -> float:
+    def a(self, step, l, j, s) -> Fraction:
         if l == 0:
-            return float(self.spec.x[s - 1][j - 1])
+            return self.spec.x[s - 1][j - 1]
         return self.get(step, f"a{l}_{j}{self.sfx(s)}")
 
-    def z(self, step, l, i, s) -> float:
+    def z(self, step, l, i, s) -> Fraction:
         return self.get(step, f"z{l}_{i}{self.sfx(s)}")
 
-    def delta(self, step, l, i, s) -> float:
+    def delta(self, step, l, i, s) -> Fraction:
         return self.get(step, f"delta{l}_{i}{self.sfx(s)}")
 
-    def dyhat(self, step, k, s) -> float:
+    def dyhat(self, step, k, s) -> Fraction:
         return self.get(step, f"dL_dyhat{k}{self.sfx(s)}")
 
     def fan_in(self, l: int) -> int:
@@ -145,49 +205,53 @@ class _Calc:
     def units(self, l: int) -> int:
         return self.spec.layers[l - 1].units
 
+    @property
+    def samples(self) -> range:
+        return range(1, len(self.spec.x) + 1)
+
     # activations
-    def f(self, l: int, zs: list[float], i: int) -> float:
+    def f(self, l: int, zs: list[Fraction], i: int) -> Fraction:
         layer = self.spec.layers[l - 1]
         z = zs[i - 1]
         kind = layer.activation
         if kind == "identity":
             return z
         if kind == "relu":
-            return max(z, 0.0)
+            return max(z, Fraction(0))
         if kind == "leaky_relu":
-            return z if z > 0 else float(layer.slope) * z
+            return z if z > 0 else layer.slope * z
         if kind == "sigmoid":
-            return 1 / (1 + math.exp(-z)) if z > -700 else 0.0
+            return _sigmoid(z)
         if kind == "tanh":
-            return math.tanh(z)
+            return _mpmath(mpmath.tanh, z)
         top = max(zs)
-        es = [math.exp(v - top) for v in zs]
+        es = [_exp(v - top) for v in zs]
         return es[i - 1] / sum(es)
 
-    def fprime(self, l: int, z: float, a: float) -> float:
+    def fprime(self, l: int, z: Fraction, a: Fraction) -> Fraction:
         layer = self.spec.layers[l - 1]
         kind = layer.activation
         if kind == "identity":
-            return 1.0
+            return Fraction(1)
         if kind == "relu":
-            return 1.0 if z > 0 else 0.0
+            return Fraction(1 if z > 0 else 0)
         if kind == "leaky_relu":
-            return 1.0 if z > 0 else float(layer.slope)
+            return Fraction(1) if z > 0 else layer.slope
         if kind == "sigmoid":
             return a * (1 - a)
         return 1 - a * a  # tanh
 
-    def element_loss(self, yhat: float, y: float) -> float:
+    def element_loss(self, yhat: Fraction, y: Fraction) -> Fraction:
         kind = self.spec.loss
         if kind == "half_sse":
             return (yhat - y) ** 2 / 2
         if kind in ("sse", "mse"):
             return (yhat - y) ** 2
         if kind == "bce":
-            return -(y * math.log(yhat) + (1 - y) * math.log(1 - yhat))
-        return -y * math.log(yhat)
+            return -(y * _log(yhat) + (1 - y) * _log(1 - yhat))
+        return -y * _log(yhat)
 
-    def element_grad(self, yhat: float, y: float) -> float:
+    def element_grad(self, yhat: Fraction, y: Fraction) -> Fraction:
         kind = self.spec.loss
         if kind == "half_sse":
             return yhat - y
@@ -197,30 +261,36 @@ class _Calc:
             return -y / yhat + (1 - y) / (1 - yhat)
         return -y / yhat
 
-    def upstream(self, step, l, i, s, weight=None) -> float:
+    def upstream(self, step, l, i, s, weight=None) -> Fraction:
         """Σ_k δ^(l+1)_k · w^(l+1)_ki, the part of δ^(l)_i that comes from above."""
         weight = weight or self.w
         return sum(self.delta(step, l + 1, k, s) * weight(step, l + 1, k, i) for k in range(1, self.units(l + 1) + 1))
 
-    def delta_output(self, step, i, s, derivative=True) -> float:
+    def delta_output(self, step, i, s, derivative=True) -> Fraction:
         l = self.depth
         if self.spec.layers[-1].activation == "softmax":
             ak = [self.a(step, l, k, s) for k in range(1, self.units(l) + 1)]
             return sum(self.dyhat(step, k, s) * ak[k - 1] * ((1 if k == i else 0) - ak[i - 1])
                        for k in range(1, len(ak) + 1))
-        d = self.fprime(l, self.z(step, l, i, s), self.a(step, l, i, s)) if derivative else 1.0
+        d = self.fprime(l, self.z(step, l, i, s), self.a(step, l, i, s)) if derivative else 1
         return self.dyhat(step, i, s) * d
 
-    def grad_of(self, step, group, index) -> float:
+    def grad_of(self, step, group, index) -> Fraction:
         return self.get(step, f"d{param_name(group, index)}")
 
-    def velocity_of(self, step, group, index) -> float:
+    def velocity_of(self, step, group, index) -> Fraction:
         if self.spec.momentum:
             return self.get(step, f"v_{param_name(group, index)}")
         return self.grad_of(step, group, index)
 
+    def eta(self, step, group, index) -> Fraction:
+        return self.get(step, eta_name(param_name(group, index), bool(self.spec.momentum)))
+
     # the formula of each kind
-    def value(self, q: Quantity) -> float:
+    def value(self, q: Quantity) -> Fraction:
+        return _bounded(self._value(q))
+
+    def _value(self, q: Quantity) -> Fraction:
         n, l, i, s = q.step, q.layer, q.unit, q.sample
         spec = self.spec
         if q.kind == "z":
@@ -231,30 +301,28 @@ class _Calc:
                 return self.f(l, [self.z(n, l, k, s) for k in range(1, self.units(l) + 1)], i)
             return self.f(l, [self.z(n, l, i, s)], 1)
         if q.kind == "loss":
-            return self.scale * sum(self.element_loss(self.a(n, self.depth, k, t), float(spec.y[t - 1][k - 1]))
-                                    for t in range(1, len(spec.x) + 1) for k in range(1, self.units(self.depth) + 1))
+            return self.scale * sum(self.element_loss(self.a(n, self.depth, k, t), spec.y[t - 1][k - 1])
+                                    for t in self.samples for k in range(1, self.units(self.depth) + 1))
         if q.kind == "dyhat":
-            return self.scale * self.element_grad(self.a(n, self.depth, i, s), float(spec.y[s - 1][i - 1]))
+            return self.scale * self.element_grad(self.a(n, self.depth, i, s), spec.y[s - 1][i - 1])
         if q.kind == "delta":
             if l == self.depth:
                 return self.delta_output(n, i, s)
             return self.upstream(n, l, i, s) * self.fprime(l, self.z(n, l, i, s), self.a(n, l, i, s))
         if q.kind == "grad":
-            samples = range(1, len(spec.x) + 1)
             if q.group[0] == "W":
                 j = q.index[1]
-                return sum(self.delta(n, l, i, t) * self.a(n, l - 1, j, t) for t in samples)
-            return sum(self.delta(n, l, i, t) for t in samples)
+                return sum(self.delta(n, l, i, t) * self.a(n, l - 1, j, t) for t in self.samples)
+            return sum(self.delta(n, l, i, t) for t in self.samples)
         if q.kind == "velocity":
             g = self.grad_of(n, q.group, q.index)
             if n == 1:
                 return g
-            return float(spec.momentum) * self.get(n - 1, f"v_{param_name(q.group, q.index)}") + g
+            return spec.momentum * self.get(n - 1, f"v_{param_name(q.group, q.index)}") + g
         if q.kind == "eta":
-            return float(spec.learning_rate) * self.velocity_of(n, q.group, q.index)
+            return spec.learning_rate * self.velocity_of(n, q.group, q.index)
         if q.kind == "new":
-            return self.param(n, q.group, q.index) - self.get(n, eta_name(param_name(q.group, q.index),
-                                                                          bool(spec.momentum)))
+            return self.param(n, q.group, q.index) - self.eta(n, q.group, q.index)
         raise ValueError(f"unknown kind {q.kind}")
 
 
@@ -265,14 +333,14 @@ class Mistake:
     id: str
     kinds: tuple[str, ...]
     words: str  # {l} is the quantity's layer, {next} the one above
-    values: Callable[[_Calc, Quantity], list[float]]  # what the slip gives; empty where it cannot apply
+    values: Callable[[_Formulas, Quantity], list[Fraction]]  # what the slip gives; empty where it cannot apply
 
 
-def _half(c: _Calc, q: Quantity) -> list[float]:
+def _half(c: _Formulas, q: Quantity) -> list[Fraction]:
     return [2 * c.value(q)] if c.spec.loss == "half_sse" else []
 
 
-def _mean_sum(c: _Calc, q: Quantity) -> list[float]:
+def _mean_sum(c: _Formulas, q: Quantity) -> list[Fraction]:
     n = len(c.spec.x)
     k = c.units(c.depth) if c.spec.loss in ("mse", "bce") else 1
     factors = {n, n * k, k} - {1}
@@ -280,7 +348,7 @@ def _mean_sum(c: _Calc, q: Quantity) -> list[float]:
     return [v * f for f in factors] + [v / f for f in factors]
 
 
-def _no_derivative(c: _Calc, q: Quantity) -> list[float]:
+def _no_derivative(c: _Formulas, q: Quantity) -> list[Fraction]:
     if c.spec.layers[q.layer - 1].activation in ("identity", "softmax"):
         return []
     if q.layer == c.depth:
@@ -288,48 +356,47 @@ def _no_derivative(c: _Calc, q: Quantity) -> list[float]:
     return [c.upstream(q.step, q.layer, q.unit, q.sample)]
 
 
-def _upstream_times(c: _Calc, q: Quantity, factor: float) -> float:
+def _upstream_times(c: _Formulas, q: Quantity, factor: Fraction) -> Fraction:
     if q.layer == c.depth:
         return c.dyhat(q.step, q.unit, q.sample) * factor
     return c.upstream(q.step, q.layer, q.unit, q.sample) * factor
 
 
-def _sigma_for_derivative(c: _Calc, q: Quantity) -> list[float]:
+def _sigma_for_derivative(c: _Formulas, q: Quantity) -> list[Fraction]:
     if c.spec.layers[q.layer - 1].activation not in ("sigmoid", "tanh"):
         return []
-    a = c.a(q.step, q.layer, q.unit, q.sample)
-    return [_upstream_times(c, q, a)]
+    return [_upstream_times(c, q, c.a(q.step, q.layer, q.unit, q.sample))]
 
 
-def _derivative_at_a(c: _Calc, q: Quantity) -> list[float]:
+def _derivative_at_a(c: _Formulas, q: Quantity) -> list[Fraction]:
     kind = c.spec.layers[q.layer - 1].activation
     a = c.a(q.step, q.layer, q.unit, q.sample)
     z = c.z(q.step, q.layer, q.unit, q.sample)
     if kind == "sigmoid":  # σ′ taken at a instead of z, or a(1 − a) written with z
-        s = 1 / (1 + math.exp(-a))
+        s = _sigmoid(a)
         return [_upstream_times(c, q, s * (1 - s)), _upstream_times(c, q, z * (1 - z))]
     if kind == "tanh":
-        return [_upstream_times(c, q, 1 - math.tanh(a) ** 2), _upstream_times(c, q, 1 - z * z)]
+        t = _mpmath(mpmath.tanh, a)
+        return [_upstream_times(c, q, 1 - t * t), _upstream_times(c, q, 1 - z * z)]
     return []
 
 
-def _sign(c: _Calc, q: Quantity) -> list[float]:
-    old = c.param(q.step, q.group, q.index)
-    return [old + c.get(q.step, eta_name(param_name(q.group, q.index), bool(c.spec.momentum)))]
+def _sign(c: _Formulas, q: Quantity) -> list[Fraction]:
+    return [c.param(q.step, q.group, q.index) + c.eta(q.step, q.group, q.index)]
 
 
-def _no_rate(c: _Calc, q: Quantity) -> list[float]:
+def _no_rate(c: _Formulas, q: Quantity) -> list[Fraction]:
     g = c.velocity_of(q.step, q.group, q.index)
     return [g] if q.kind == "eta" else [c.param(q.step, q.group, q.index) - g]
 
 
-def _rate_twice(c: _Calc, q: Quantity) -> list[float]:
-    lr = float(c.spec.learning_rate)
+def _rate_twice(c: _Formulas, q: Quantity) -> list[Fraction]:
+    lr = c.spec.learning_rate
     g = c.velocity_of(q.step, q.group, q.index)
     return [lr * lr * g] if q.kind == "eta" else [c.param(q.step, q.group, q.index) - lr * lr * g]
 
 
-def _sequential(c: _Calc, q: Quantity) -> list[float]:
+def _sequential(c: _Formulas, q: Quantity) -> list[Fraction]:
     if q.layer == c.depth or f"W{q.layer + 1}" in c.spec.frozen:
         return []
 
@@ -341,7 +408,7 @@ def _sequential(c: _Calc, q: Quantity) -> list[float]:
                           c.a(q.step, q.layer, q.unit, q.sample))]
 
 
-def _transposed(c: _Calc, q: Quantity) -> list[float]:
+def _transposed(c: _Formulas, q: Quantity) -> list[Fraction]:
     """w_ji for w_ij: only a square weight matrix lets a student swap them."""
     n, l, i, s = q.step, q.layer, q.unit, q.sample
     if q.kind == "z":
@@ -354,31 +421,29 @@ def _transposed(c: _Calc, q: Quantity) -> list[float]:
     return [up * c.fprime(l, c.z(n, l, i, s), c.a(n, l, i, s))]
 
 
-def _input_left_out(c: _Calc, q: Quantity) -> list[float]:
+def _input_left_out(c: _Formulas, q: Quantity) -> list[Fraction]:
     if q.group[0] != "W":
         return []
-    return [sum(c.delta(q.step, q.layer, q.unit, t) for t in range(1, len(c.spec.x) + 1))]
+    return [sum(c.delta(q.step, q.layer, q.unit, t) for t in c.samples)]
 
 
-def _bias_as_weight(c: _Calc, q: Quantity) -> list[float]:
+def _bias_as_weight(c: _Formulas, q: Quantity) -> list[Fraction]:
     if q.group[0] != "b":
         return []
-    samples = range(1, len(c.spec.x) + 1)
-    return [sum(c.delta(q.step, q.layer, q.unit, t) * c.a(q.step, q.layer - 1, j, t) for t in samples)
+    return [sum(c.delta(q.step, q.layer, q.unit, t) * c.a(q.step, q.layer - 1, j, t) for t in c.samples)
             for j in range(1, c.fan_in(q.layer) + 1)]
 
 
-def _before_activation(c: _Calc, q: Quantity) -> list[float]:
+def _before_activation(c: _Formulas, q: Quantity) -> list[Fraction]:
     if c.spec.layers[q.layer - 1].activation == "identity":
         return []
     return [c.z(q.step, q.layer, q.unit, q.sample)]
 
 
-def _after_activation(c: _Calc, q: Quantity) -> list[float]:
+def _after_activation(c: _Formulas, q: Quantity) -> list[Fraction]:
     if c.spec.layers[q.layer - 1].activation in ("identity", "softmax"):
         return []
-    z = c.value(q)
-    return [c.f(q.layer, [z], 1)]
+    return [c.f(q.layer, [c.value(q)], 1)]
 
 
 CATALOGUE: tuple[Mistake, ...] = (
@@ -406,98 +471,232 @@ CATALOGUE: tuple[Mistake, ...] = (
 )
 
 
-# -- marking ---------------------------------------------------------------
+# -- the chains a marker recomputes ------------------------------------------
 
-def _rounded_chain(sol: Solution, qs: tuple[Quantity, ...], decimals: int) -> dict[str, float]:
-    """What a student gets who rounds every quantity to `decimals` as they go."""
-    chain: dict[str, float] = {}
-
-    def get(step: int, name: str) -> float:
-        return chain[f"step{step}.{name}"]
-
-    calc = _Calc(sol, get)
+def _chain(sol: Solution, qs: tuple[Quantity, ...], given: Mapping[str, Fraction],
+           decimals: int | None) -> dict[str, Fraction | None]:
+    """Every quantity as a student gets it who writes `given` and computes the
+    rest from it, rounding each to `decimals` as they go (None: not at all).
+    None where it cannot be computed (it follows from an impossible number)."""
+    values: dict[str, Fraction | None] = {}
+    calc = _Formulas(sol, _reader(values))
     for q in qs:
-        try:
-            # as a student rounds the decimals they see: repr, not the binary value
-            chain[q.key] = float(round_half_up(Decimal(repr(calc.value(q))), decimals))
-        except (ValueError, ZeroDivisionError, OverflowError, KeyError):
-            chain[q.key] = float(q.value)
-    return chain
-
-
-def check(sol: Solution, answers: Mapping[str, Answer],
-          weights: Mapping[str, Fraction] | None = None) -> Marking:
-    qs = quantities(sol)
-    key = {q.key: float(q.value) for q in qs}
-    chains = {d: _rounded_chain(sol, qs, d) for d in {a.decimals for a in answers.values()
-                                                      if a.decimals is not None and a.decimals >= MIN_DECIMALS}}
-    verdicts: dict[str, str] = {}
-    used: list[str] = []
-    nudged: dict[str, float] = {}
-
-    def own(step: int, name: str) -> float:
-        k = f"step{step}.{name}"
-        used.append(k)
-        if k in nudged:
-            return nudged[k]
-        answer = answers.get(k)
-        return float(answer.value) if answer is not None else key[k]
-
-    def recompute(fn: Callable[[], list[float]]) -> tuple[list[tuple[float, float]], list[str]]:
-        """(value, allowance) pairs and the answers they were computed from. The
-        allowance is what the written answers' own rounding can move the value:
-        each input nudged by half a unit of its last decimal, in turn."""
-        used.clear()
-        values = _safe(fn) or []
-        inputs = list(dict.fromkeys(used))
-        allowance = [0.0] * len(values)
-        for k in inputs:
-            answer = answers.get(k)
-            if answer is None or answer.decimals is None:
-                continue
-            nudged[k] = float(answer.value) + tolerance(answer, float(answer.value))
-            moved = _safe(fn) or []
-            del nudged[k]
-            for n, (v, w) in enumerate(zip(values, moved)):
-                allowance[n] += abs(w - v)
-        return list(zip(values, allowance)), inputs
-
-    def matches(answer: Answer, candidates: list[tuple[float, float]]) -> bool:
-        return any(_close(answer, v, slack) for v, slack in candidates)
-
-    calc = _Calc(sol, own)
-    marks = []
-    for q in qs:
-        answer = answers.get(q.key)
-        if answer is None:
-            verdicts[q.key] = "missing"
-            marks.append(Mark(q, "missing", None))
+        if q.key in given:
+            values[q.key] = given[q.key]
             continue
-        exact = key[q.key]
-        rounded = answer.decimals is not None and answer.decimals >= MIN_DECIMALS
-        if _close(answer, exact) or (rounded and _close(answer, chains[answer.decimals][q.key])):
-            verdicts[q.key] = "right"
-            marks.append(Mark(q, "right", answer))
-            continue
-        candidates, used_keys = recompute(lambda: [calc.value(q)])  # noqa: B023
-        inputs = [k for k in used_keys if verdicts.get(k) in ("wrong", "carried")]
-        if inputs and matches(answer, candidates):
-            verdicts[q.key] = "carried"
-            names = ", ".join(f"{k.split('.', 1)[1]} = {answers[k].text}" +
-                              (f" (step {k[4:].split('.')[0]})" if not k.startswith(f"step{q.step}.") else "")
-                              for k in inputs)
-            marks.append(Mark(q, "carried", answer, f"right from your {names}", tuple(inputs)))
-            continue
-        verdicts[q.key] = "wrong"
-        mistake = next((m for m in CATALOGUE if q.kind in m.kinds
-                        and matches(answer, recompute(lambda: m.values(calc, q))[0])), None)  # noqa: B023
-        note = mistake.words.format(l=q.layer, next=q.layer + 1) if mistake is not None else ""
-        marks.append(Mark(q, "wrong", answer, note, mistake=mistake.id if mistake else ""))
-    return Marking(tuple(marks), dict(weights or DEFAULT_WEIGHTS))
+        v = _attempt(lambda: calc.value(q))  # noqa: B023
+        values[q.key] = v if v is None or decimals is None else _rounded(v, decimals)
+    return values
 
 
-def _safe(fn):
+def _reader(values: Mapping[str, Fraction | None], used: list[str] | None = None,
+            nudge: tuple[str, Fraction] | None = None) -> Lookup:
+    """A lookup into `values` that records what it read and moves one value by a nudge."""
+    def get(step: int, name: str) -> Fraction:
+        key = f"step{step}.{name}"
+        if used is not None:
+            used.append(key)
+        v = values.get(key)
+        if v is None:
+            raise _Unknown
+        return v + nudge[1] if nudge is not None and nudge[0] == key else v
+    return get
+
+
+def _attempt(fn: Callable[[], Fraction]) -> Fraction | None:
     try:
         return fn()
-    except (ValueError, ZeroDivisionError, OverflowError, KeyError, IndexError):
+    except (_Unknown, ZeroDivisionError, ArithmeticError, KeyError, IndexError):
         return None
+
+
+@dataclass(frozen=True)
+class _Recomputed:
+    values: tuple[Fraction, ...]  # what the formula gives from the student's numbers
+    allowance: Fraction  # how far the written inputs' rounding can move it
+    inputs: tuple[str, ...]  # the keys it read
+
+
+class _Marker:
+    """Marks one sheet; holds the chains every quantity is compared with."""
+
+    def __init__(self, sol: Solution, answers: Mapping[str, Answer]):
+        self.sol, self.answers = sol, answers
+        self.qs = quantities(sol)
+        self.by_key = {q.key: q for q in self.qs}
+        self.written = {k: a.value for k, a in answers.items()}
+        self.own = _chain(sol, self.qs, self.written, None)
+        self._chains: dict[tuple[str, int], dict] = {}
+        self.sources: dict[str, frozenset[str]] = {}  # the wrong written answers each value follows from
+        self._inputs: dict[str, tuple[str, ...]] = {}
+        self.place = {q.key: n for n, q in enumerate(self.qs)}
+
+    def chain(self, which: str, decimals: int) -> dict[str, Fraction | None]:
+        """The key's rounded chain, or the student's own rounded one."""
+        if (which, decimals) not in self._chains:
+            given = self.written if which == "own" else {}
+            self._chains[which, decimals] = _chain(self.sol, self.qs, given, decimals)
+        return self._chains[which, decimals]
+
+    def recompute(self, fn: Callable[[_Formulas], list[Fraction]],
+                  values: Mapping[str, Fraction | None] | None = None) -> _Recomputed:
+        """`fn` over the student's own numbers, with the allowance: each written
+        decimal input nudged by half a unit of its last decimal, in turn."""
+        values = self.own if values is None else values
+        used: list[str] = []
+        out = _attempt(lambda: fn(_Formulas(self.sol, _reader(values, used)))) or []
+        inputs = tuple(dict.fromkeys(used))
+        allowance = Fraction(0)
+        for k in inputs:
+            answer = self.answers.get(k)
+            if answer is None or answer.decimals is None:
+                continue
+            moved = _attempt(lambda: fn(_Formulas(self.sol, _reader(values, nudge=(k, tolerance(answer))))))  # noqa: B023
+            if moved:
+                allowance += max(abs(w - v) for v, w in zip(out, moved))
+        return _Recomputed(tuple(out), allowance, inputs)
+
+    def inputs_of(self, q: Quantity) -> tuple[str, ...]:
+        """The keys q's formula reads."""
+        if q.key not in self._inputs:
+            used: list[str] = []
+            _attempt(lambda: _Formulas(self.sol, _reader(self.own, used)).value(q))
+            self._inputs[q.key] = tuple(dict.fromkeys(used))
+        return self._inputs[q.key]
+
+    def follows(self, inputs: Iterable[str]) -> frozenset[str]:
+        return frozenset().union(*(self.sources.get(k, frozenset()) for k in inputs))
+
+    # -- one quantity ----------------------------------------------------
+    def mark(self, q: Quantity) -> Mark | None:
+        """The verdict on a written answer (no mistake named yet), or None for an unwritten one."""
+        answer = self.answers.get(q.key)
+        if answer is None:
+            self.sources[q.key] = self.follows(self.inputs_of(q))
+            return None
+        tol = tolerance(answer)
+        near = lambda v, slack=Fraction(0): v is not None and abs(answer.value - v) <= tol + slack  # noqa: E731
+        own = self.recompute(lambda c: [c.value(q)])
+        follows = self.follows(own.inputs)
+        from_yours = own.values[0] if own.values and follows else None
+        rounded = answer.decimals is not None and answer.decimals >= MIN_DECIMALS
+        if near(q.value) or (rounded and near(self.chain("key", answer.decimals)[q.key])):
+            self.sources[q.key] = frozenset()
+            return Mark(q, "right", answer)
+        candidates = list(own.values)
+        if rounded:  # the student rounded the unwritten quantities too
+            own_rounded = self.chain("own", answer.decimals)
+            candidates.append(_attempt(lambda: _Formulas(self.sol, _reader(own_rounded)).value(q)))
+        known = [v for v in candidates if v is not None]
+        if known and min(known) - tol - own.allowance <= answer.value <= max(known) + tol + own.allowance:
+            if not follows:
+                self.sources[q.key] = frozenset()
+                return Mark(q, "right", answer)
+            self.sources[q.key] = frozenset({q.key})
+            order = tuple(sorted(follows, key=self.position))
+            names = ", ".join(self.named(k, q.step) for k in order[:3])
+            names += f" and {len(order) - 3} more" if len(order) > 3 else ""
+            return Mark(q, "carried", answer, f"right from your {names}", order, self.texts(order),
+                        from_yours=from_yours)
+        self.sources[q.key] = frozenset({q.key})
+        order = tuple(sorted(follows, key=self.position))
+        return Mark(q, "wrong", answer, follows=order, follows_written=self.texts(order), from_yours=from_yours)
+
+    def texts(self, keys: Iterable[str]) -> tuple[str, ...]:
+        return tuple(self.answers[k].text for k in keys)
+
+    def position(self, key: str) -> int:
+        return self.place[key]
+
+    def named(self, key: str, step: int) -> str:
+        answer = self.answers[key]
+        q = self.by_key[key]
+        return f"{q.name} = {answer.text}" + (f" (step {q.step})" if q.step != step else "")
+
+    # -- naming the mistake ----------------------------------------------
+    def explain(self, mark: Mark) -> Mark:
+        """The wrong mark with the one catalogued mistake that explains its number, if any."""
+        q, answer = mark.quantity, mark.answer
+        tol = tolerance(answer)
+        right = self.recompute(lambda c: [c.value(q)])
+        correct = (*right.values, q.value)
+        for m in CATALOGUE:
+            if q.kind not in m.kinds:
+                continue
+            slip = self.recompute(lambda c: m.values(c, q))  # noqa: B023
+            for v in slip.values:
+                if any(abs(v - c) <= tol + right.allowance for c in correct):
+                    continue  # on this problem the slip gives the right number: it explains nothing
+                if abs(answer.value - v) <= tol + slip.allowance:
+                    return _named(mark, m, q)
+        found = self.upstream(q, answer, right)
+        if found is not None:
+            m, at = found
+            return _named(mark, m, at)
+        return mark
+
+    def unwritten_before(self, q: Quantity) -> list[Quantity]:
+        """The unwritten quantities q is computed from, through unwritten ones only, in order."""
+        seen: set[str] = set()
+        todo = list(self.inputs_of(q))
+        while todo:
+            k = todo.pop()
+            if k in seen or k in self.answers or k not in self.by_key:
+                continue
+            seen.add(k)
+            todo.extend(self.inputs_of(self.by_key[k]))
+        return sorted((self.by_key[k] for k in seen), key=lambda p: self.position(p.key))
+
+    def upstream(self, q: Quantity, answer: Answer, right: _Recomputed) -> tuple[Mistake, Quantity] | None:
+        """A catalogued mistake made in a quantity the student did not write that
+        explains this answer: every unwritten quantity between them recomputed
+        from the slipped value."""
+        before = self.unwritten_before(q)
+        tol = tolerance(answer)
+        for p in before:
+            for m in CATALOGUE:
+                if p.kind not in m.kinds:
+                    continue
+                for v in _attempt(lambda: m.values(_Formulas(self.sol, _reader(self.own)), p)) or []:  # noqa: B023
+                    if any(abs(v - c) <= tol for c in (self.own[p.key], p.value) if c is not None):
+                        continue
+                    values = dict(self.own)
+                    values[p.key] = v
+                    calc = _Formulas(self.sol, _reader(values))
+                    for r in before[before.index(p) + 1:]:
+                        values[r.key] = _attempt(lambda: calc.value(r))  # noqa: B023
+                    got = _attempt(lambda: calc.value(q))
+                    if got is not None and abs(answer.value - got) <= tol + right.allowance and \
+                            all(abs(got - c) > tol + right.allowance for c in (*right.values, q.value)):
+                        return m, p
+        return None
+
+
+def _named(mark: Mark, m: Mistake, at: Quantity) -> Mark:
+    words = m.words.format(l=at.layer, next=at.layer + 1)
+    if at is not mark.quantity:
+        words += f", in {at.name} ({at.words}, not written down)"
+        return replace(mark, note=words, mistake=m.id, at=at.key)
+    return replace(mark, note=words, mistake=m.id)
+
+
+def asked(q: Quantity, parts: Iterable[str] | None) -> bool:
+    """Whether an answers file that asks for `parts` (None: everything) asks for q."""
+    return parts is None or any(q.kind in PARTS[p] for p in parts)
+
+
+def check(sol: Solution, answers: Mapping[str, Answer], weights: Mapping[str, Fraction] | None = None,
+          parts: Iterable[str] | None = None) -> Marking:
+    """Mark every quantity asked for (`parts`, None for all) or answered."""
+    parts = None if parts is None else tuple(parts)
+    marker = _Marker(sol, answers)
+    marks = []
+    for q in marker.qs:
+        mark = marker.mark(q)
+        if mark is None:
+            if asked(q, parts):
+                marks.append(Mark(q, "missing", None))
+            continue
+        marks.append(mark)
+    marks = [marker.explain(m) if m.verdict == "wrong" else m for m in marks]
+    return Marking(tuple(marks), dict(weights or DEFAULT_WEIGHTS))

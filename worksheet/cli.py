@@ -236,16 +236,30 @@ def write_whole(path: Path, data: bytes) -> None:
         raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
 
 
+def _parts(ctx, param, value: str | None) -> tuple[str, ...] | None:
+    from .answers import parse_parts
+
+    if value is None:
+        return None
+    try:
+        return parse_parts(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 @cli.command()
 @SPEC_ARG
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the answers file here (it must not exist yet) instead of printing it.")
-def answers(spec_path: Path | None, out_path: Path | None) -> None:
+@click.option("--only", "parts", callback=_parts, metavar="PARTS",
+              help="Ask only for these parts, comma-separated: forward, loss, backward, gradients, momentum, "
+                   "eta, updates (the score counts only these).")
+def answers(spec_path: Path | None, out_path: Path | None, parts: tuple[str, ...] | None) -> None:
     """Print (or write) an answers file to type a student's numbers into."""
     from .answers import answers_template
     from .solve import solve as run_solve
 
-    text = answers_template(run_solve(load_spec(spec_path)))
+    text = answers_template(run_solve(load_spec(spec_path)), parts)
     if out_path is None:
         click.echo(text, nl=False)
         return
@@ -270,9 +284,13 @@ def _weights(ctx, param, value: str | None):
             raise click.BadParameter(f"{name!r} is not a verdict; give right, carried, wrong or missing, "
                                      "as right=1,carried=0.5")
         try:
-            weights[name] = Fraction(number.strip())
+            weights[name] = Fraction(number.strip()[:40])
         except (ValueError, ZeroDivisionError):
-            raise click.BadParameter(f"{name}={number.strip()!r}: the weight must be a number") from None
+            raise click.BadParameter(f"{name}={number.strip()[:40]}: the weight must be a number") from None
+        if not 0 <= weights[name] <= 1000:
+            raise click.BadParameter(f"{name}={number.strip()}: points go from 0 to 1000")
+    if weights["right"] == 0 or any(w > weights["right"] for w in weights.values()):
+        raise click.BadParameter("a right answer must be worth more than 0 and at least as much as any other verdict")
     return weights
 
 
@@ -286,23 +304,30 @@ def _weights(ctx, param, value: str | None):
               help="Points per verdict for the score.  [default: right=1,carried=1,wrong=0,missing=0]")
 @click.option("--decimals", type=click.IntRange(0, 12), default=4, show_default=True,
               help="Decimals of the expected values shown.")
+@click.option("--json", "as_json", is_flag=True, help="Print the marking as JSON instead of the report.")
 @click.pass_context
 def check(ctx: click.Context, paths: tuple[Path, ...], html_path: Path | None, pdf_path: Path | None,
-          weights, decimals: int) -> None:
+          weights, decimals: int, as_json: bool) -> None:
     """Mark a student's answers: the first wrong step, credit carried forward, the mistake named.
 
     Exit status 0 when every answer is right or carried forward, 1 otherwise."""
-    from .answers import parse_answers
+    from .answers import looks_like_answers, parse_answers
     from .check import check as run_check
     from .solve import solve as run_solve
 
     if len(paths) not in (1, 2):
         raise click.UsageError("give the answers file, and before it the spec unless it is the built-in problem")
     spec_path, answers_path = (None, paths[0]) if len(paths) == 1 else paths
+    text = read_text(answers_path, lambda message: AnswersError(str(answers_path), None, message))
+    if spec_path is not None and not looks_like_answers(text):
+        spec_text = read_text(spec_path, lambda message: SpecError(str(spec_path), "", message))
+        if looks_like_answers(spec_text):
+            raise AnswersError(str(spec_path), None, f"this is an answers file and {answers_path} a spec: the spec "
+                                                     f"comes first, as in `worksheet check {answers_path} {spec_path}`")
     spec = load_spec(spec_path)
     sol = run_solve(spec)
-    text = read_text(answers_path, lambda message: AnswersError(str(answers_path), None, message))
-    marking = run_check(sol, parse_answers(text, str(answers_path), sol), weights)
+    sheet = parse_answers(text, str(answers_path), sol)
+    marking = run_check(sol, sheet, weights, sheet.parts)
     outputs = {}
     if html_path or pdf_path:
         from .document import Options, build
@@ -310,11 +335,16 @@ def check(ctx: click.Context, paths: tuple[Path, ...], html_path: Path | None, p
 
         doc = build(sol, run(spec, spec.steps), Options(decimals, blank=True), marking=marking)
         outputs = rendered(doc, html_path, pdf_path)
-    from rich.console import Console
+    if as_json:
+        from .feedback import marking_json
 
-    from .feedback import print_marking
+        click.echo(json.dumps(marking_json(marking, decimals, sol.exact), indent=1, ensure_ascii=False))
+    else:
+        from rich.console import Console
 
-    print_marking(marking, Console(highlight=False), decimals, sol.exact)
+        from .feedback import print_marking
+
+        print_marking(marking, Console(highlight=False), decimals, sol.exact)
     write_all(outputs)
     if marking.counts["wrong"] or marking.counts["missing"]:
         ctx.exit(1)

@@ -28,6 +28,7 @@ from markupsafe import Markup
 
 from .check import Marking
 from .derive import Equation
+from .feedback import first_wrong_text, from_yours_text, summary
 from .figures import loss_svg, network_svg
 from .notation import ACTIVATION_NAMES, HtmlPrinter, TextPrinter, format_decimal, given_text, symbol_html, value_text
 from .quantities import at, entries, eta_name, neuron_order, param_name, sections
@@ -62,7 +63,8 @@ class Box:
     width_mm: float
     lines: int = 1
     mark: str = ""  # on a marked sheet: right, carried, wrong or missing
-    note: str = ""  # beside a wrong answer: the expected value
+    note: str = ""  # under a wrong answer: the expected value, and what follows from the student's own numbers
+    slip: str = ""  # under that: the mistake that explains the number, where one does
 
     @property
     def height_mm(self) -> float:
@@ -210,8 +212,13 @@ class _Builder:
         if self.marks is not None:
             mark = self.marks.get(f"step{self.step_no}.{name}")
             if mark is not None:
-                note = f"expected {self.value(mark.expected)}" if mark.verdict == "wrong" else ""
-                return Box(name, mark.answer.text if mark.answer else "", width, lines, mark.verdict, note)
+                note = slip = ""
+                if mark.verdict == "wrong":
+                    own = from_yours_text(mark, self.opt.decimals)
+                    note = f"expected {self.value(mark.expected)}" + (f"; {own}" if own else "")
+                    slip = mark.note
+                text = mark.answer.text.replace("-", "−") if mark.answer else ""
+                return Box(name, text, width, lines, mark.verdict, note, slip)
         return Box(name, "" if self.opt.blank else text, width, lines)
 
     def value(self, v: Fraction) -> str:
@@ -465,7 +472,5 @@ def build(sol: Solution, snapshots: tuple[Snapshot, ...], options: Options = Opt
 
 
 def _marking_lines(marking: Marking, decimals: int, exact: bool) -> tuple[str, ...]:
-    from .feedback import first_wrong_text, summary
-
     first = marking.first_wrong
     return (summary(marking),) + ((first_wrong_text(first, decimals, exact),) if first is not None else ())

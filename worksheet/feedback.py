@@ -1,9 +1,12 @@
-"""Feedback stage: a `Marking` in, the marker's report for a terminal out.
+"""Feedback stage: a `Marking` in, the marker's report out.
 
 Contract: `print_marking(marking, console, decimals, exact)` writes only to
 the rich `Console` it is given: first the first wrong quantity in the order
-the computation runs (with the expected value and the mistake where one
-is named), then the score, then every quantity with its verdict.
+the computation runs (with the expected value, the value that follows from
+the student's own numbers, and the mistake where one is named), then the
+score, then every quantity with its verdict. `marking_json(marking, …)` is
+the same marking as plain data (what `check --json` prints, and what a
+gradebook or a web page builds on).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .check import Mark, Marking
-from .notation import value_text
+from .notation import format_decimal, value_text
 
 STYLE = {"right": "green", "carried": "yellow", "wrong": "bold red", "missing": "dim"}
 LABEL = {"right": "right", "carried": "carried forward", "wrong": "wrong", "missing": "missing"}
@@ -25,14 +28,25 @@ def _number(n) -> str:
 
 def summary(marking: Marking) -> str:
     c = marking.counts
-    return (f"Score {_number(marking.score)} of {_number(marking.out_of * max(marking.weights.values()))}: "
+    return (f"Score {_number(marking.score)} of {_number(marking.points)}: "
             f"{c['right']} right, {c['carried']} carried forward, {c['wrong']} wrong, {c['missing']} missing.")
+
+
+def from_yours_text(mark: Mark, decimals: int) -> str:
+    """'from your ŷ = 0.8523: −0.1477': what the student's own earlier numbers give."""
+    if mark.from_yours is None or not mark.follows:
+        return ""
+    names = ", ".join(f"{key.split('.', 1)[1]} = {text}" for key, text in zip(mark.follows[:3], mark.follows_written))
+    more = ", …" if len(mark.follows) > 3 else ""
+    return f"from your {names}{more}: {format_decimal(mark.from_yours, decimals)}"
 
 
 def first_wrong_text(mark: Mark, decimals: int, exact: bool) -> str:
     q = mark.quantity
     text = (f"First wrong: step {q.step}, {q.name} ({q.words}): you wrote {mark.answer.text}, "
-            f"expected {value_text(q.value, decimals, exact)}.")
+            f"expected {value_text(q.value, decimals, exact)}")
+    own = from_yours_text(mark, decimals)
+    text += f" ({own})." if own else "."
     if mark.note:
         text += f" It looks as if {mark.note}."
     return text
@@ -54,6 +68,37 @@ def print_marking(marking: Marking, console: Console, decimals: int = 4, exact: 
     for m in marking.marks:
         q = m.quantity
         expected = value_text(q.value, decimals, exact) if m.verdict in ("wrong", "missing") else ""
+        note = "; ".join(part for part in (from_yours_text(m, decimals) if m.verdict == "wrong" else "", m.note)
+                         if part)
         table.add_row(str(q.step), q.name, m.answer.text if m.answer else "",
-                      Text(LABEL[m.verdict], style=STYLE[m.verdict]), expected, m.note)
+                      Text(LABEL[m.verdict], style=STYLE[m.verdict]), expected, note)
     console.print(table)
+
+
+def _exact(v) -> str:
+    return str(v) if len(str(v.denominator)) <= 30 else format_decimal(v, 30)
+
+
+def marking_json(marking: Marking, decimals: int = 4, exact: bool = True) -> dict:
+    """The marking as JSON-ready data: per quantity, the first wrong, the score."""
+    first = marking.first_wrong
+    rows = []
+    for m in marking.marks:
+        q = m.quantity
+        rows.append({
+            "step": q.step, "name": q.name, "key": q.key, "words": q.words,
+            "yours": m.answer.text if m.answer else None,
+            "verdict": m.verdict,
+            "expected": float(q.value), "expected_exact": _exact(q.value),
+            "expected_text": value_text(q.value, decimals, exact),
+            "from_yours": float(m.from_yours) if m.from_yours is not None else None,
+            "mistake": {"id": m.mistake, "words": m.note, "at": m.at or q.key} if m.mistake else None,
+            "note": m.note,
+            "follows": list(m.follows),
+        })
+    return {
+        "score": float(marking.score), "points": float(marking.points),
+        "counts": marking.counts,
+        "first_wrong": first.quantity.key if first is not None else None,
+        "quantities": rows,
+    }
