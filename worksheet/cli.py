@@ -2,16 +2,26 @@
 
 Each command reads a spec (or the built-in HW2-1 problem), runs the pure
 stages, and prints. Bad input becomes one line on stderr naming the file,
-key and value, with exit status 2 and no traceback.
+key and value, with exit status 2 and no traceback; control characters in it
+(from a file's text, say) are shown escaped (`\\x1b`), never sent to the
+terminal. Input files are UTF-8, with or without a byte order mark.
+
+Outputs are all or nothing: every file is made in memory, checked not to
+replace an input (the spec, the answers file, a template override), written
+to a temporary name beside its place, and renamed only when all are written;
+a file that existed keeps its permissions. Paths are printed after the last
+rename.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import stat
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import click
@@ -35,7 +45,8 @@ def load_spec(path: Path | None) -> Spec:
 def read_text(path: Path, error: Callable[[str], Exception]) -> str:
     """A UTF-8 input file's text; what keeps it from being read becomes `error(message)`."""
     try:
-        return path.read_text(encoding="utf-8")
+        # utf-8-sig: editors on Windows start a UTF-8 file with a byte order mark
+        return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise error("no such file") from None
     except UnicodeDecodeError as exc:
@@ -52,11 +63,20 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except (SpecError, OutputError, AnswersError) as exc:
-            click.echo(f"worksheet: {exc}", err=True)
+            click.echo(f"worksheet: {terminal_safe(str(exc))}", err=True)
             ctx.exit(2)
         except SolveError as exc:
-            click.echo(f"worksheet: {ctx.meta.get('spec_source', '<spec>')}: {exc}", err=True)
+            click.echo(terminal_safe(f"worksheet: {ctx.meta.get('spec_source', '<spec>')}: {exc}"), err=True)
             ctx.exit(2)
+
+
+# C0, DEL and C1 controls (ESC, CSI), line breaks of every kind, and the bidi controls that reorder what is shown
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(message: str) -> str:
+    """`message` as one line that cannot drive a terminal: each control character written as its escape."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), message)
 
 
 class OutputError(ValueError):
@@ -182,14 +202,21 @@ def render(spec_path: Path | None = None, out_dir: Path = Path("out"), formats: 
     doc = build(solution, run(spec, max(iters, spec.steps)), Options(decimals, blank, paper),
                 torch_script=make_script(spec, iters) if blank else "")
     write_all(rendered(doc, out_dir / f"{stem}.html" if "html" in formats else None,
-                       out_dir / f"{stem}.pdf" if "pdf" in formats else None, templates_dir))
+                       out_dir / f"{stem}.pdf" if "pdf" in formats else None, templates_dir, inputs=(spec_path,)))
 
 
-def rendered(doc, html_path: Path | None, pdf_path: Path | None, templates_dir: Path | None = None) -> dict:
-    """The document as the files asked for, made in memory: path -> bytes."""
+def rendered(doc, html_path: Path | None, pdf_path: Path | None, templates_dir: Path | None = None,
+             inputs: Iterable[Path | None] = ()) -> dict[Path, bytes]:
+    """The document as the files asked for, made in memory: path -> bytes.
+
+    `templates_dir` is the operator's `--templates` folder, never anything a
+    document or a request names. Refuses (OutputError) before any work an
+    output that would replace one of `inputs`, the other output, or a template."""
     from .pdf import PdfError, to_pdf
     from .render import TemplateError, to_html
 
+    paths = [p for p in (html_path, pdf_path) if p is not None]
+    guard_outputs(paths, [p for p in inputs if p is not None], templates_dir)
     try:
         html = to_html(doc, templates_dir)
     except TemplateError as exc:
@@ -205,11 +232,71 @@ def rendered(doc, html_path: Path | None, pdf_path: Path | None, templates_dir: 
     return outputs
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    # resolve() sees through symlinks and '..'; samefile also through hard links and a case-blind file system
+    if a.resolve() == b.resolve():
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): then they are not the same file
+        return False
+
+
+def guard_outputs(outputs: list[Path], inputs: list[Path], templates_dir: Path | None = None) -> None:
+    """OutputError unless every output is a file of its own: not an input, not another output, not in the
+    template folder (whose files are all inputs to the render)."""
+    for i, out in enumerate(outputs):
+        for earlier in outputs[:i]:
+            if _same_file(out, earlier):
+                raise OutputError(f"{out}: asked for twice ({earlier}); give each output its own name")
+        for source in inputs:
+            if _same_file(out, source):
+                raise OutputError(f"{out}: is the input {source}; an output never replaces an input "
+                                  "(give the output another name)")
+        if templates_dir is not None:
+            folder = templates_dir.resolve()
+            if out.resolve().is_relative_to(folder) or any(
+                    _same_file(out, t) for t in templates_dir.iterdir() if t.is_file()):
+                raise OutputError(f"{out}: is in the template folder {templates_dir}; an output never replaces "
+                                  "a template (write it somewhere else)")
+
+
 def write_all(outputs: dict[Path, bytes]) -> None:
-    """Everything is made before anything is written, and each file is written whole."""
-    for path, data in outputs.items():
-        write_whole(path, data)
+    """Write every output, all or nothing, then print their paths."""
+    _commit(outputs)
+    for path in outputs:
         click.echo(str(path))
+
+
+def write_whole(path: Path, data: bytes) -> None:
+    """Write to a temporary name beside `path`, then rename: an earlier file
+    stays as it was unless the new one is complete."""
+    _commit({path: data})
+
+
+def _commit(outputs: dict[Path, bytes]) -> None:
+    """Every file to its temporary name first and renamed only when all are
+    written, so a full disk leaves every earlier file as it was and no
+    temporary behind."""
+    temps: dict[Path, str] = {}
+    try:
+        for path, data in outputs.items():
+            temps[path] = _write_temp(path, data)
+    except BaseException:
+        for tmp in temps.values():
+            Path(tmp).unlink(missing_ok=True)
+        raise
+    replaced: list[str] = []
+    for path, tmp in temps.items():
+        try:
+            os.replace(tmp, path)
+        except OSError as exc:
+            # a rename within one folder rarely fails; when it does, say what is already new
+            for left in list(temps.values())[len(replaced):]:
+                Path(left).unlink(missing_ok=True)
+            already = f"; already replaced: {', '.join(replaced)}" if replaced else ""
+            raise OutputError(f"{path}: cannot write ({exc.strerror or exc}){already}") from None
+        replaced.append(str(path))
 
 
 def _umask() -> int:
@@ -218,22 +305,36 @@ def _umask() -> int:
     return mask
 
 
-def write_whole(path: Path, data: bytes) -> None:
-    """Write to a temporary name beside `path`, then rename: an earlier file
-    stays as it was unless the new one is complete."""
+def _write_temp(path: Path, data: bytes) -> str:
+    """`data` in a new temporary file beside `path`, flushed to disk; its name."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
         raise OutputError(f"{path.parent}: cannot write here ({exc.strerror or exc})") from None
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes it private; a document is not
-        os.replace(tmp, path)
+        try:
+            # a file that exists keeps its mode (a chmod 600 key stays private); a new one gets the umask's
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except FileNotFoundError:
+            mode = 0o666 & ~_umask()
+        os.fchmod(fd, mode)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)  # else a crash after the rename can leave an empty file where the old one was
+    except BaseException as exc:
+        os.close(fd)
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        raise
+    try:
+        os.close(fd)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    return tmp
 
 
 def _parts(ctx, param, value: str | None) -> tuple[str, ...] | None:
@@ -334,7 +435,7 @@ def check(ctx: click.Context, paths: tuple[Path, ...], html_path: Path | None, p
         from .trace import run
 
         doc = build(sol, run(spec, spec.steps), Options(decimals, blank=True), marking=marking)
-        outputs = rendered(doc, html_path, pdf_path)
+        outputs = rendered(doc, html_path, pdf_path, inputs=(spec_path, answers_path))
     if as_json:
         from .feedback import marking_json
 
