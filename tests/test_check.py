@@ -63,7 +63,7 @@ class Student:
 
     def put(self, key: str, correct: F, wrong=None) -> F:
         v = wrong() if self.slip[0] == key and wrong is not None else correct
-        v = rounded(v, self.decimals)
+        v = rounded(v, self.decimals(key) if callable(self.decimals) else self.decimals)
         self.values[key] = v
         return v
 
@@ -259,7 +259,7 @@ def element_grad(loss: str, yhat: F, y: F) -> F:
     return -y / yhat
 
 
-def answers_text(sol, values: dict[str, F], decimals: int = 4, leave_out=()) -> str:
+def answers_text(sol, values: dict[str, F], decimals=4, leave_out=()) -> str:
     """The template `worksheet answers` writes, filled in as the student would type it."""
     out, step = [], 0
     for line in answers_template(sol).splitlines():
@@ -268,7 +268,8 @@ def answers_text(sol, values: dict[str, F], decimals: int = 4, leave_out=()) -> 
         if (m := re.match(r'(\w+) = ""', line)) and step:
             key = f"step{step}.{m[1]}"
             if key not in leave_out:
-                line = f'{m[1]} = "{written(values[key], decimals)}"' + line[line.index("  #"):]
+                places = decimals(key) if callable(decimals) else decimals
+                line = f'{m[1]} = "{written(values[key], places)}"' + line[line.index("  #"):]
         out.append(line)
     return "\n".join(out) + "\n"
 
@@ -696,3 +697,54 @@ def test_check_json_is_the_marking_as_data(capsys, tmp_path):
     assert dy["yours"] == "3.9" and dy["expected"] == 3.5 and dy["from_yours"] == pytest.approx(3.6)
     assert dy["follows"] == ["step1.a3_1"]
     assert set(dy) >= {"step", "name", "yours", "verdict", "expected", "from_yours", "mistake", "follows"}
+
+
+# -- a property: a student who works correctly is never marked wrong ------------
+
+def random_problem(draw) -> str:
+    """A random small problem the simulated student can work, as spec text."""
+    from hypothesis import strategies as st
+    decimal = st.integers(-20, 20).map(lambda n: f"{n * 5 / 100:.2f}")  # −1.00 … 1.00 in steps of 0.05
+    inputs = draw(st.integers(1, 2))
+    acts = draw(st.lists(st.sampled_from(["relu", "sigmoid", "tanh", "identity", "leaky_relu"]),
+                         min_size=1, max_size=2))
+    units = [draw(st.integers(1, 2)) for _ in acts] + [draw(st.integers(1, 2))]
+    layers = [f'{{ units = {u}, activation = "{a}" }}' for u, a in zip(units, acts)]
+    out = draw(st.sampled_from(["identity", "sigmoid"]))
+    layers.append(f'{{ units = {units[-1]}, activation = "{out}" }}')
+    fan = [inputs] + units
+    init = "".join(
+        "\n[[init.layers]]\nW = [" + ", ".join("[" + ", ".join(draw(decimal) for _ in range(fan[l])) + "]"
+                                               for _ in range(fan[l + 1])) + "]\n"
+        f"b = [{', '.join(draw(decimal) for _ in range(fan[l + 1]))}]\n" for l in range(len(units)))
+    samples = draw(st.integers(1, 2))
+    xs = [[draw(decimal) for _ in range(inputs)] for _ in range(samples)]
+    ys = [[draw(decimal) for _ in range(units[-1])] for _ in range(samples)]
+    loss = draw(st.sampled_from(["half_sse", "sse", "mse"]))
+    rate = draw(st.sampled_from(["0.1", "0.05", "0.5"]))
+    return (f'title = "random"\n[network]\ninputs = {inputs}\nlayers = [{", ".join(layers)}]\n{init}'
+            f"[data]\nx = [{', '.join('[' + ', '.join(x) + ']' for x in xs)}]\n"
+            f"y = [{', '.join('[' + ', '.join(y) + ']' for y in ys)}]\n"
+            f'[training]\nloss = "{loss}"\nlearning_rate = {rate}\nsteps = 2\n')
+
+
+def test_a_correctly_working_student_is_never_marked_wrong_nor_told_of_a_mistake():
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.data(), st.sampled_from([2, 3, 4]), st.sampled_from(["as they go", "at the end", "mixed"]),
+           st.randoms(use_true_random=False))
+    def prop(data, decimals, how, rng):
+        spec = parse_spec(data.draw(st.composite(lambda draw: random_problem(draw))()), "random.toml")
+        sol = solve(spec)
+        if how == "mixed":  # each number rounded to its own 2 to 4 places, and carried on as written
+            places = {}
+            decimals = lambda key: places.setdefault(key, rng.choice([2, 3, 4]))  # noqa: E731
+        values = Student(spec, decimals=None if how == "at the end" else decimals).work()
+        marking = check(sol, parse_answers(answers_text(sol, values, decimals), "answers.toml", sol))
+        bad = [(m.quantity.key, m.answer.text, m.verdict, m.note) for m in marking.marks
+               if m.verdict != "right" or m.mistake]
+        assert not bad, (decimals, bad)
+
+    prop()
