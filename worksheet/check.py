@@ -228,18 +228,18 @@ class _Formulas:
         es = [_exp(v - top) for v in zs]
         return es[i - 1] / sum(es)
 
-    def fprime(self, l: int, z: Fraction, a: Fraction) -> Fraction:
+    def fprime(self, step: int, l: int, i: int, s: int) -> Fraction:
+        """f′(z) of a unit, reading only what a student reads for it: z for the
+        piecewise-linear ones, a for σ′ = a(1 − a) and tanh′ = 1 − a²."""
         layer = self.spec.layers[l - 1]
         kind = layer.activation
         if kind == "identity":
             return Fraction(1)
-        if kind == "relu":
-            return Fraction(1 if z > 0 else 0)
-        if kind == "leaky_relu":
-            return Fraction(1) if z > 0 else layer.slope
-        if kind == "sigmoid":
-            return a * (1 - a)
-        return 1 - a * a  # tanh
+        if kind in ("relu", "leaky_relu"):
+            positive = self.z(step, l, i, s) > 0
+            return Fraction(1) if positive else (layer.slope if kind == "leaky_relu" else Fraction(0))
+        a = self.a(step, l, i, s)
+        return a * (1 - a) if kind == "sigmoid" else 1 - a * a
 
     def element_loss(self, yhat: Fraction, y: Fraction) -> Fraction:
         kind = self.spec.loss
@@ -272,7 +272,7 @@ class _Formulas:
             ak = [self.a(step, l, k, s) for k in range(1, self.units(l) + 1)]
             return sum(self.dyhat(step, k, s) * ak[k - 1] * ((1 if k == i else 0) - ak[i - 1])
                        for k in range(1, len(ak) + 1))
-        d = self.fprime(l, self.z(step, l, i, s), self.a(step, l, i, s)) if derivative else 1
+        d = self.fprime(step, l, i, s) if derivative else 1
         return self.dyhat(step, i, s) * d
 
     def grad_of(self, step, group, index) -> Fraction:
@@ -308,7 +308,7 @@ class _Formulas:
         if q.kind == "delta":
             if l == self.depth:
                 return self.delta_output(n, i, s)
-            return self.upstream(n, l, i, s) * self.fprime(l, self.z(n, l, i, s), self.a(n, l, i, s))
+            return self.upstream(n, l, i, s) * self.fprime(n, l, i, s)
         if q.kind == "grad":
             if q.group[0] == "W":
                 j = q.index[1]
@@ -404,8 +404,7 @@ def _sequential(c: _Formulas, q: Quantity) -> list[Fraction]:
         return c.get(step, f"new_W{l}_{i}_{j}")
 
     up = c.upstream(q.step, q.layer, q.unit, q.sample, weight=updated)
-    return [up * c.fprime(q.layer, c.z(q.step, q.layer, q.unit, q.sample),
-                          c.a(q.step, q.layer, q.unit, q.sample))]
+    return [up * c.fprime(q.step, q.layer, q.unit, q.sample)]
 
 
 def _transposed(c: _Formulas, q: Quantity) -> list[Fraction]:
@@ -418,7 +417,7 @@ def _transposed(c: _Formulas, q: Quantity) -> list[Fraction]:
     if q.layer == c.depth or c.units(l + 1) != c.units(l):
         return []
     up = sum(c.delta(n, l + 1, k, s) * c.w(n, l + 1, i, k) for k in range(1, c.units(l + 1) + 1))
-    return [up * c.fprime(l, c.z(n, l, i, s), c.a(n, l, i, s))]
+    return [up * c.fprime(n, l, i, s)]
 
 
 def _input_left_out(c: _Formulas, q: Quantity) -> list[Fraction]:
