@@ -126,7 +126,7 @@ def solve(spec_path: Path | None, as_json: bool, decimals: int) -> None:
 @click.option("--iters", type=click.IntRange(0, MAX_TRACE_ITERS), default=10, show_default=True,
               help="Print iterations 0..N.")
 def trace(spec_path: Path | None, iters: int) -> None:
-    """Print iterations 0..N as the seed's PyTorch script does (float32)."""
+    """Print iterations 0..N as the homework's PyTorch script does (float32)."""
     from .trace import format_trace, run
 
     spec = load_spec(spec_path)
