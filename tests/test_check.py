@@ -748,3 +748,45 @@ def test_a_correctly_working_student_is_never_marked_wrong_nor_told_of_a_mistake
         assert not bad, (decimals, bad)
 
     prop()
+
+
+def test_any_toml_value_in_an_answers_file_is_marked_or_refused_quickly():
+    """Fuzz: random TOML values under random keys of the built-in answers file
+    give a marking or an AnswersError, never another exception, in seconds."""
+    import time
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    sol = solve(SPECS["builtin"]())
+    names = [q.name for q in quantities(sol) if q.step == 1]
+    scalar = st.one_of(
+        st.integers(-10**50, 10**50).map(str),
+        st.integers(1, 6000).map(lambda n: "1" * n),
+        st.decimals(allow_nan=False, allow_infinity=False).map(lambda d: format(d, "f")[:80]),
+        st.floats(allow_nan=True, allow_infinity=True).map(lambda f: repr(f).lower()),
+        st.text(max_size=30).map(lambda t: '"' + t.replace("\\", "\\\\").replace('"', '\\"') + '"'),
+        st.sampled_from(['"1/0"', '"-7/2"', "7/2", "true", "1979-05-27", "[1, 2]", "{ a = 1 }", '""', '"1e5"',
+                         '" 3.5 "', '"−0.5"', "0x1F", "1_000", "+1.5", "-0", "nan", "-inf", '"' + "9" * 50 + '"']),
+    )
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(st.tuples(st.sampled_from(names + ["zz", "network", "only"]), scalar), max_size=6),
+           st.sampled_from(["step1", "step2", "step9", ""]))
+    def prop(entries, table):
+        lines = [f"[{table}]"] if table else []
+        seen = set()
+        for name, value in entries:
+            if name not in seen:
+                seen.add(name)
+                lines.append(f"{name} = {value}")
+        text = "\n".join(lines) + "\n"
+        start = time.perf_counter()
+        try:
+            answers = parse_answers(text, "answers.toml", sol)
+            check(sol, answers, parts=answers.parts)
+        except AnswersError as exc:
+            assert str(exc).startswith("answers.toml") and "\n" not in str(exc)
+        assert time.perf_counter() - start < 5
+
+    prop()

@@ -292,3 +292,12 @@ def test_an_error_line_from_an_answers_file_cannot_drive_the_terminal(capsys, tm
 def test_a_file_name_with_an_escape_is_shown_escaped(capsys, tmp_path):
     code, _, err = run(capsys, "solve", tmp_path / "x\x1b[31mred.toml")
     assert code == 2 and "\x1b" not in err and "x\\x1b[31mred.toml: no such file" in one_line(err)
+
+
+def test_click_usage_errors_are_escaped_too(tmp_path, capsys, monkeypatch):
+    # click names a bad path as given; a folder where a spec belongs is such an error
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "\x1b[31mred").mkdir()
+    code = main(["solve", "\x1b[31mred"])
+    err = capsys.readouterr().err
+    assert code == 2 and "\x1b" not in err and "\\x1b[31mred" in err

@@ -15,6 +15,7 @@ rename.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -466,7 +467,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = cli.main(args=argv, prog_name="worksheet", standalone_mode=False)
     except click.ClickException as exc:
-        exc.show()
+        shown = io.StringIO()  # click's usage errors echo arguments: escaped like every other message
+        exc.show(file=shown)
+        click.echo("\n".join(terminal_safe(line) for line in shown.getvalue().splitlines()), err=True)
         return exc.exit_code
     except click.exceptions.Abort:
         click.echo("Aborted!", err=True)
