@@ -34,6 +34,7 @@ digits and taken back as exact binary fractions.
 
 from __future__ import annotations
 
+from collections import ChainMap
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -614,7 +615,7 @@ class _Marker:
 
     # -- naming the mistake ----------------------------------------------
     def explain(self, mark: Mark) -> Mark:
-        """The wrong mark with the one catalogued mistake that explains its number, if any."""
+        """The wrong mark with the catalogued mistake made in it that explains its number, if any."""
         q, answer = mark.quantity, mark.answer
         tol = tolerance(answer)
         right = self.recompute(lambda c: [c.value(q)])
@@ -628,14 +629,10 @@ class _Marker:
                     continue  # on this problem the slip gives the right number: it explains nothing
                 if abs(answer.value - v) <= tol + slip.allowance:
                     return _named(mark, m, q)
-        found = self.upstream(q, answer, right)
-        if found is not None:
-            m, at = found
-            return _named(mark, m, at)
         return mark
 
-    def unwritten_before(self, q: Quantity) -> list[Quantity]:
-        """The unwritten quantities q is computed from, through unwritten ones only, in order."""
+    def unwritten_before(self, q: Quantity) -> set[str]:
+        """The unwritten quantities q is computed from, through unwritten ones only."""
         seen: set[str] = set()
         todo = list(self.inputs_of(q))
         while todo:
@@ -644,31 +641,70 @@ class _Marker:
                 continue
             seen.add(k)
             todo.extend(self.inputs_of(self.by_key[k]))
-        return sorted((self.by_key[k] for k in seen), key=lambda p: self.position(p.key))
+        return seen
 
-    def upstream(self, q: Quantity, answer: Answer, right: _Recomputed) -> tuple[Mistake, Quantity] | None:
-        """A catalogued mistake made in a quantity the student did not write that
-        explains this answer: every unwritten quantity between them recomputed
-        from the slipped value."""
-        before = self.unwritten_before(q)
-        tol = tolerance(answer)
-        for p in before:
-            for m in CATALOGUE:
+    def explain_unwritten(self, marks: list[Mark]) -> dict[str, tuple[Mistake, Quantity]]:
+        """Catalogued mistakes made in quantities the student did not write that
+        explain wrong answers computed from them: for each candidate slip, every
+        unwritten quantity after it is recomputed from the slipped value. The
+        slip that explains the most answers is named on them, then the next,
+        as a marker looks for the one mistake behind a run of wrong numbers."""
+        pending = {m.quantity.key: m for m in marks}
+        behind = {k: self.unwritten_before(m.quantity) for k, m in pending.items()}
+        unwritten = sorted(set().union(*behind.values()), key=self.position)
+        if not unwritten:
+            return {}
+        readers: dict[str, list[str]] = {}  # key -> the unwritten quantities and pending answers that read it
+        for k in (*unwritten, *pending):
+            for i in self.inputs_of(self.by_key[k]):
+                readers.setdefault(i, []).append(k)
+        limits = {}
+        for k, m in pending.items():
+            right = self.recompute(lambda c, q=m.quantity: [c.value(q)])
+            limits[k] = (tolerance(m.answer) + right.allowance, (*right.values, m.quantity.value))
+        base = _Formulas(self.sol, _reader(self.own))
+        hypotheses: list[tuple[int, int, int, Mistake, Quantity, frozenset[str]]] = []
+        for p_key in unwritten:
+            p = self.by_key[p_key]
+            for n, m in enumerate(CATALOGUE):
                 if p.kind not in m.kinds:
                     continue
-                for v in _attempt(lambda: m.values(_Formulas(self.sol, _reader(self.own)), p)) or []:  # noqa: B023
-                    if any(abs(v - c) <= tol for c in (self.own[p.key], p.value) if c is not None):
+                for v in _attempt(lambda: m.values(base, p)) or []:  # noqa: B023
+                    if any(v == c for c in (self.own[p_key], p.value)):
                         continue
-                    values = dict(self.own)
-                    values[p.key] = v
-                    calc = _Formulas(self.sol, _reader(values))
-                    for r in before[before.index(p) + 1:]:
-                        values[r.key] = _attempt(lambda: calc.value(r))  # noqa: B023
-                    got = _attempt(lambda: calc.value(q))
-                    if got is not None and abs(answer.value - got) <= tol + right.allowance and \
-                            all(abs(got - c) > tol + right.allowance for c in (*right.values, q.value)):
-                        return m, p
-        return None
+                    explained = self._explained(p_key, v, pending, readers, limits)
+                    if explained:
+                        hypotheses.append((len(explained), -self.position(p_key), -n, m, p, explained))
+        named: dict[str, tuple[Mistake, Quantity]] = {}
+        hypotheses.sort(key=lambda h: h[:3], reverse=True)
+        for *_, m, p, explained in hypotheses:
+            fresh = explained - named.keys()
+            if fresh == explained:  # a slip is named only where no likelier one was
+                named.update(dict.fromkeys(fresh, (m, p)))
+        return named
+
+    def _explained(self, p_key: str, v: Fraction, pending: Mapping[str, Mark], readers: Mapping[str, list[str]],
+                   limits: Mapping[str, tuple[Fraction, tuple]]) -> frozenset[str]:
+        """The pending answers that a slip giving `v` at `p_key` explains."""
+        values = ChainMap({p_key: v}, self.own)
+        calc = _Formulas(self.sol, _reader(values))
+        changed, todo = {p_key}, sorted(readers.get(p_key, []), key=self.position)
+        explained = set()
+        while todo:
+            k = todo.pop(0)
+            if k in changed:
+                continue
+            got = _attempt(lambda: calc.value(self.by_key[k]))  # noqa: B023
+            if k in pending:
+                slack, right = limits[k]
+                if got is not None and abs(pending[k].answer.value - got) <= slack and \
+                        all(abs(got - c) > slack for c in right):
+                    explained.add(k)
+                continue
+            values.maps[0][k] = got
+            changed.add(k)
+            todo = sorted(set(todo) | set(readers.get(k, [])), key=self.position)
+        return frozenset(explained)
 
 
 def _named(mark: Mark, m: Mistake, at: Quantity) -> Mark:
@@ -698,4 +734,7 @@ def check(sol: Solution, answers: Mapping[str, Answer], weights: Mapping[str, Fr
             continue
         marks.append(mark)
     marks = [marker.explain(m) if m.verdict == "wrong" else m for m in marks]
+    unnamed = [m for m in marks if m.verdict == "wrong" and not m.mistake]
+    upstream = marker.explain_unwritten(unnamed) if unnamed else {}
+    marks = [_named(m, *upstream[m.quantity.key]) if m.quantity.key in upstream else m for m in marks]
     return Marking(tuple(marks), dict(weights or DEFAULT_WEIGHTS))
