@@ -538,11 +538,10 @@ class _Marker:
             self._chains[which, decimals] = _chain(self.sol, self.qs, given, decimals)
         return self._chains[which, decimals]
 
-    def recompute(self, fn: Callable[[_Formulas], list[Fraction]],
-                  values: Mapping[str, Fraction | None] | None = None) -> _Recomputed:
+    def recompute(self, fn: Callable[[_Formulas], list[Fraction]]) -> _Recomputed:
         """`fn` over the student's own numbers, with the allowance: each written
         decimal input nudged by half a unit of its last decimal, in turn."""
-        values = self.own if values is None else values
+        values = self.own
         used: list[str] = []
         out = _attempt(lambda: fn(_Formulas(self.sol, _reader(values, used)))) or []
         inputs = tuple(dict.fromkeys(used))
@@ -575,7 +574,7 @@ class _Marker:
             self.sources[q.key] = self.follows(self.inputs_of(q))
             return None
         tol = tolerance(answer)
-        near = lambda v, slack=Fraction(0): v is not None and abs(answer.value - v) <= tol + slack  # noqa: E731
+        near = lambda v: v is not None and abs(answer.value - v) <= tol  # noqa: E731
         own = self.recompute(lambda c: [c.value(q)])
         follows = self.follows(own.inputs)
         from_yours = own.values[0] if own.values and follows else None
