@@ -610,7 +610,7 @@ class _Marker:
     def named(self, key: str, step: int) -> str:
         answer = self.answers[key]
         q = self.by_key[key]
-        return f"{q.name} = {answer.text}" + (f" (step {q.step})" if q.step != step else "")
+        return f"{q.name} = {answer.text.replace('-', '−')}" + (f" (step {q.step})" if q.step != step else "")
 
     # -- naming the mistake ----------------------------------------------
     def explain(self, mark: Mark) -> Mark:

@@ -28,7 +28,7 @@ from markupsafe import Markup
 
 from .check import Marking
 from .derive import Equation
-from .feedback import first_wrong_text, from_yours_text, summary
+from .feedback import first_wrong_text, from_yours_text, shown, summary
 from .figures import loss_svg, network_svg
 from .notation import ACTIVATION_NAMES, HtmlPrinter, TextPrinter, format_decimal, given_text, symbol_html, value_text
 from .quantities import at, entries, eta_name, neuron_order, param_name, sections
@@ -217,7 +217,7 @@ class _Builder:
                     own = from_yours_text(mark, self.opt.decimals)
                     note = f"expected {self.value(mark.expected)}" + (f"; {own}" if own else "")
                     slip = mark.note
-                text = mark.answer.text.replace("-", "−") if mark.answer else ""
+                text = shown(mark.answer.text) if mark.answer else ""
                 return Box(name, text, width, lines, mark.verdict, note, slip)
         return Box(name, "" if self.opt.blank else text, width, lines)
 

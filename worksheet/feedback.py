@@ -26,6 +26,11 @@ def _number(n) -> str:
     return str(int(n)) if n == int(n) else f"{float(n):g}"
 
 
+def shown(written: str) -> str:
+    """A student's number as the worksheet prints numbers: with a true minus sign."""
+    return written.replace("-", "−")
+
+
 def summary(marking: Marking) -> str:
     c = marking.counts
     return (f"Score {_number(marking.score)} of {_number(marking.points)}: "
@@ -36,14 +41,15 @@ def from_yours_text(mark: Mark, decimals: int) -> str:
     """'from your ŷ = 0.8523: −0.1477': what the student's own earlier numbers give."""
     if mark.from_yours is None or not mark.follows:
         return ""
-    names = ", ".join(f"{key.split('.', 1)[1]} = {text}" for key, text in zip(mark.follows[:3], mark.follows_written))
+    names = ", ".join(f"{key.split('.', 1)[1]} = {shown(text)}"
+                      for key, text in zip(mark.follows[:3], mark.follows_written))
     more = ", …" if len(mark.follows) > 3 else ""
     return f"from your {names}{more}: {format_decimal(mark.from_yours, decimals)}"
 
 
 def first_wrong_text(mark: Mark, decimals: int, exact: bool) -> str:
     q = mark.quantity
-    text = (f"First wrong: step {q.step}, {q.name} ({q.words}): you wrote {mark.answer.text}, "
+    text = (f"First wrong: step {q.step}, {q.name} ({q.words}): you wrote {shown(mark.answer.text)}, "
             f"expected {value_text(q.value, decimals, exact)}")
     own = from_yours_text(mark, decimals)
     text += f" ({own})." if own else "."
@@ -70,7 +76,7 @@ def print_marking(marking: Marking, console: Console, decimals: int = 4, exact: 
         expected = value_text(q.value, decimals, exact) if m.verdict in ("wrong", "missing") else ""
         note = "; ".join(part for part in (from_yours_text(m, decimals) if m.verdict == "wrong" else "", m.note)
                          if part)
-        table.add_row(str(q.step), q.name, m.answer.text if m.answer else "",
+        table.add_row(str(q.step), q.name, shown(m.answer.text) if m.answer else "",
                       Text(LABEL[m.verdict], style=STYLE[m.verdict]), expected, note)
     console.print(table)
 
