@@ -428,8 +428,8 @@ def _check_bce(numbers: _Numbers, number: int) -> None:
         for k, p in enumerate(sample[-1], start=1):
             if p * (1 - p) < BCE_EPSILON:
                 raise SolveError(
-                    f"step {number}: output {k} of sample {s} is ŷ = {_size(p)}, within 1e-12 of "
-                    f"{'1' if p > Fraction(1, 2) else '0'}, where PyTorch's BCELoss clamps (log at −100, its "
+                    f"step {number}: output {k} of sample {s} has ŷ(1 − ŷ) = {_size(p * (1 - p))}, ŷ within "
+                    f"1e-12 of {'1' if p > Fraction(1, 2) else '0'}, where PyTorch's BCELoss clamps (log at −100, its "
                     "gradient's denominator ŷ(1 − ŷ) at 1e-12) and no longer computes the formula; scale the "
                     "inputs or initial weights down so the output's z stays within about ±27")
 

@@ -39,6 +39,9 @@ MAX_INPUTS = 8
 MAX_SAMPLES = 16
 MAX_PARAMETERS = 200
 MAX_STEPS = 5
+# samples x steps x parameters: a worksheet's pages grow with it (about 0.3 a quantity, each page
+# ~0.25 s of WeasyPrint on the 2-core machine); at most this renders HTML+PDF in under a minute
+MAX_QUANTITIES = 500
 MAX_TRACE_ITERS = 10_000
 DEFAULT_LEAKY_SLOPE = Fraction(1, 100)  # PyTorch's negative_slope default
 
@@ -257,6 +260,15 @@ class _Parser:
         weights, biases = self.init(doc.get("init", {}), inputs, layers)
         x, y, batched = self.data(doc["data"], inputs, layers[-1].units)
         training = self.training(doc["training"], layers, y)
+        n_params = sum(len(W) * len(W[0]) + (len(b) if b is not None else 0) for W, b in zip(weights, biases))
+        quantities = len(x) * training["steps"] * n_params
+        if quantities > MAX_QUANTITIES:
+            raise self.fail(
+                "training.steps",
+                f"{len(x)} sample{'s' if len(x) > 1 else ''} x {training['steps']} steps x {n_params} parameters "
+                f"make {quantities} quantities to work by hand; a worksheet allows at most {MAX_QUANTITIES} "
+                "(it renders in under a minute): use fewer samples, steps or units",
+            )
         return Spec(
             title=texts["title"] or "Forward pass and backpropagation",
             inputs=inputs,
