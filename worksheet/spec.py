@@ -3,7 +3,7 @@
 Contract: `parse_spec(text, source)` touches no files. Every number is kept
 exact as a `Fraction`, taken from the text the user wrote (0.1 is 1/10, "7/2"
 is 7/2), never from a binary float, and lies in the one range every given
-number shares (`MAX_VALUE`, `MIN_VALUE`, `MAX_DIGITS`), checked on its digits
+number shares (`MAX_GIVEN`, `MIN_GIVEN`, `MAX_DIGITS`), checked on its digits
 and exponent before anything is converted. Text fields hold no control
 characters and at most `MAX_TEXT` characters. Anything wrong raises
 `SpecError` naming the source, the key path, the bad value (as TOML writes
@@ -49,8 +49,8 @@ DEFAULT_LEAKY_SLOPE = Fraction(1, 100)  # PyTorch's negative_slope default
 # enough to write and far enough inside float32 that a few layers of products
 # stay finite. Checked on the digits and the exponent before converting, as
 # 1e999999999 would otherwise become a billion-digit integer.
-MAX_VALUE = 10**6
-MIN_VALUE = Fraction(1, 10**12)  # smallest nonzero size
+MAX_GIVEN = 10**6
+MIN_GIVEN = Fraction(1, 10**12)  # smallest nonzero size
 MAX_DIGITS = 12  # significant digits of a decimal; digits of a fraction's numerator and denominator
 MAX_NUMBER_TEXT = 40  # a number written as a string
 MAX_TEXT = 200  # title, course, instructor, due: a 100 KB title took minutes to render
@@ -128,7 +128,7 @@ def parse_spec(text: str, source: str = "<spec>") -> Spec:
         raise SpecError(source, "", "not valid here: arrays or tables nested too deeply") from None
     except ValueError:  # int() refuses more than 4300 digits, before any limit of ours
         raise SpecError(
-            source, "", f"a whole number has thousands of digits; numbers in a spec are at most {MAX_VALUE} in size"
+            source, "", f"a whole number has thousands of digits; numbers in a spec are at most {MAX_GIVEN} in size"
         ) from None
     return _Parser(source).spec(doc)
 
@@ -158,7 +158,7 @@ class _Parser:
         if isinstance(value, bool):
             raise self.fail(where, f"expected a number, got {_show(value)}")
         if isinstance(value, int):
-            if abs(value) > MAX_VALUE:
+            if abs(value) > MAX_GIVEN:
                 raise self.fail(where, f"{_show(value)} is too large; {_RANGE}")
             return Fraction(value)
         if isinstance(value, Decimal):
@@ -186,7 +186,7 @@ class _Parser:
         if value.is_zero():
             return Fraction(0)
         significant = len("".join(map(str, value.as_tuple().digits)).rstrip("0"))
-        if value.adjusted() > 6 or abs(value) > MAX_VALUE:
+        if value.adjusted() > 6 or abs(value) > MAX_GIVEN:
             raise self.fail(where, f"{shown} is too large; {_RANGE}")
         if value.adjusted() < -12:
             raise self.fail(where, f"{shown} is too small; {_RANGE}")
@@ -195,9 +195,9 @@ class _Parser:
         return self.in_range(Fraction(value), shown, where)
 
     def in_range(self, q: Fraction, shown: str, where: str) -> Fraction:
-        if abs(q) > MAX_VALUE:
+        if abs(q) > MAX_GIVEN:
             raise self.fail(where, f"{shown} is too large; {_RANGE}")
-        if q and abs(q) < MIN_VALUE:
+        if q and abs(q) < MIN_GIVEN:
             raise self.fail(where, f"{shown} is too small; {_RANGE}")
         return q
 
