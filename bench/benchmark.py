@@ -106,9 +106,10 @@ def main() -> None:
                 params = width * 3 + width * (width + 1) + width + 1
                 shapes[name] = (params, 2 * width * width)
         grown = time_round_robin(commands, args.repeats) if not args.skip_growth else {}
-        print(f"\n2. Growing networks, `worksheet solve --json`, 2 steps, median of {args.repeats}")
-        print(f"   {'network':<22} {'params':>6} {'paths':>6} {'time':>7} {'vs width 1':>10}")
-        for activation in ("relu", "sigmoid"):
+        if grown:
+            print(f"\n2. Growing networks, `worksheet solve --json`, 2 steps, median of {args.repeats}")
+            print(f"   {'network':<22} {'params':>6} {'paths':>6} {'time':>7} {'vs width 1':>10}")
+        for activation in ("relu", "sigmoid") if grown else ():
             small = grown[f"{activation} 2-1-1-1"]
             for name, t in grown.items():
                 if name.startswith(activation):
