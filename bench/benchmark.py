@@ -13,6 +13,11 @@
    arguments) against the seed script; then `worksheet render` as the
    network grows (width 1..4, ReLU) and as the steps grow (1..5); and the
    built-in render's stages in-process, to see where the time goes.
+6. With `--worst` (not run by default: a few minutes): the largest problems
+   inside the spec's limits, one cold `worksheet solve` and `worksheet render`
+   (HTML + PDF) each, with the pages of the PDF; every render must stay under
+   a minute, the bound MAX_QUANTITIES (samples x steps x parameters) is set
+   from. `python bench/benchmark.py --worst --repeats 1 --skip-growth`.
 Runs are interleaved round-robin and the median is taken, because the machine
 is shared and noisy: read the ratios, not the seconds.
 """
@@ -72,6 +77,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--skip-growth", action="store_true", help="only section 1 and the in-process parts")
+    parser.add_argument("--worst", action="store_true", help="also time the largest problems inside the limits")
     args = parser.parse_args()
     worksheet = shutil.which("worksheet") or sys.exit("install the package first: worksheet is not on PATH")
     with tempfile.TemporaryDirectory() as tmp:
@@ -100,9 +106,10 @@ def main() -> None:
                 params = width * 3 + width * (width + 1) + width + 1
                 shapes[name] = (params, 2 * width * width)
         grown = time_round_robin(commands, args.repeats) if not args.skip_growth else {}
-        print(f"\n2. Growing networks, `worksheet solve --json`, 2 steps, median of {args.repeats}")
-        print(f"   {'network':<22} {'params':>6} {'paths':>6} {'time':>7} {'vs width 1':>10}")
-        for activation in ("relu", "sigmoid"):
+        if grown:
+            print(f"\n2. Growing networks, `worksheet solve --json`, 2 steps, median of {args.repeats}")
+            print(f"   {'network':<22} {'params':>6} {'paths':>6} {'time':>7} {'vs width 1':>10}")
+        for activation in ("relu", "sigmoid") if grown else ():
             small = grown[f"{activation} 2-1-1-1"]
             for name, t in grown.items():
                 if name.startswith(activation):
@@ -112,6 +119,9 @@ def main() -> None:
             render_growth(worksheet, Path(tmp), args.repeats)
     in_process(args.repeats)
     render_stages(args.repeats)
+    if args.worst:
+        with tempfile.TemporaryDirectory() as tmp:
+            worst_cases(worksheet, Path(tmp), args.repeats)
 
 
 def render_growth(worksheet: str, tmp: Path, repeats: int) -> None:
@@ -178,6 +188,58 @@ def in_process(repeats: int) -> None:
             paths = 2 * 6 ** hidden
             name = f"{activation} 2-" + "-".join(["6"] * hidden) + "-1"
             print(f"   {name:<26} {params:>6} {paths:>7} {best:7.3f}s {1000 * best / params:8.2f}ms")
+
+
+def limit_spec(inputs: int, hidden: list[int], activation: str, samples: int, steps: int,
+               weight: str = "0.1", bias: str = "-0.05") -> str:
+    """A problem at the size limits: `samples` samples of a regression, half_sse (mse for a batch)."""
+    layers = ", ".join(f'{{ units = {u}, activation = "{activation}" }}' for u in hidden)
+    xs = [[round(0.1 * (s + 1) + 0.05 * j, 2) for j in range(inputs)] for s in range(samples)]
+    ys = [[round(0.5 + 0.01 * s, 2)] for s in range(samples)]
+    x, y = (str(xs[0]), str(ys[0])) if samples == 1 else (str(xs), str(ys))
+    return f"""[network]
+inputs = {inputs}
+layers = [{layers}, {{ units = 1, activation = "identity" }}]
+[init]
+weight = {weight}
+bias = {bias}
+[data]
+x = {x}
+y = {y}
+[training]
+loss = "{'half_sse' if samples == 1 else 'mse'}"
+learning_rate = 0.01
+steps = {steps}
+"""
+
+
+# The largest problems inside the limits, measured 2026-11-29 on the 2-core machine (render HTML + PDF):
+# 16 samples were the costliest per quantity (~0.35 pages each, ~0.25 s a page).
+WORST = {
+    "sigmoid 2-4-3-1, 16 samples, 1 step": (2, [4, 3], "sigmoid", 16, 1, "0.1", "-0.05"),
+    "tanh 2-2-2-1, 16 samples, 2 steps": (2, [2, 2], "tanh", 16, 2, "0.1", "-0.05"),
+    "sigmoid 8-8-8-5-1, 1 sample, 2 steps": (8, [8, 8, 5], "sigmoid", 1, 2, "0.1", "-0.05"),
+    "relu 2-8-7-1, 5 steps, growing fractions": (2, [8, 7], "relu", 1, 5, "0.37", "0.21"),
+}
+
+
+def worst_cases(worksheet: str, tmp: Path, repeats: int) -> None:
+    from pypdf import PdfReader
+
+    from worksheet import parse_spec
+
+    print(f"\n6. The largest problems inside the limits, cold processes, median of {repeats}")
+    print(f"   {'problem':<42} {'quantities':>10} {'solve':>7} {'render':>7} {'pages':>6}")
+    for name, args in WORST.items():
+        path = tmp / "worst.toml"
+        path.write_text(limit_spec(*args))
+        spec = parse_spec(path.read_text())
+        params = sum(len(W) * len(W[0]) + (len(b) if b else 0) for W, b in zip(spec.weights, spec.biases))
+        times = time_round_robin({"solve": [worksheet, "solve", str(path)],
+                                  "render": [worksheet, "render", "-o", str(tmp / "out"), str(path)]}, repeats)
+        pages = len(PdfReader(tmp / "out" / "worst.pdf").pages)
+        print(f"   {name:<42} {len(spec.x) * spec.steps * params:>10} {times['solve']:6.2f}s "
+              f"{times['render']:6.1f}s {pages:>6}")
 
 
 def _timed(fn, arg) -> float:

@@ -85,13 +85,13 @@ def test_verify_without_torch_says_so(tmp_path):
 
 BAD = {
     "activation": ('layers = [{ units = 1, activation = "tanhh" }]',
-                   "network.layers[0].activation: 'tanhh' is not one of "
+                   'network.layers[0].activation: "tanhh" is not one of '
                    "identity, relu, leaky_relu, sigmoid, tanh, softmax"),
     "toml": ("layers = [", "not valid TOML"),
     "shape": ('layers = [{ units = 1 }]\n[[init.layers]]\nW = [[1, 2]]\nb = [0]',
               "init.layers[0].W[0]: has 2 values; expected 1"),
     "softmax hidden": ('layers = [{ units = 2, activation = "softmax" }, { units = 1 }]',
-                       "'softmax' is allowed on the output layer only"),
+                       '"softmax" is allowed on the output layer only'),
     "units limit": ("layers = [{ units = 50 }]", "network.layers[0].units: 50 is out of range; allowed is 1 to 8"),
 }
 
@@ -115,13 +115,13 @@ def test_bad_spec_is_one_clear_line_and_exit_2(tmp_path, capsys, case):
 @pytest.mark.parametrize("training, data, message", [
     ('loss = "half_sse"\nlearning_rate = 0', "x = [1]\ny = [1]", "training.learning_rate: 0 must be greater than 0"),
     ('loss = "half_sse"\nlearning_rate = nan', "x = [1]\ny = [1]",
-     "training.learning_rate: NaN is not a finite number"),
-    ('loss = "bce"\nlearning_rate = 0.1', "x = [1]\ny = [1]", "'bce' needs a sigmoid output layer"),
+     "training.learning_rate: nan is not a finite number"),
+    ('loss = "bce"\nlearning_rate = 0.1', "x = [1]\ny = [1]", '"bce" needs a sigmoid output layer'),
     ('loss = "half_sse"\nlearning_rate = 0.1', "x = [1, 2]\ny = [1]", "data.x: has 2 values; expected 1"),
-    ('loss = "half_sse"\nlearning_rate = 0.1', 'x = ["abc"]\ny = [1]', "data.x[0]: 'abc' is not a number"),
+    ('loss = "half_sse"\nlearning_rate = 0.1', 'x = ["abc"]\ny = [1]', 'data.x[0]: "abc" is not a number'),
     ('loss = "half_sse"\nlearning_rate = 0.1\nsteps = 50', "x = [1]\ny = [1]", "training.steps: 50 is out of range"),
     ('loss = "half_sse"\nlearning_rate = 0.1\nfrozen = ["W9"]', "x = [1]\ny = [1]",
-     "training.frozen[0]: 'W9' is not one of W1, b1"),
+     'training.frozen[0]: "W9" is not one of W1, b1'),
     ('loss = "half_sse"\nlearning_rate = 0.1\nspeed = 1', "x = [1]\ny = [1]", "training.speed: unknown key"),
 ])
 def test_bad_values_are_named(tmp_path, capsys, training, data, message):
@@ -271,5 +271,5 @@ def test_a_value_beyond_float64s_range_is_refused_at_once(tmp_path):
     start = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "worksheet", "solve", str(path)], capture_output=True, text=True)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
-    assert "beyond 10^±300" in proc.stderr and "saturated" in proc.stderr
+    assert "beyond what a worksheet holds" in proc.stderr and "saturated" in proc.stderr
     assert time.perf_counter() - start < 20

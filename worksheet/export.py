@@ -3,7 +3,8 @@
 Contract: pure. Every number is a JSON number (the nearest double); beside
 each step's numbers, `exact` holds the same values as strings, "49/8" when
 the solution is exact, else a decimal string of SHOWN_DIGITS significant
-digits. Matrices are lists of rows; with a batch, z, a and output hold one
+digits (also when exact fractions gave way to decimals after `exact_steps`
+steps); no huge integer is ever turned into text. Matrices are lists of rows; with a batch, z, a and output hold one
 list per sample.
 """
 
@@ -83,7 +84,12 @@ def to_json(sol: Solution, decimals: int = 4) -> dict[str, Any]:
         steps.append(record)
     return {
         "title": sol.spec.title,
-        "arithmetic": "exact" if sol.exact else f"{SHOWN_DIGITS} significant digits",
+        "arithmetic": "exact" if sol.exact else (
+            f"exact for steps 1 to {sol.exact_steps}, then {SHOWN_DIGITS} significant digits" if sol.exact_steps
+            else f"{SHOWN_DIGITS} significant digits"),
+        # steps 1..exact_steps were exact fractions before they grew too long ("exact" strings then
+        # hold SHOWN_DIGITS digits throughout, as "arithmetic" says)
+        "exact_steps": sol.exact_steps,
         "conventions": list(sol.conventions),
         "derivation": [
             {"name": eq.name, "lhs": text(eq.lhs), "chain": text(eq.chain), "symbolic": text(eq.symbolic),

@@ -216,10 +216,17 @@ class TextPrinter(_BuildOrder, StrPrinter):
 
 
 def given_text(value: Fraction, decimals: int) -> str:
-    """A given number as the problem states it: 0.5, or 1/3 where decimals would round it."""
-    if (value * 10**decimals).denominator == 1:
+    """A given number as the problem states it: 0.5, or 1/3 where decimals would round it
+    (a fraction longer than a spec allows, as a later step's parameter can be, in decimals)."""
+    if (value * 10**decimals).denominator == 1 or not _short(value, 12):
         return format_decimal(value, decimals)
     return f"{value.numerator}/{value.denominator}".replace("-", "−")
+
+
+def _short(value: Fraction, digits: int) -> bool:
+    """Numerator and denominator of at most `digits` digits, judged without str() (a huge
+    integer's text is slow, and refused past 4300 digits)."""
+    return abs(value.numerator) < 10**digits and value.denominator < 10**digits
 
 
 SHORT_FRACTION = 7
@@ -229,7 +236,8 @@ def value_text(value: Fraction, decimals: int, exact: bool) -> str:
     """4.5; or 0.3333 (1/3) when rounding hides a short exact fraction (up to
     SHORT_FRACTION characters: 1/3, 49/8, 379/400, not 6577/4000)."""
     text = format_decimal(value, decimals)
-    if exact and (value * 10**decimals).denominator != 1 and len(str(value)) <= SHORT_FRACTION:
+    if exact and (value * 10**decimals).denominator != 1 and _short(value, SHORT_FRACTION) \
+            and len(str(value)) <= SHORT_FRACTION:
         text += f" ({str(value).replace('-', '−')})"
     return text
 

@@ -17,7 +17,7 @@ from rich.text import Text
 
 from .derive import Equation
 from .notation import TextPrinter, format_decimal, sub, sup, value_text
-from .solve import SHOWN_DIGITS, Solution, Step
+from .solve import SHOWN_DIGITS, Solution, Step, arithmetic_note
 
 
 def _param_label(group: str, index: tuple[int, ...]) -> str:
@@ -137,6 +137,9 @@ def print_solution(sol: Solution, console: Console, decimals: int = 4) -> None:
     for part in textwrap.wrap(given, width=w.width):
         w.line(part)
     arithmetic = "exact fractions" if sol.exact else f"{SHOWN_DIGITS} significant digits"
+    if arithmetic_note(sol):
+        arithmetic = (f"exact fractions in step{'s 1 to' if sol.exact_steps > 1 else ''} {sol.exact_steps}, "
+                      f"then {SHOWN_DIGITS} significant digits (the fractions grew too long)")
     w.line(f"Arithmetic: {arithmetic}; numbers shown to {decimals} decimals.")
     w.line("Conventions:", "bold")
     for c in sol.conventions:

@@ -10,9 +10,14 @@ update, as PyTorch's SGD), and ReLU′(0) = 0 as in PyTorch.
 
 Numbers are `Fraction`s throughout. They are exact when the problem's
 arithmetic is rational (piecewise-linear activations and a squared-error
-loss). Otherwise they are computed with `WORKING_DIGITS` significant
+loss) and every numerator and denominator of a step stays within
+`MAX_EXACT_DIGITS`; from the first step where one would not, that step and
+the rest are computed as an irrational problem's are (`exact_steps` says how
+many steps were exact). Those are computed with `WORKING_DIGITS` significant
 decimal digits and are correct to at least `SHOWN_DIGITS`; the Fraction is
-then the exact binary value of the high-precision result.
+then the exact binary value of the high-precision result. In both paths a
+value beyond `MAX_VALUE` in size (or, nonzero, below 2^−`MAX_MAGNITUDE_BITS`)
+stops the solve with a `SolveError`: no huge number reaches a printer.
 """
 
 from __future__ import annotations
@@ -63,6 +68,9 @@ class Solution:
     steps: tuple[Step, ...]
     exact: bool  # False: values correct to SHOWN_DIGITS significant digits
     conventions: tuple[str, ...]
+    # steps 1..exact_steps hold exact fractions; with exact False and exact_steps > 0, the
+    # fractions grew too long after them and the rest are SHOWN_DIGITS decimals
+    exact_steps: int = 0
 
     @property
     def final(self) -> Params:
@@ -70,24 +78,48 @@ class Solution:
 
 
 def solve(spec: Spec) -> Solution:
+    """Every step's numbers; raises SolveError when they leave what a worksheet can hold."""
     derivation = derive(spec)
-    arith = _Exact() if spec.exact else _HighPrecision()
     params = _initial_params(spec)
     buffers: dict[str, tuple] = {}
     steps = []
+    exact_steps = 0
     for number in range(1, spec.steps + 1):
-        numbers = (_numbers(spec, params, buffers) if spec.exact
-                   else _checked_numbers(spec, params, buffers, number))
+        numbers = None
+        if spec.exact and exact_steps == number - 1:
+            try:
+                numbers, arith = _numbers(spec, params, buffers), _Exact()
+                exact_steps = number
+            except _TooLong:  # exact fractions grow ~5-fold in digits a step; past this, decimals
+                numbers = None
+            except _OutOfRange as exc:
+                raise _diverges(number, exc) from None
+        if numbers is None:
+            numbers, arith = _checked_numbers(spec, params, buffers, number), _HighPrecision()
+        if spec.loss == "bce":
+            _check_bce(numbers, number)
         step = _step(spec, derivation, arith, params, numbers, number)
         steps.append(step)
         params = dict(step.updated)
         buffers = dict(step.velocity) if spec.momentum else {}
-    return Solution(spec, derivation, tuple(steps), spec.exact, conventions(spec))
+    exact = exact_steps == spec.steps
+    return Solution(spec, derivation, tuple(steps), exact, conventions(spec, exact_steps=exact_steps), exact_steps)
 
 
-def conventions(spec: Spec, notation: bool = True) -> tuple[str, ...]:
+def arithmetic_note(sol: Solution) -> str:
+    """A sentence saying where exact fractions gave way to decimals; empty if they did not."""
+    if sol.exact or not sol.exact_steps:
+        return ""
+    first = "Step 1 is" if sol.exact_steps == 1 else f"Steps 1 to {sol.exact_steps} are"
+    return (f"{first} worked in exact fractions; from step {sol.exact_steps + 1} on, the fractions would run "
+            f"past {MAX_EXACT_DIGITS} digits, so the values are decimals computed to {SHOWN_DIGITS} correct "
+            "significant digits.")
+
+
+def conventions(spec: Spec, notation: bool = True, exact_steps: int | None = None) -> tuple[str, ...]:
     """The conventions that change the numbers; with `notation`, also what the
-    symbols mean (a rendered worksheet has its own notation section)."""
+    symbols mean (a rendered worksheet has its own notation section).
+    `exact_steps` below spec.steps: the exact fractions gave way to decimals after it."""
     scale = loss_scale(spec)
     loss_text = {
         "half_sse": "L = ½·Σ(ŷ − y)², half the sum of squared errors",
@@ -124,6 +156,13 @@ def conventions(spec: Spec, notation: bool = True) -> tuple[str, ...]:
             f"Values are irrational: computed with at least {WORKING_DIGITS} working digits, "
             f"and checked at twice as many, correct to {SHOWN_DIGITS} significant digits."
         )
+    elif exact_steps is not None and exact_steps < spec.steps:
+        lines.append(
+            f"Exact fractions for {'step 1' if exact_steps == 1 else f'steps 1 to {exact_steps}'}; from step "
+            f"{exact_steps + 1} on they would run past {MAX_EXACT_DIGITS} digits, so the values are computed "
+            f"with at least {WORKING_DIGITS} working digits, checked at twice as many, correct to "
+            f"{SHOWN_DIGITS} significant digits."
+        )
     return tuple(line for line in lines if line)
 
 
@@ -136,6 +175,20 @@ def _initial_params(spec: Spec) -> dict[str, tuple]:
     return params
 
 
+# Exact fractions are kept while every numerator and denominator of a step has at most this
+# many digits: past it nobody reads them, and they grow about 5-fold in digits a step
+# (weights 0.37: 4300 digits by step 5, where int -> str conversion refuses).
+MAX_EXACT_DIGITS = 100
+_MAX_EXACT_BITS = int(MAX_EXACT_DIGITS * 3.3219280948873626)  # log2(10)
+# The one bound on a computed value's size, in both arithmetic paths: float32's range (trace
+# and the PyTorch script run in float32), and within round_half_up's 80 digits with 30 decimals.
+MAX_VALUE = Fraction(10**38)
+
+
+class _TooLong(ArithmeticError):
+    """An exact fraction past MAX_EXACT_DIGITS: the step is redone in decimals."""
+
+
 class _Exact:
     """Rational arithmetic on Fractions; only piecewise-linear functions occur."""
 
@@ -143,6 +196,10 @@ class _Exact:
         return q
 
     def lower(self, v) -> Fraction:
+        if abs(v) > MAX_VALUE:
+            raise _OutOfRange(_size(v))
+        if v.numerator.bit_length() > _MAX_EXACT_BITS or v.denominator.bit_length() > _MAX_EXACT_BITS:
+            raise _TooLong()
         return v
 
     def sympy(self, q: Fraction) -> sp.Expr:
@@ -153,12 +210,28 @@ class _PrecisionLost(ArithmeticError):
     """A value is not finite, or a division by zero, at the working precision in force."""
 
 
-# float64's range, about 10^±301: no hand calculation, nor PyTorch, holds a number beyond it
+# nonzero values below 2^-1000, about 10^-301, are refused: float64 cannot hold them, and the
+# Fraction of such an mpf (2**exp) would take minutes and gigabytes when a run diverges
 MAX_MAGNITUDE_BITS = 1000
 
 
 class _OutOfRange(ArithmeticError):
-    """A value beyond 2^±MAX_MAGNITUDE_BITS: the training diverges, or a unit saturates completely."""
+    """A value beyond MAX_VALUE or a nonzero one below 2^-MAX_MAGNITUDE_BITS: the training
+    diverges, or a unit saturates completely."""
+
+
+def _size(v) -> str:
+    """A huge or tiny value's size in a few digits, without converting a huge integer to text."""
+    with mpmath.workdps(15):
+        q = mpmath.mpf(v.numerator) / v.denominator if isinstance(v, Fraction) else mpmath.mpf(v)
+        return mpmath.nstr(q, 3)
+
+
+def _diverges(number: int, exc: _OutOfRange) -> SolveError:
+    return SolveError(
+        f"step {number}: a value reaches {exc}, beyond what a worksheet holds (sizes up to 1e38, "
+        "float32's range, and nonzero ones above 1e-300): the training diverges or a sigmoid or tanh is "
+        "saturated (its z is far from 0); lower the learning rate or scale the inputs or initial weights down")
 
 
 @dataclass(frozen=True)
@@ -189,8 +262,11 @@ class _HighPrecision:
         man, exp = v.man_exp  # the magnitude's; the sign is apart
         if man and abs(exp + man.bit_length()) > MAX_MAGNITUDE_BITS:
             # before the Fraction: 2**exp for a diverging run (σ(−10⁶)) would take minutes and gigabytes
-            raise _OutOfRange(mpmath.nstr(v, 5))
-        return (-1 if v < 0 else 1) * Fraction(man) * Fraction(2) ** exp
+            raise _OutOfRange(mpmath.nstr(v, 3))
+        q = (-1 if v < 0 else 1) * Fraction(man) * Fraction(2) ** exp
+        if abs(q) > MAX_VALUE:
+            raise _OutOfRange(mpmath.nstr(v, 3))
+        return q
 
     def sympy(self, q: Fraction) -> sp.Expr:
         return sp.Float(sp.Rational(q.numerator, q.denominator), SHOWN_DIGITS)
@@ -331,10 +407,7 @@ def _checked_numbers(spec: Spec, params, buffers, number: int) -> _Numbers:
             except (ZeroDivisionError, _PrecisionLost):  # 1 − σ(z) rounded to 0 here
                 current = None
             except _OutOfRange as exc:
-                raise SolveError(
-                    f"step {number}: a value reaches {exc}, beyond 10^±300: the training diverges or a "
-                    "sigmoid or tanh is saturated (its z is far from 0); lower the learning rate or scale the inputs "
-                    "or initial weights down") from None
+                raise _diverges(number, exc) from None
         if current is not None and previous is not None and _agree(previous, current, digits // 2):
             return current
         previous, digits = current, digits * 2
@@ -343,6 +416,22 @@ def _checked_numbers(spec: Spec, params, buffers, number: int) -> _Numbers:
         f"{MAX_WORKING_DIGITS} working digits; a sigmoid or tanh is saturated (its z is far "
         "from 0): scale the inputs or initial weights down"
     )
+
+
+# PyTorch's BCELoss clamps log at −100 and its backward divides by max(ŷ(1 − ŷ), 1e-12): past
+# that the formula the worksheet writes and PyTorch part ways, so such a problem is refused
+BCE_EPSILON = Fraction(1, 10**12)
+
+
+def _check_bce(numbers: _Numbers, number: int) -> None:
+    for s, sample in enumerate(numbers.a, start=1):
+        for k, p in enumerate(sample[-1], start=1):
+            if p * (1 - p) < BCE_EPSILON:
+                raise SolveError(
+                    f"step {number}: output {k} of sample {s} has ŷ(1 − ŷ) = {_size(p * (1 - p))}, ŷ within "
+                    f"1e-12 of {'1' if p > Fraction(1, 2) else '0'}, where PyTorch's BCELoss clamps (log at −100, its "
+                    "gradient's denominator ŷ(1 − ŷ) at 1e-12) and no longer computes the formula; scale the "
+                    "inputs or initial weights down so the output's z stays within about ±27")
 
 
 def _agree(a, b, digits: int) -> bool:

@@ -2,16 +2,21 @@
 
 Contract: `parse_spec(text, source)` touches no files. Every number is kept
 exact as a `Fraction`, taken from the text the user wrote (0.1 is 1/10, "7/2"
-is 7/2), never from a binary float. Anything wrong raises `SpecError` naming
-the source, the key path, the bad value and what is allowed; nothing else
-escapes for bad input.
+is 7/2), never from a binary float, and lies in the one range every given
+number shares (`MAX_GIVEN`, `MIN_GIVEN`, `MAX_DIGITS`), checked on its digits
+and exponent before anything is converted. Text fields hold no control
+characters and at most `MAX_TEXT` characters. Anything wrong raises
+`SpecError` naming the source, the key path, the bad value (as TOML writes
+it) and what is allowed; nothing else escapes for bad input, however large
+or deeply nested.
 """
 
 from __future__ import annotations
 
-import math
+import datetime
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -34,8 +39,21 @@ MAX_INPUTS = 8
 MAX_SAMPLES = 16
 MAX_PARAMETERS = 200
 MAX_STEPS = 5
+# samples x steps x parameters: a worksheet's pages grow with it (about 0.3 a quantity, each page
+# ~0.25 s of WeasyPrint on the 2-core machine); at most this renders HTML+PDF in under a minute
+MAX_QUANTITIES = 500
 MAX_TRACE_ITERS = 10_000
 DEFAULT_LEAKY_SLOPE = Fraction(1, 100)  # PyTorch's negative_slope default
+
+# One range for every given number: a hand calculation's numbers, short
+# enough to write and far enough inside float32 that a few layers of products
+# stay finite. Checked on the digits and the exponent before converting, as
+# 1e999999999 would otherwise become a billion-digit integer.
+MAX_GIVEN = 10**6
+MIN_GIVEN = Fraction(1, 10**12)  # smallest nonzero size
+MAX_DIGITS = 12  # significant digits of a decimal; digits of a fraction's numerator and denominator
+MAX_NUMBER_TEXT = 40  # a number written as a string
+MAX_TEXT = 200  # title, course, instructor, due: a 100 KB title took minutes to render
 
 BUILTIN_NAME = "hw2-1.toml"
 
@@ -106,6 +124,12 @@ def parse_spec(text: str, source: str = "<spec>") -> Spec:
         doc = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(source, "", f"not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses once per bracket: [[[[...]]]]
+        raise SpecError(source, "", "not valid here: arrays or tables nested too deeply") from None
+    except ValueError:  # int() refuses more than 4300 digits, before any limit of ours
+        raise SpecError(
+            source, "", f"a whole number has thousands of digits; numbers in a spec are at most {MAX_GIVEN} in size"
+        ) from None
     return _Parser(source).spec(doc)
 
 
@@ -134,27 +158,54 @@ class _Parser:
         if isinstance(value, bool):
             raise self.fail(where, f"expected a number, got {_show(value)}")
         if isinstance(value, int):
+            if abs(value) > MAX_GIVEN:
+                raise self.fail(where, f"{_show(value)} is too large; {_RANGE}")
             return Fraction(value)
         if isinstance(value, Decimal):
-            if not value.is_finite():
-                raise self.fail(where, f"{_show(value)} is not a finite number")
-            return Fraction(value)
+            return self.decimal(value, _show(value), where)
         if isinstance(value, str):
-            if _FRACTION_TEXT.fullmatch(value):
-                try:
-                    return Fraction(value.replace(" ", ""))
-                except ZeroDivisionError:
-                    raise self.fail(where, f"{_show(value)} divides by zero") from None
-            raise self.fail(
-                where, f"{_show(value)} is not a number; write a decimal or a fraction like \"7/2\""
-            )
+            shown = _show(value)
+            if len(value) > MAX_NUMBER_TEXT and _FRACTION_TEXT.fullmatch(value[:MAX_NUMBER_TEXT]):
+                raise self.fail(where, f"{shown} has too many digits; {_RANGE}")
+            if len(value) > MAX_NUMBER_TEXT or not _FRACTION_TEXT.fullmatch(value):
+                raise self.fail(where, f"{shown} is not a number; write a decimal or a fraction like \"7/2\"")
+            if "/" not in value:
+                return self.decimal(Decimal(value.strip()), shown, where)
+            num, den = (part.strip().lstrip("+-") for part in value.split("/"))
+            if max(len(num.lstrip("0")), len(den.lstrip("0"))) > MAX_DIGITS:
+                raise self.fail(where, f"{shown} has too many digits; {_RANGE}")
+            if not den.strip("0"):
+                raise self.fail(where, f"{shown} divides by zero")
+            return self.in_range(Fraction(value.replace(" ", "")), shown, where)
         raise self.fail(where, f"expected a number, got {_show(value)}")
+
+    def decimal(self, value: Decimal, shown: str, where: str) -> Fraction:
+        """A decimal as written, judged by its digits and exponent before it becomes a Fraction."""
+        if not value.is_finite():
+            raise self.fail(where, f"{shown} is not a finite number")
+        if value.is_zero():
+            return Fraction(0)
+        significant = len("".join(map(str, value.as_tuple().digits)).rstrip("0"))
+        if value.adjusted() > 6 or abs(value) > MAX_GIVEN:
+            raise self.fail(where, f"{shown} is too large; {_RANGE}")
+        if value.adjusted() < -12:
+            raise self.fail(where, f"{shown} is too small; {_RANGE}")
+        if significant > MAX_DIGITS:
+            raise self.fail(where, f"{shown} has more than {MAX_DIGITS} significant digits; {_RANGE}")
+        return self.in_range(Fraction(value), shown, where)
+
+    def in_range(self, q: Fraction, shown: str, where: str) -> Fraction:
+        if abs(q) > MAX_GIVEN:
+            raise self.fail(where, f"{shown} is too large; {_RANGE}")
+        if q and abs(q) < MIN_GIVEN:
+            raise self.fail(where, f"{shown} is too small; {_RANGE}")
+        return q
 
     def integer(self, value: Any, where: str, low: int, high: int) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(where, f"expected a whole number, got {_show(value)}")
         if not low <= value <= high:
-            raise self.fail(where, f"{value} is out of range; allowed is {low} to {high}")
+            raise self.fail(where, f"{_show(value)} is out of range; allowed is {low} to {high}")
         return value
 
     def choice(self, value: Any, where: str, allowed: tuple[str, ...]) -> str:
@@ -165,6 +216,15 @@ class _Parser:
     def text(self, value: Any, where: str) -> str:
         if not isinstance(value, str):
             raise self.fail(where, f"expected a string, got {_show(value)}")
+        if len(value) > MAX_TEXT:
+            raise self.fail(where, f"is {len(value)} characters long; at most {MAX_TEXT} are allowed")
+        for n, ch in enumerate(value):
+            # a newline would become code in a generated script, an escape a terminal command
+            if _control(ch):
+                raise self.fail(
+                    where, f"holds the control character U+{ord(ch):04X} at position {n + 1}; "
+                    "text here is one line without tabs, escapes or other control characters"
+                )
         return value
 
     def vector(self, value: Any, where: str, length: int, what: str) -> tuple[Fraction, ...]:
@@ -200,6 +260,15 @@ class _Parser:
         weights, biases = self.init(doc.get("init", {}), inputs, layers)
         x, y, batched = self.data(doc["data"], inputs, layers[-1].units)
         training = self.training(doc["training"], layers, y)
+        n_params = sum(len(W) * len(W[0]) + (len(b) if b is not None else 0) for W, b in zip(weights, biases))
+        quantities = len(x) * training["steps"] * n_params
+        if quantities > MAX_QUANTITIES:
+            raise self.fail(
+                "training.steps",
+                f"{len(x)} sample{'s' if len(x) > 1 else ''} x {training['steps']} steps x {n_params} parameters "
+                f"make {quantities} quantities to work by hand; a worksheet allows at most {MAX_QUANTITIES} "
+                "(it renders in under a minute): use fewer samples, steps or units",
+            )
         return Spec(
             title=texts["title"] or "Forward pass and backpropagation",
             inputs=inputs,
@@ -252,7 +321,7 @@ class _Parser:
                 if i != len(raw) - 1:
                     raise self.fail(
                         f"{where}.activation",
-                        "'softmax' is allowed on the output layer only "
+                        "\"softmax\" is allowed on the output layer only "
                         f"(layer {len(raw)}), not on layer {i + 1}",
                     )
                 if units < 2:
@@ -276,10 +345,11 @@ class _Parser:
         per_layer = init.get("layers")
         if per_layer is not None:
             if not isinstance(per_layer, list) or len(per_layer) != len(layers):
-                n = len(per_layer) if isinstance(per_layer, list) else _show(per_layer)
+                got = (f"has {len(per_layer)} tables" if isinstance(per_layer, list)
+                       else f"is {_show(per_layer)}")
                 raise self.fail(
                     "init.layers",
-                    f"has {n} tables; expected one [[init.layers]] per layer ({len(layers)}), in order",
+                    f"{got}; expected one [[init.layers]] table per layer ({len(layers)}), in order",
                 )
         weights, biases = [], []
         fan_in = inputs
@@ -349,12 +419,12 @@ class _Parser:
         out = layers[-1].activation
         if loss == "bce" and out != "sigmoid":
             raise self.fail(
-                "training.loss", f"'bce' needs a sigmoid output layer; the output layer is {out!r}"
+                "training.loss", f"\"bce\" needs a sigmoid output layer; the output layer is {_show(out)}"
             )
         if loss == "cross_entropy" and out != "softmax":
             raise self.fail(
                 "training.loss",
-                f"'cross_entropy' needs a softmax output layer; the output layer is {out!r}",
+                f"\"cross_entropy\" needs a softmax output layer; the output layer is {_show(out)}",
             )
         if loss in ("bce", "cross_entropy"):
             for s, row in enumerate(y):
@@ -362,7 +432,7 @@ class _Parser:
                     if not 0 <= v <= 1:
                         raise self.fail(
                             "data.y", f"target {_num(v)} (sample {s + 1}, output {k + 1}) "
-                            f"is outside 0 to 1, which {loss!r} needs"
+                            f"is outside 0 to 1, which {_show(loss)} needs"
                         )
         default_reduction = "sum" if loss in SUMMING_LOSSES else "mean"
         reduction = self.choice(tr.get("reduction", default_reduction), "training.reduction", REDUCTIONS)
@@ -383,6 +453,11 @@ class _Parser:
             raise self.fail("training.frozen", f"expected a list of group names, got {_show(frozen_raw)}")
         for i, name in enumerate(frozen_raw):
             self.choice(name, f"training.frozen[{i}]", tuple(groups))
+        if set(groups) <= set(frozen_raw):
+            # nothing would be trained: the steps would repeat one forward pass
+            raise self.fail(
+                "training.frozen", f"freezes every parameter group ({', '.join(groups)}); leave at least one to train"
+            )
         return dict(
             loss=loss,
             reduction=reduction,
@@ -393,7 +468,19 @@ class _Parser:
         )
 
 
+_RANGE = (f"a spec's numbers are 0 or 1e-12 to 1e6 in size, with at most {MAX_DIGITS} significant digits "
+          f"(a fraction: at most {MAX_DIGITS} digits over {MAX_DIGITS})")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+# bidirectional overrides reorder what a terminal shows (CVE-2021-42574)
+_BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+
+
+def _control(ch: str) -> bool:
+    return unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI
+
+
 def _join(where: str, key: str) -> str:
+    key = key if _BARE_KEY.fullmatch(key) and len(key) <= 40 else _show(key, 40)
     return f"{where}.{key}" if where else key
 
 
@@ -401,12 +488,58 @@ def _num(v: Fraction) -> str:
     return str(v.numerator) if v.denominator == 1 else str(v)
 
 
-def _show(value: Any) -> str:
-    if isinstance(value, Decimal):
-        return str(value)
+def _show(value: Any, limit: int = 60) -> str:
+    """A value as TOML writes it, cut to about `limit` characters; control characters escaped."""
+    text = _toml(value, limit + 1)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _toml(value: Any, budget: int) -> str:
+    # the budget stops a long or deeply nested value early: only its start is shown
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float) and math.isnan(value):
-        return "nan"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    if isinstance(value, int):
+        if value.bit_length() > 200:  # str() of a huge int is slow, and refused past 4300 digits
+            return f"a whole number of about {int(value.bit_length() * 0.30103)} digits"
+        return str(value)
+    if isinstance(value, Decimal):
+        if value.is_nan():
+            return "nan"
+        if value.is_infinite():
+            return "-inf" if value.is_signed() else "inf"
+        sign, digits, exp = value.as_tuple()
+        if len(digits) > budget:
+            return ("-" if sign else "") + "".join(map(str, digits[:budget])) + "..."
+        return str(value).replace("E+", "e").replace("E", "e")
+    if isinstance(value, str):
+        out = ['"']
+        for ch in value[:budget]:
+            if ch in '"\\':
+                out.append("\\" + ch)
+            elif not ch.isprintable():
+                out.append(f"\\u{ord(ch):04X}" if ord(ch) <= 0xFFFF else f"\\U{ord(ch):08X}")
+            else:
+                out.append(ch)
+        return "".join(out) + ('"' if len(value) <= budget else "...")
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, list):
+        parts, used = [], 1
+        for item in value:
+            if used > budget:
+                parts.append("...")
+                break
+            parts.append(_toml(item, budget - used))
+            used += len(parts[-1]) + 2
+        return "[" + ", ".join(parts) + "]"
+    if isinstance(value, dict):
+        parts, used = [], 2
+        for key, item in value.items():
+            if used > budget:
+                parts.append("...")
+                break
+            name = key if _BARE_KEY.fullmatch(key) else _toml(key, budget - used)
+            parts.append(f"{name} = {_toml(item, budget - used - len(name))}")
+            used += len(parts[-1]) + 2
+        return "{ " + ", ".join(parts) + " }" if parts else "{}"
+    return "a value"
