@@ -2,15 +2,18 @@
 
     python bench/benchmark.py [--repeats N]
 
-1. `worksheet solve` on the built-in problem against the seed's own PyTorch
-   script (cut out of ../shared/seed/hw2-1-assignment.txt), each a cold process.
+1. `worksheet solve` on the built-in problem against the homework's own
+   PyTorch script, each a cold process. The homework's script is cut out of
+   the assignment where it lies beside the repository
+   (../shared/seed/hw2-1-assignment.txt); elsewhere the script
+   `worksheet torch-script` writes stands in, which prints the same.
 2. `worksheet solve` as networks grow: hidden width 1..8 at depth 3, ReLU
    (exact fractions) and sigmoid (30 digits); the number of parameters grows
    as width², the number of input-to-output paths as width³.
 3. In-process `solve()` alone (no start-up), width 6 and 2..5 hidden layers:
    parameters grow by 42 a layer, paths sixfold.
 4. Rendering: the built-in problem's HTML and PDF (`worksheet` with no
-   arguments) against the seed script; then `worksheet render` as the
+   arguments) against the homework's script; then `worksheet render` as the
    network grows (width 1..4, ReLU) and as the steps grow (1..5); and the
    built-in render's stages in-process, to see where the time goes.
 6. With `--worst` (not run by default: a few minutes): the largest problems
@@ -35,12 +38,17 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT.parent / "shared" / "seed" / "hw2-1-assignment.txt"
+ASSIGNMENT = ROOT.parent / "shared" / "seed" / "hw2-1-assignment.txt"
 
 
-def seed_script() -> str:
-    cells = re.findall(r"In \[\d+\]:\s*```\n(.*?)```", SEED.read_text(), re.S)
-    return "\n".join(cells)
+def homework_script(worksheet: str) -> tuple[str, str]:
+    """The homework's PyTorch script and what it is: its own where the assignment
+    is at hand, else the one `worksheet torch-script` writes, which prints the same."""
+    if ASSIGNMENT.exists():
+        cells = re.findall(r"In \[\d+\]:\s*```\n(.*?)```", ASSIGNMENT.read_text(), re.S)
+        return "\n".join(cells), "homework PyTorch script"
+    script = subprocess.run([worksheet, "torch-script"], capture_output=True, text=True, check=True).stdout
+    return script, "torch-script (homework's)"
 
 
 def grown_spec(width: int, activation: str, hidden: int = 2) -> str:
@@ -81,20 +89,21 @@ def main() -> None:
     args = parser.parse_args()
     worksheet = shutil.which("worksheet") or sys.exit("install the package first: worksheet is not on PATH")
     with tempfile.TemporaryDirectory() as tmp:
-        seed = Path(tmp) / "seed.py"
-        seed.write_text(seed_script())
+        script, baseline = homework_script(worksheet)
+        homework = Path(tmp) / "homework.py"
+        homework.write_text(script)
         out = str(Path(tmp) / "out")
         first = time_round_robin({
-            "seed PyTorch script": [sys.executable, str(seed)],
+            baseline: [sys.executable, str(homework)],
             "worksheet solve": [worksheet, "solve"],
             "worksheet solve --json": [worksheet, "solve", "--json"],
             "worksheet (HTML + PDF)": [worksheet, "render", "-o", out],
             "worksheet render, HTML": [worksheet, "render", "-o", out, "--format", "html"],
         }, args.repeats)
-        base = first["seed PyTorch script"]
+        base = first[baseline]
         print(f"1. The built-in problem, cold processes, median of {args.repeats}")
         for name, t in first.items():
-            print(f"   {name:<24} {t:6.2f} s   {t / base:5.2f} x the seed script")
+            print(f"   {name:<24} {t:6.2f} s   {t / base:5.2f} x the homework's script")
 
         commands, shapes = {}, {}
         for activation in ("relu", "sigmoid"):

@@ -3,7 +3,7 @@
 The pipeline, one module per stage: `spec` (TOML text -> Spec), `derive`
 (Spec -> symbolic Derivation), `solve` (Spec -> Solution, every step's
 numbers), then `report` (terminal), `export` (JSON), `trace` (float32, the
-seed's printout), `script` (a PyTorch script) and `verify` (PyTorch autograd).
+homework's printout), `script` (a PyTorch script) and `verify` (PyTorch autograd).
 """
 
 from .solve import Solution, solve

@@ -73,7 +73,7 @@ class Symbols:
         latex = base + (f"^{{{up}}}" if up else "") + (f"_{{{down}}}" if down else "")
         return self._sym(text, latex)
 
-    # index helpers: drop the index of a lone input or output, as the seed does
+    # index helpers: drop the index of a lone input or output, as the homework does
     def _i(self, i: int, count: int) -> tuple[str, str]:
         return ("", "") if count == 1 else (sub(i), str(i))
 
@@ -258,7 +258,7 @@ def format_decimal(value, decimals: int = 4) -> str:
 
 def round_half_up(value: Fraction | Decimal, decimals: int) -> Decimal:
     """Schoolbook rounding, a tie away from zero: 6577/4000 = 1.64425 is 1.6443,
-    as a student writes it and as the seed's printout shows it (half-even
+    as a student writes it and as the homework's printout shows it (half-even
     would give 1.6442)."""
     with localcontext() as ctx:
         ctx.prec = 80

@@ -1,6 +1,6 @@
 """Script stage: a `Spec` in, a standalone PyTorch script out (text).
 
-Contract: pure. The script is in the style of the seed's: the same
+Contract: pure. The script is in the style of the homework's: the same
 `show_parameters` printout, a `nn.Sequential` whose modules are named
 Layer1, ReLU1, ... and plain `optim.SGD`, in float32; run with PyTorch it
 prints what `worksheet trace` prints. Text from the spec (the title) appears

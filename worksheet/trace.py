@@ -1,10 +1,10 @@
-"""Trace stage: a `Spec` in, the seed's PyTorch printout out, in float32.
+"""Trace stage: a `Spec` in, the homework's PyTorch printout out, in float32.
 
 Contract: `run(spec, iters)` is pure and returns one `Snapshot` per iteration
-0..iters, computed in float32 the way the seed's script does (zero the
+0..iters, computed in float32 the way the homework's script does (zero the
 gradients, forward, loss, backward, print, step), so that exact fractions,
 which grow about fivefold in digits per step, are never needed.
-`format_trace` writes them in the seed's blocks, with PyTorch's own rules
+`format_trace` writes them in the homework's blocks, with PyTorch's own rules
 for printing a tensor (4 decimals, integer and scientific modes, line
 wrapping at 80 columns), so the two can be laid side by side.
 """
@@ -212,7 +212,7 @@ def format_trace(spec: Spec, snapshots: tuple[Snapshot, ...]) -> str:
                 lines.append(format_tensor(snap.params[group], "requires_grad=True" if trainable else None))
                 lines.append(f"Layer{n} {kind} Gradient")
                 lines.append(format_tensor(snap.grads[group]) if trainable else "None")
-            # PyTorch 2.13's names; the seed's 2022 printout says AddBackward0 for ViewBackward0
+            # PyTorch 2.13's names; the homework's 2022 printout says AddBackward0 for ViewBackward0
             linear_fn = ("AddmmBackward0" if spec.batched else "ViewBackward0") if layer.bias else (
                 "MmBackward0" if spec.batched else "SqueezeBackward4")
             lines.append(f"Layer{n} output:")
