@@ -32,7 +32,7 @@ from .feedback import first_wrong_text, from_yours_text, shown, summary
 from .figures import loss_svg, network_svg
 from .notation import ACTIVATION_NAMES, HtmlPrinter, TextPrinter, format_decimal, given_text, symbol_html, value_text
 from .quantities import at, entries, eta_name, neuron_order, param_name, sections
-from .solve import SHOWN_DIGITS, Solution, Step, arithmetic_note, conventions
+from .solve import Solution, Step, arithmetic_text, conventions
 from .spec import Spec
 from .trace import Snapshot, format_tensor
 
@@ -449,11 +449,9 @@ def build(sol: Solution, snapshots: tuple[Snapshot, ...], options: Options = Opt
     parts = tuple(b.part(step, refs) for step in sol.steps)
     shape = "-".join(str(n) for n in (spec.inputs, *(layer.units for layer in spec.layers)))
     acts = ", ".join(ACTIVATION_NAMES[layer.activation] for layer in spec.layers)
-    arithmetic = ("exact fractions, shown to {d} decimals" if sol.exact else
-                  f"{SHOWN_DIGITS} significant digits, shown to {{d}} decimals").format(d=options.decimals)
     summary = (f"A {shape} network ({acts}). Work out the forward pass, the loss, backpropagation and "
-               f"{spec.steps} SGD update{'s' if spec.steps > 1 else ''} by hand. Arithmetic: {arithmetic}."
-               + (" " + arithmetic_note(sol) if arithmetic_note(sol) else ""))
+               f"{spec.steps} SGD update{'s' if spec.steps > 1 else ''} by hand. Arithmetic: {arithmetic_text(sol)}, "
+               f"shown to {options.decimals} decimals.")
     note = ("The same equations hold for every sample s of the batch; they are written once, for sample 1."
             if len(spec.x) > 1 else "")
     marked = [(step.number - 1, step.loss) for step in sol.steps]

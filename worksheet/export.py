@@ -15,7 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 from .notation import LatexPrinter, TextPrinter
-from .solve import SHOWN_DIGITS, Solution, Step
+from .solve import SHOWN_DIGITS, Solution, Step, arithmetic_text
 
 
 def exact_text(value: Fraction, exact: bool) -> str:
@@ -84,9 +84,7 @@ def to_json(sol: Solution, decimals: int = 4) -> dict[str, Any]:
         steps.append(record)
     return {
         "title": sol.spec.title,
-        "arithmetic": "exact" if sol.exact else (
-            f"exact for steps 1 to {sol.exact_steps}, then {SHOWN_DIGITS} significant digits" if sol.exact_steps
-            else f"{SHOWN_DIGITS} significant digits"),
+        "arithmetic": "exact" if sol.exact else arithmetic_text(sol),
         # steps 1..exact_steps were exact fractions before they grew too long ("exact" strings then
         # hold SHOWN_DIGITS digits throughout, as "arithmetic" says)
         "exact_steps": sol.exact_steps,

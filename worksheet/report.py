@@ -17,7 +17,7 @@ from rich.text import Text
 
 from .derive import Equation
 from .notation import TextPrinter, format_decimal, sub, sup, value_text
-from .solve import SHOWN_DIGITS, Solution, Step, arithmetic_note
+from .solve import Solution, Step, arithmetic_text
 
 
 def _param_label(group: str, index: tuple[int, ...]) -> str:
@@ -136,11 +136,9 @@ def print_solution(sol: Solution, console: Console, decimals: int = 4) -> None:
              f"η = {format_decimal(spec.learning_rate, 12)}; {spec.steps} update(s)")
     for part in textwrap.wrap(given, width=w.width):
         w.line(part)
-    arithmetic = "exact fractions" if sol.exact else f"{SHOWN_DIGITS} significant digits"
-    if arithmetic_note(sol):
-        arithmetic = (f"exact fractions in step{'s 1 to' if sol.exact_steps > 1 else ''} {sol.exact_steps}, "
-                      f"then {SHOWN_DIGITS} significant digits (the fractions grew too long)")
-    w.line(f"Arithmetic: {arithmetic}; numbers shown to {decimals} decimals.")
+    for part in textwrap.wrap(f"Arithmetic: {arithmetic_text(sol)}; numbers shown to {decimals} decimals.",
+                              width=w.width):
+        w.line(part)
     w.line("Conventions:", "bold")
     for c in sol.conventions:
         for n, part in enumerate(textwrap.wrap(c, width=w.width - 4)):

@@ -106,14 +106,15 @@ def solve(spec: Spec) -> Solution:
     return Solution(spec, derivation, tuple(steps), exact, conventions(spec, exact_steps=exact_steps), exact_steps)
 
 
-def arithmetic_note(sol: Solution) -> str:
-    """A sentence saying where exact fractions gave way to decimals; empty if they did not."""
-    if sol.exact or not sol.exact_steps:
-        return ""
-    first = "Step 1 is" if sol.exact_steps == 1 else f"Steps 1 to {sol.exact_steps} are"
-    return (f"{first} worked in exact fractions; from step {sol.exact_steps + 1} on, the fractions would run "
-            f"past {MAX_EXACT_DIGITS} digits, so the values are decimals computed to {SHOWN_DIGITS} correct "
-            "significant digits.")
+def arithmetic_text(sol: Solution) -> str:
+    """The arithmetic a solution's numbers come from, in words, for every face of it."""
+    if sol.exact:
+        return "exact fractions"
+    if not sol.exact_steps:
+        return f"{SHOWN_DIGITS} significant digits"
+    steps = "step 1" if sol.exact_steps == 1 else f"steps 1 to {sol.exact_steps}"
+    return (f"exact fractions in {steps}, then {SHOWN_DIGITS} significant digits (from step "
+            f"{sol.exact_steps + 1} on the fractions would run past {MAX_EXACT_DIGITS} digits)")
 
 
 def conventions(spec: Spec, notation: bool = True, exact_steps: int | None = None) -> tuple[str, ...]:
