@@ -172,7 +172,7 @@ def test_fractions_that_grow_still_render_and_check(tmp_path, capsys):
     code, out, err, elapsed = run(capsys, "render", str(path), "-o", str(tmp_path / "out"), "--format", "html")
     assert code == 0, err
     html = (tmp_path / "out" / "grow.html").read_text()
-    assert "from step" in html and "decimals computed to 30 correct significant digits" in html
+    assert "exact fractions in steps 1 to" in html and "then 30 significant digits (from step" in html
     answers = tmp_path / "answers.toml"
     assert run(capsys, "answers", str(path), "-o", str(answers))[0] == 0
     code, out, err, _ = run(capsys, "check", str(path), str(answers))
