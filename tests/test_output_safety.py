@@ -303,3 +303,16 @@ def test_click_usage_errors_are_escaped_too(tmp_path, capsys, monkeypatch):
     code = main(["solve", "\x1b[31mred"])
     err = capsys.readouterr().err
     assert code == 2 and "\x1b" not in err and "\\x1b[31mred" in err
+
+
+def test_check_never_overwrites_the_built_in_spec(capsys, tmp_path, answers_file):
+    # reached through a link, so a failing guard replaces the link, never the package's file
+    builtin = ROOT / "worksheet" / "problems" / "hw2-1.toml"
+    before = builtin.read_bytes()
+    link = tmp_path / "marked.html"
+    link.symlink_to(builtin)
+    code, out, err = run(capsys, "check", answers_file, "--html", link)
+    assert code == 2 and "never replaces an input" in one_line(err)
+    assert link.is_symlink() and builtin.read_bytes() == before
+    code, out, err = run(capsys, "render", "--format", "html", "-o", tmp_path / "o")
+    assert code == 0

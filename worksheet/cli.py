@@ -23,6 +23,7 @@ import stat
 import sys
 import tempfile
 from collections.abc import Callable, Iterable
+from importlib import resources
 from pathlib import Path
 
 import click
@@ -41,6 +42,11 @@ def load_spec(path: Path | None) -> Spec:
     if path is None:
         return parse_spec(builtin_text(), source)
     return parse_spec(read_text(path, lambda message: SpecError(str(path), "", message)), str(path))
+
+
+def spec_file(path: Path | None) -> Path:
+    """The spec's file, the built-in problem's included: an input no output may replace."""
+    return path if path is not None else Path(str(resources.files("worksheet").joinpath("problems", BUILTIN_NAME)))
 
 
 def read_text(path: Path, error: Callable[[str], Exception]) -> str:
@@ -203,7 +209,8 @@ def render(spec_path: Path | None = None, out_dir: Path = Path("out"), formats: 
     doc = build(solution, run(spec, max(iters, spec.steps)), Options(decimals, blank, paper),
                 torch_script=make_script(spec, iters) if blank else "")
     write_all(rendered(doc, out_dir / f"{stem}.html" if "html" in formats else None,
-                       out_dir / f"{stem}.pdf" if "pdf" in formats else None, templates_dir, inputs=(spec_path,)))
+                       out_dir / f"{stem}.pdf" if "pdf" in formats else None, templates_dir,
+                       inputs=(spec_file(spec_path),)))
 
 
 def rendered(doc, html_path: Path | None, pdf_path: Path | None, templates_dir: Path | None = None,
@@ -436,7 +443,7 @@ def check(ctx: click.Context, paths: tuple[Path, ...], html_path: Path | None, p
         from .trace import run
 
         doc = build(sol, run(spec, spec.steps), Options(decimals, blank=True), marking=marking)
-        outputs = rendered(doc, html_path, pdf_path, inputs=(spec_path, answers_path))
+        outputs = rendered(doc, html_path, pdf_path, inputs=(spec_file(spec_path), answers_path))
     if as_json:
         from .feedback import marking_json
 
