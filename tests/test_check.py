@@ -259,7 +259,7 @@ def element_grad(loss: str, yhat: F, y: F) -> F:
     return -y / yhat
 
 
-def answers_text(sol, values: dict[str, F], decimals=4, leave_out=()) -> str:
+def answers_text(sol, values: dict[str, F], decimals=4, leave_out=(), trim=False) -> str:
     """The template `worksheet answers` writes, filled in as the student would type it."""
     out, step = [], 0
     for line in answers_template(sol).splitlines():
@@ -269,15 +269,17 @@ def answers_text(sol, values: dict[str, F], decimals=4, leave_out=()) -> str:
             key = f"step{step}.{m[1]}"
             if key not in leave_out:
                 places = decimals(key) if callable(decimals) else decimals
-                line = f'{m[1]} = "{written(values[key], places)}"' + line[line.index("  #"):]
+                line = f'{m[1]} = "{written(values[key], places, trim)}"' + line[line.index("  #"):]
         out.append(line)
     return "\n".join(out) + "\n"
 
 
-def written(v: F, decimals: int) -> str:
-    """v to `decimals` places as a student writes it (rounded half up)."""
+def written(v: F, decimals: int, trim: bool = False) -> str:
+    """v to `decimals` places as a student writes it (rounded half up); with
+    `trim`, without trailing zeros, as many do (0.2 for 0.20, 3 for 3.00)."""
     text = f"{Decimal(rounded(v, decimals).numerator) / Decimal(rounded(v, decimals).denominator):.{decimals}f}"
-    return "0." + "0" * decimals if text.strip("-0.") == "" else text
+    text = "0." + "0" * decimals if text.strip("-0.") == "" else text
+    return text.rstrip("0").rstrip(".") if trim and "." in text else text
 
 
 def mark(spec, values, decimals=4, leave_out=()):
@@ -535,6 +537,53 @@ def test_a_rounded_chain_is_rounded_in_decimal_not_binary():
                        '[step2]\na1_1 = "1.15"\na1_2 = "1.15"\nz2_1 = "1.65"\n').by_key()
     assert marks["step2.z2_1"].verdict == "right" and not marks["step2.z2_1"].mistake
     assert all(m.verdict == "right" for m in marks.values() if m.answer)
+    # alone, 1.65 is 0.00575 from the exact 1.64425: only the chain rounded in decimal (…1.645) makes it right
+    assert sheet(sol, '[step2]\nz2_1 = "1.65"\n').by_key()["step2.z2_1"].verdict == "right"
+
+
+def test_numbers_written_without_trailing_zeros_are_held_to_two_decimals():
+    """"-2" is -2.00 ± 0.005, the value a student rounding to 2 places as they go gets (−2.0099…)."""
+    spec = SPECS["sigmoid-softmax"]()
+    sol = solve(spec)
+    values = Student(spec, decimals=2).work()
+    assert written(values["step1.dL_dyhat1"], 2, trim=True) == "-2"
+    marking = mark(spec, values, decimals=2)
+    trimmed = check(sol, parse_answers(answers_text(sol, values, 2, trim=True), "answers.toml", sol))
+    assert [m.verdict for m in trimmed.marks] == [m.verdict for m in marking.marks] == ["right"] * len(marking.marks)
+
+
+SATURATED = """
+[network]
+inputs = 1
+layers = [{ units = 2, activation = "sigmoid" }, { units = 1, activation = "identity" }]
+[[init.layers]]
+W = [[-1], [0.05]]
+b = [0, 0.1]
+[[init.layers]]
+W = [[0.5, 0.3]]
+b = [0.1]
+[data]
+x = [30]
+y = [1]
+[training]
+loss = "half_sse"
+learning_rate = 0.1
+steps = 2
+"""
+
+
+def test_a_saturated_sigmoid_unit_is_recomputed_like_any_other():
+    """σ(−30) ≈ 9e-14: no e^30 on the way."""
+    spec = parse_spec(SATURATED, "saturated")
+    sol = solve(spec)
+    for slip, decimals in (((None, None), 2), (("step1.dL_dyhat1", "half"), 4)):
+        values = Student(spec, slip=slip, decimals=decimals).work()
+        marking = sheet(sol, fill(answers_template(sol, ("updates",)), values, decimals))
+        if slip[0] is None:
+            assert marking.counts["right"] == marking.out_of
+        else:
+            assert {m.mistake for m in marking.marks if m.verdict == "wrong"} == {"half"}
+            assert all(m.verdict in ("right", "carried") for m in marking.marks if m.quantity.step == 2)
 
 
 def test_an_answer_worked_from_right_but_rounded_answers_is_right():
@@ -734,15 +783,15 @@ def test_a_correctly_working_student_is_never_marked_wrong_nor_told_of_a_mistake
 
     @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(st.data(), st.sampled_from([2, 3, 4]), st.sampled_from(["as they go", "at the end", "mixed"]),
-           st.randoms(use_true_random=False))
-    def prop(data, decimals, how, rng):
+           st.randoms(use_true_random=False), st.booleans())
+    def prop(data, decimals, how, rng, trim):
         spec = parse_spec(data.draw(st.composite(lambda draw: random_problem(draw))()), "random.toml")
         sol = solve(spec)
         if how == "mixed":  # each number rounded to its own 2 to 4 places, and carried on as written
             places = {}
             decimals = lambda key: places.setdefault(key, rng.choice([2, 3, 4]))  # noqa: E731
         values = Student(spec, decimals=None if how == "at the end" else decimals).work()
-        marking = check(sol, parse_answers(answers_text(sol, values, decimals), "answers.toml", sol))
+        marking = check(sol, parse_answers(answers_text(sol, values, decimals, trim=trim), "answers.toml", sol))
         bad = [(m.quantity.key, m.answer.text, m.verdict, m.note) for m in marking.marks
                if m.verdict != "right" or m.mistake]
         assert not bad, (decimals, bad)

@@ -151,7 +151,11 @@ def _log(x: Fraction) -> Fraction:
 
 
 def _sigmoid(z: Fraction) -> Fraction:
-    return 1 / (1 + _exp(-z)) if z > -1000 else Fraction(0)
+    """σ(z), written so that no e^x it takes is large: σ(−30) is 9e-14, not an overflow."""
+    if z >= 0:
+        return 1 / (1 + _exp(-z))
+    e = _exp(z)
+    return e / (1 + e)
 
 
 # -- the one-step formulas -----------------------------------------------
@@ -529,6 +533,7 @@ class _Marker:
         self._chains: dict[tuple[str, int], dict] = {}
         self.sources: dict[str, frozenset[str]] = {}  # the wrong written answers each value follows from
         self._inputs: dict[str, tuple[str, ...]] = {}
+        self._own_values: dict[str, _Recomputed] = {}
         self.place = {q.key: n for n, q in enumerate(self.qs)}
 
     def chain(self, which: str, decimals: int) -> dict[str, Fraction | None]:
@@ -555,6 +560,12 @@ class _Marker:
                 allowance += max(abs(w - v) for v, w in zip(out, moved))
         return _Recomputed(tuple(out), allowance, inputs)
 
+    def own_value(self, q: Quantity) -> _Recomputed:
+        """q recomputed from the student's own numbers (once: marking and naming both ask)."""
+        if q.key not in self._own_values:
+            self._own_values[q.key] = self.recompute(lambda c: [c.value(q)])
+        return self._own_values[q.key]
+
     def inputs_of(self, q: Quantity) -> tuple[str, ...]:
         """The keys q's formula reads."""
         if q.key not in self._inputs:
@@ -575,18 +586,21 @@ class _Marker:
             return None
         tol = tolerance(answer)
         near = lambda v: v is not None and abs(answer.value - v) <= tol  # noqa: E731
-        own = self.recompute(lambda c: [c.value(q)])
+        own = self.own_value(q)
         follows = self.follows(own.inputs)
         from_yours = own.values[0] if own.values and follows else None
-        rounded = answer.decimals is not None and answer.decimals >= MIN_DECIMALS
-        if near(q.value) or (rounded and near(self.chain("key", answer.decimals)[q.key])):
+        # "0.2" is held to 0.20 ± 0.005, and so is compared with the chain rounded to 2 places
+        places = None if answer.decimals is None else max(answer.decimals, MIN_DECIMALS)
+        if near(q.value) or (places is not None and near(self.chain("key", places)[q.key])):
             self.sources[q.key] = frozenset()
             return Mark(q, "right", answer)
         candidates = list(own.values)
-        if rounded:  # the student rounded the unwritten quantities too
-            own_rounded = self.chain("own", answer.decimals)
+        if places is not None:  # the student rounded the unwritten quantities too
+            own_rounded = self.chain("own", places)
             candidates.append(_attempt(lambda: _Formulas(self.sol, _reader(own_rounded)).value(q)))
         known = [v for v in candidates if v is not None]
+        # anything between the exact and the rounded recomputation: a student may round some
+        # unwritten numbers and carry others in full
         if known and min(known) - tol - own.allowance <= answer.value <= max(known) + tol + own.allowance:
             if not follows:
                 self.sources[q.key] = frozenset()
@@ -617,7 +631,7 @@ class _Marker:
         """The wrong mark with the catalogued mistake made in it that explains its number, if any."""
         q, answer = mark.quantity, mark.answer
         tol = tolerance(answer)
-        right = self.recompute(lambda c: [c.value(q)])
+        right = self.own_value(q)
         correct = (*right.values, q.value)
         for m in CATALOGUE:
             if q.kind not in m.kinds:
@@ -659,9 +673,12 @@ class _Marker:
                 readers.setdefault(i, []).append(k)
         limits = {}
         for k, m in pending.items():
-            right = self.recompute(lambda c, q=m.quantity: [c.value(q)])
+            right = self.own_value(m.quantity)
             limits[k] = (tolerance(m.answer) + right.allowance, (*right.values, m.quantity.value))
         base = _Formulas(self.sol, _reader(self.own))
+        # the unwritten work recomputed exactly, and rounded as the student wrote their answers
+        variants = [None, *sorted({max(m.answer.decimals, MIN_DECIMALS) for m in pending.values()
+                                   if m.answer.decimals is not None})]
         hypotheses: list[tuple[int, int, int, Mistake, Quantity, frozenset[str]]] = []
         for p_key in unwritten:
             p = self.by_key[p_key]
@@ -671,7 +688,9 @@ class _Marker:
                 for v in _attempt(lambda: m.values(base, p)) or []:  # noqa: B023
                     if any(v == c for c in (self.own[p_key], p.value)):
                         continue
-                    explained = self._explained(p_key, v, pending, readers, limits)
+                    got = [self._slipped(p_key, v, places, pending, readers) for places in variants]
+                    explained = frozenset(k for k in got[0] if _explains(pending[k].answer.value, limits[k],
+                                                                         [g.get(k) for g in got]))
                     if explained:
                         hypotheses.append((len(explained), -self.position(p_key), -n, m, p, explained))
         named: dict[str, tuple[Mistake, Quantity]] = {}
@@ -682,28 +701,37 @@ class _Marker:
                 named.update(dict.fromkeys(fresh, (m, p)))
         return named
 
-    def _explained(self, p_key: str, v: Fraction, pending: Mapping[str, Mark], readers: Mapping[str, list[str]],
-                   limits: Mapping[str, tuple[Fraction, tuple]]) -> frozenset[str]:
-        """The pending answers that a slip giving `v` at `p_key` explains."""
-        values = ChainMap({p_key: v}, self.own)
+    def _slipped(self, p_key: str, v: Fraction, places: int | None, pending: Mapping[str, Mark],
+                 readers: Mapping[str, list[str]]) -> dict[str, Fraction]:
+        """The pending answers' values after a slip giving `v` at `p_key`, every
+        unwritten quantity after it recomputed (rounded to `places`, None: not)."""
+        base = self.own if places is None else self.chain("own", places)
+        values = ChainMap({p_key: v if places is None else _rounded(v, places)}, base)
         calc = _Formulas(self.sol, _reader(values))
         changed, todo = {p_key}, sorted(readers.get(p_key, []), key=self.position)
-        explained = set()
+        out = {}
         while todo:
             k = todo.pop(0)
             if k in changed:
                 continue
             got = _attempt(lambda: calc.value(self.by_key[k]))  # noqa: B023
             if k in pending:
-                slack, right = limits[k]
-                if got is not None and abs(pending[k].answer.value - got) <= slack and \
-                        all(abs(got - c) > slack for c in right):
-                    explained.add(k)
+                if got is not None:
+                    out[k] = got
                 continue
-            values.maps[0][k] = got
+            values.maps[0][k] = got if got is None or places is None else _rounded(got, places)
             changed.add(k)
             todo = sorted(set(todo) | set(readers.get(k, [])), key=self.position)
-        return frozenset(explained)
+        return out
+
+
+def _explains(answer: Fraction, limit: tuple[Fraction, tuple], slipped: list[Fraction | None]) -> bool:
+    """Whether a slip's values (exact first, then rounded) take in the answer, and
+    the exact one is not what the right formula gives."""
+    slack, right = limit
+    known = [g for g in slipped if g is not None]
+    return bool(known) and slipped[0] is not None and all(abs(slipped[0] - c) > slack for c in right) and \
+        min(known) - slack <= answer <= max(known) + slack
 
 
 def _named(mark: Mark, m: Mistake, at: Quantity) -> Mark:
