@@ -164,12 +164,17 @@ Lookup = Callable[[int, str], Fraction]
 
 
 class _Formulas:
-    """Each quantity from the ones it is computed from, through `get`."""
+    """Each quantity from the ones it is computed from, through `get`. With
+    `places`, every term of a sum is rounded to that many decimals first, as a
+    student does who writes each product down before adding."""
 
-    def __init__(self, sol: Solution, get: Lookup):
-        self.sol, self.spec, self.get = sol, sol.spec, get
+    def __init__(self, sol: Solution, get: Lookup, places: int | None = None):
+        self.sol, self.spec, self.get, self.places = sol, sol.spec, get, places
         self.depth = len(self.spec.layers)
         self.scale = loss_scale(self.spec)
+
+    def t(self, term: Fraction) -> Fraction:
+        return term if self.places is None else _rounded(term, self.places)
 
     # values the formulas read
     def param(self, step: int, group: str, index: tuple[int, ...]) -> Fraction:
@@ -269,13 +274,14 @@ class _Formulas:
     def upstream(self, step, l, i, s, weight=None) -> Fraction:
         """Σ_k δ^(l+1)_k · w^(l+1)_ki, the part of δ^(l)_i that comes from above."""
         weight = weight or self.w
-        return sum(self.delta(step, l + 1, k, s) * weight(step, l + 1, k, i) for k in range(1, self.units(l + 1) + 1))
+        return sum(self.t(self.delta(step, l + 1, k, s) * weight(step, l + 1, k, i))
+                   for k in range(1, self.units(l + 1) + 1))
 
     def delta_output(self, step, i, s, derivative=True) -> Fraction:
         l = self.depth
         if self.spec.layers[-1].activation == "softmax":
             ak = [self.a(step, l, k, s) for k in range(1, self.units(l) + 1)]
-            return sum(self.dyhat(step, k, s) * ak[k - 1] * ((1 if k == i else 0) - ak[i - 1])
+            return sum(self.t(self.dyhat(step, k, s) * ak[k - 1] * ((1 if k == i else 0) - ak[i - 1]))
                        for k in range(1, len(ak) + 1))
         d = self.fprime(step, l, i, s) if derivative else 1
         return self.dyhat(step, i, s) * d
@@ -299,14 +305,14 @@ class _Formulas:
         n, l, i, s = q.step, q.layer, q.unit, q.sample
         spec = self.spec
         if q.kind == "z":
-            return sum(self.w(n, l, i, j) * self.a(n, l - 1, j, s) for j in range(1, self.fan_in(l) + 1)) + \
+            return sum(self.t(self.w(n, l, i, j) * self.a(n, l - 1, j, s)) for j in range(1, self.fan_in(l) + 1)) + \
                 self.b(n, l, i)
         if q.kind == "a":
             if spec.layers[l - 1].activation == "softmax":  # every z of the layer, written before any a
                 return self.f(l, [self.z(n, l, k, s) for k in range(1, self.units(l) + 1)], i)
             return self.f(l, [self.z(n, l, i, s)], 1)
         if q.kind == "loss":
-            return self.scale * sum(self.element_loss(self.a(n, self.depth, k, t), spec.y[t - 1][k - 1])
+            return self.scale * sum(self.t(self.element_loss(self.a(n, self.depth, k, t), spec.y[t - 1][k - 1]))
                                     for t in self.samples for k in range(1, self.units(self.depth) + 1))
         if q.kind == "dyhat":
             return self.scale * self.element_grad(self.a(n, self.depth, i, s), spec.y[s - 1][i - 1])
@@ -317,13 +323,13 @@ class _Formulas:
         if q.kind == "grad":
             if q.group[0] == "W":
                 j = q.index[1]
-                return sum(self.delta(n, l, i, t) * self.a(n, l - 1, j, t) for t in self.samples)
+                return sum(self.t(self.delta(n, l, i, t) * self.a(n, l - 1, j, t)) for t in self.samples)
             return sum(self.delta(n, l, i, t) for t in self.samples)
         if q.kind == "velocity":
             g = self.grad_of(n, q.group, q.index)
             if n == 1:
                 return g
-            return spec.momentum * self.get(n - 1, f"v_{param_name(q.group, q.index)}") + g
+            return self.t(spec.momentum * self.get(n - 1, f"v_{param_name(q.group, q.index)}")) + g
         if q.kind == "eta":
             return spec.learning_rate * self.velocity_of(n, q.group, q.index)
         if q.kind == "new":
@@ -343,6 +349,10 @@ class Mistake:
 
 def _half(c: _Formulas, q: Quantity) -> list[Fraction]:
     return [2 * c.value(q)] if c.spec.loss == "half_sse" else []
+
+
+def _square_two(c: _Formulas, q: Quantity) -> list[Fraction]:
+    return [c.value(q) / 2] if c.spec.loss in ("sse", "mse") else []
 
 
 def _mean_sum(c: _Formulas, q: Quantity) -> list[Fraction]:
@@ -452,6 +462,8 @@ def _after_activation(c: _Formulas, q: Quantity) -> list[Fraction]:
 
 CATALOGUE: tuple[Mistake, ...] = (
     Mistake("half", ("loss", "dyhat"), "the ½ of the loss is left out (a factor 2)", _half),
+    # before mean_sum: with 2 samples or outputs both halve ∂L/∂ŷ, and the lost 2 is the likelier slip
+    Mistake("square_two", ("dyhat",), "the 2 from differentiating the square (ŷ − y)² is left out", _square_two),
     Mistake("mean_sum", ("loss", "dyhat"), "the mean and the sum are confused (a factor of the number of "
             "samples or outputs)", _mean_sum),
     Mistake("no_derivative", ("delta",), "the activation's derivative (ReLU′ or σ′) is left out of δ", _no_derivative),
@@ -478,12 +490,13 @@ CATALOGUE: tuple[Mistake, ...] = (
 # -- the chains a marker recomputes ------------------------------------------
 
 def _chain(sol: Solution, qs: tuple[Quantity, ...], given: Mapping[str, Fraction],
-           decimals: int | None) -> dict[str, Fraction | None]:
+           decimals: int | None, terms: bool = False) -> dict[str, Fraction | None]:
     """Every quantity as a student gets it who writes `given` and computes the
-    rest from it, rounding each to `decimals` as they go (None: not at all).
+    rest from it, rounding each to `decimals` as they go (None: not at all),
+    with `terms` each product inside a sum too.
     None where it cannot be computed (it follows from an impossible number)."""
     values: dict[str, Fraction | None] = {}
-    calc = _Formulas(sol, _reader(values))
+    calc = _Formulas(sol, _reader(values), decimals if terms else None)
     for q in qs:
         if q.key in given:
             values[q.key] = given[q.key]
@@ -530,18 +543,18 @@ class _Marker:
         self.by_key = {q.key: q for q in self.qs}
         self.written = {k: a.value for k, a in answers.items()}
         self.own = _chain(sol, self.qs, self.written, None)
-        self._chains: dict[tuple[str, int], dict] = {}
+        self._chains: dict[tuple[str, int, bool], dict] = {}
         self.sources: dict[str, frozenset[str]] = {}  # the wrong written answers each value follows from
         self._inputs: dict[str, tuple[str, ...]] = {}
         self._own_values: dict[str, _Recomputed] = {}
         self.place = {q.key: n for n, q in enumerate(self.qs)}
 
-    def chain(self, which: str, decimals: int) -> dict[str, Fraction | None]:
-        """The key's rounded chain, or the student's own rounded one."""
-        if (which, decimals) not in self._chains:
+    def chain(self, which: str, decimals: int, terms: bool = False) -> dict[str, Fraction | None]:
+        """The key's rounded chain, or the student's own rounded one (`terms`: each product too)."""
+        if (which, decimals, terms) not in self._chains:
             given = self.written if which == "own" else {}
-            self._chains[which, decimals] = _chain(self.sol, self.qs, given, decimals)
-        return self._chains[which, decimals]
+            self._chains[which, decimals, terms] = _chain(self.sol, self.qs, given, decimals, terms)
+        return self._chains[which, decimals, terms]
 
     def recompute(self, fn: Callable[[_Formulas], list[Fraction]]) -> _Recomputed:
         """`fn` over the student's own numbers, with the allowance: each written
@@ -595,9 +608,11 @@ class _Marker:
             self.sources[q.key] = frozenset()
             return Mark(q, "right", answer)
         candidates = list(own.values)
-        if places is not None:  # the student rounded the unwritten quantities too
-            own_rounded = self.chain("own", places)
-            candidates.append(_attempt(lambda: _Formulas(self.sol, _reader(own_rounded)).value(q)))
+        if places is not None:  # the student rounded the unwritten quantities too, and maybe each term
+            for terms in (False, True):
+                chain = self.chain("own", places, terms)
+                candidates.append(_attempt(lambda: _Formulas(self.sol, _reader(chain), places if terms else None)  # noqa: B023
+                                           .value(q)))
         known = [v for v in candidates if v is not None]
         # anything between the exact and the rounded recomputation: a student may round some
         # unwritten numbers and carry others in full
@@ -705,9 +720,9 @@ class _Marker:
                  readers: Mapping[str, list[str]]) -> dict[str, Fraction]:
         """The pending answers' values after a slip giving `v` at `p_key`, every
         unwritten quantity after it recomputed (rounded to `places`, None: not)."""
-        base = self.own if places is None else self.chain("own", places)
+        base = self.own if places is None else self.chain("own", places, terms=True)
         values = ChainMap({p_key: v if places is None else _rounded(v, places)}, base)
-        calc = _Formulas(self.sol, _reader(values))
+        calc = _Formulas(self.sol, _reader(values), places)
         changed, todo = {p_key}, sorted(readers.get(p_key, []), key=self.position)
         out = {}
         while todo:
