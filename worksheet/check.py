@@ -671,15 +671,17 @@ class _Marker:
             todo.extend(self.inputs_of(self.by_key[k]))
         return seen
 
-    def explain_unwritten(self, marks: list[Mark]) -> dict[str, tuple[Mistake, Quantity]]:
+    def explain_unwritten(self, marks: list[Mark]) -> dict[str, tuple[Mistake, tuple[Quantity, ...]]]:
         """Catalogued mistakes made in quantities the student did not write that
-        explain wrong answers computed from them: for each candidate slip, every
-        unwritten quantity after it is recomputed from the slipped value. The
-        slip that explains the most answers is named on them, then the next,
-        as a marker looks for the one mistake behind a run of wrong numbers."""
+        explain wrong answers computed from them. A candidate is one slip at one
+        unwritten quantity, or the same slip at every unwritten quantity it
+        applies to in a step (a student who forgets the 2 forgets it each time);
+        every unwritten quantity after it is recomputed from the slipped values.
+        The candidate that explains the most answers is named on them, then the
+        next, as a marker looks for the one mistake behind a run of wrong numbers."""
         pending = {m.quantity.key: m for m in marks}
-        behind = {k: self.unwritten_before(m.quantity) for k, m in pending.items()}
-        unwritten = sorted(set().union(*behind.values()), key=self.position)
+        unwritten = sorted(set().union(*(self.unwritten_before(m.quantity) for m in pending.values())),
+                           key=self.position)
         if not unwritten:
             return {}
         readers: dict[str, list[str]] = {}  # key -> the unwritten quantities and pending answers that read it
@@ -694,42 +696,54 @@ class _Marker:
         # the unwritten work recomputed exactly, and rounded as the student wrote their answers
         variants = [None, *sorted({max(m.answer.decimals, MIN_DECIMALS) for m in pending.values()
                                    if m.answer.decimals is not None})]
-        hypotheses: list[tuple[int, int, int, Mistake, Quantity, frozenset[str]]] = []
-        for p_key in unwritten:
-            p = self.by_key[p_key]
-            for n, m in enumerate(CATALOGUE):
-                if p.kind not in m.kinds:
-                    continue
-                for v in _attempt(lambda: m.values(base, p)) or []:  # noqa: B023
-                    if any(v == c for c in (self.own[p_key], p.value)):
-                        continue
-                    got = [self._slipped(p_key, v, places, pending, readers) for places in variants]
-                    explained = frozenset(k for k in got[0] if _explains(pending[k].answer.value, limits[k],
-                                                                         [g.get(k) for g in got]))
-                    if explained:
-                        hypotheses.append((len(explained), -self.position(p_key), -n, m, p, explained))
-        named: dict[str, tuple[Mistake, Quantity]] = {}
-        hypotheses.sort(key=lambda h: h[:3], reverse=True)
-        for *_, m, p, explained in hypotheses:
-            fresh = explained - named.keys()
-            if fresh == explained:  # a slip is named only where no likelier one was
-                named.update(dict.fromkeys(fresh, (m, p)))
+        candidates = []  # (seeds, catalogue index, mistake, which of its values)
+        for n, m in enumerate(CATALOGUE):
+            for step in {self.by_key[k].step for k in unwritten}:
+                seeds = tuple(self.by_key[k] for k in unwritten
+                              if self.by_key[k].kind in m.kinds and self.by_key[k].step == step)
+                for p in seeds:
+                    values = _attempt(lambda: m.values(base, p)) or []  # noqa: B023
+                    candidates += [((p,), n, m, i) for i, v in enumerate(values)
+                                   if v not in (self.own[p.key], p.value)]
+                if len(seeds) > 1:
+                    candidates += [(seeds, n, m, i) for i in range(2)]
+        hypotheses = []
+        for seeds, n, m, i in candidates:
+            got = [self._slipped(seeds, m, i, places, pending, readers) for places in variants]
+            explained = frozenset(k for k in got[0] if _explains(pending[k].answer.value, limits[k],
+                                                                 [g.get(k) for g in got]))
+            if explained:  # most explained, then one slip before many, then the earliest, then the catalogue's order
+                hypotheses.append(((len(explained), -len(seeds), -self.position(seeds[0].key), -n),
+                                   m, seeds, explained))
+        named: dict[str, tuple[Mistake, tuple[Quantity, ...]]] = {}
+        hypotheses.sort(key=lambda h: h[0], reverse=True)
+        for _, m, seeds, explained in hypotheses:
+            if not explained & named.keys():  # a slip is named only where no likelier one was
+                named.update(dict.fromkeys(explained, (m, seeds)))
         return named
 
-    def _slipped(self, p_key: str, v: Fraction, places: int | None, pending: Mapping[str, Mark],
-                 readers: Mapping[str, list[str]]) -> dict[str, Fraction]:
-        """The pending answers' values after a slip giving `v` at `p_key`, every
-        unwritten quantity after it recomputed (rounded to `places`, None: not)."""
+    def _slipped(self, seeds: tuple[Quantity, ...], m: Mistake, variant: int, places: int | None,
+                 pending: Mapping[str, Mark], readers: Mapping[str, list[str]]) -> dict[str, Fraction]:
+        """The pending answers' values when the student makes mistake `m` (its
+        `variant`-th value) at each of `seeds` and computes every other unwritten
+        quantity after them rightly (rounded to `places`; None: not)."""
         base = self.own if places is None else self.chain("own", places, terms=True)
-        values = ChainMap({p_key: v if places is None else _rounded(v, places)}, base)
+        values = ChainMap({}, base)
         calc = _Formulas(self.sol, _reader(values), places)
-        changed, todo = {p_key}, sorted(readers.get(p_key, []), key=self.position)
+        slipped = {p.key for p in seeds}
+        changed: set[str] = set()
+        todo = sorted(slipped, key=self.position)
         out = {}
         while todo:
             k = todo.pop(0)
             if k in changed:
                 continue
-            got = _attempt(lambda: calc.value(self.by_key[k]))  # noqa: B023
+            q = self.by_key[k]
+            if k in slipped:
+                options = _attempt(lambda: m.values(calc, q)) or []  # noqa: B023
+                got = options[variant] if variant < len(options) else _attempt(lambda: calc.value(q))  # noqa: B023
+            else:
+                got = _attempt(lambda: calc.value(q))  # noqa: B023
             if k in pending:
                 if got is not None:
                     out[k] = got
@@ -749,12 +763,18 @@ def _explains(answer: Fraction, limit: tuple[Fraction, tuple], slipped: list[Fra
         min(known) - slack <= answer <= max(known) + slack
 
 
-def _named(mark: Mark, m: Mistake, at: Quantity) -> Mark:
-    words = m.words.format(l=at.layer, next=at.layer + 1)
-    if at is not mark.quantity:
-        words += f", in {at.name} ({at.words}, not written down)"
-        return replace(mark, note=words, mistake=m.id, at=at.key)
-    return replace(mark, note=words, mistake=m.id)
+def _named(mark: Mark, m: Mistake, at: Quantity | tuple[Quantity, ...]) -> Mark:
+    """The mark with mistake `m` named, made at `at` (this quantity, or unwritten ones)."""
+    where = at if isinstance(at, tuple) else (at,)
+    words = m.words.format(l=where[0].layer, next=where[0].layer + 1)
+    if where == (mark.quantity,):
+        return replace(mark, note=words, mistake=m.id)
+    if len(where) == 1:
+        words += f", in {where[0].name} ({where[0].words}, not written down)"
+    else:
+        names = ", ".join(p.name for p in where[:2]) + (f" and {len(where) - 2} more" if len(where) > 2 else "")
+        words += f", each time: in {names} (not written down)"
+    return replace(mark, note=words, mistake=m.id, at=where[0].key)
 
 
 def asked(q: Quantity, parts: Iterable[str] | None) -> bool:

@@ -70,6 +70,12 @@ class Box:
     def height_mm(self) -> float:
         return self.lines * LINE_MM
 
+    @property
+    def note_mm(self) -> float:
+        """Room the note under a marked box takes: its lines of 6.5 pt, about 75 characters each."""
+        lines = math.ceil(len(self.note) / 75) + math.ceil(len(self.slip) / 75)
+        return 2.9 * lines + 1
+
 
 @dataclass(frozen=True)
 class Line:
