@@ -852,3 +852,28 @@ def test_any_toml_value_in_an_answers_file_is_marked_or_refused_quickly():
         assert time.perf_counter() - start < 5
 
     prop()
+
+
+def test_what_a_user_gets_wrong_is_named_plainly(capsys, tmp_path):
+    spec = tmp_path / "half.toml"
+    spec.write_text((ROOT / "worksheet" / "problems" / "hw2-1.toml").read_text().replace(
+        "learning_rate = 0.01", "learning_rate = 1/100"), encoding="utf-8")
+    code, out, _ = run(capsys, "solve", str(spec))
+    assert code == 0 and "η = 0.01" in out  # an unquoted fraction in a spec is the fraction
+    spec.write_text((ROOT / "worksheet" / "problems" / "hw2-1.toml").read_text().replace("x = [2]", "x = [1/2]"),
+                    encoding="utf-8")
+    code, _, err = run(capsys, "solve", str(spec))
+    assert code == 2 and '["1/2", 3]' in err
+    code, _, err = run(capsys, "answers", "--only", "momentum")
+    assert code == 2 and "this problem has no momentum" in err
+    answers = tmp_path / "a.toml"
+    for text, message in (('only = ["momentum"]\n', "only: this problem has no momentum"),
+                          ("step1 = 3\n", "step1 must be a table"),
+                          ('network = "2-2-2 sigmoid sigmoid, half_sse, 1 step"\n',
+                           "give the spec it was made for first")):
+        answers.write_text(text, encoding="utf-8")
+        code, _, err = run(capsys, "check", str(answers))
+        assert code == 2 and message in err, err
+    answers.write_text("[step1]\nL = 6126/1000\n", encoding="utf-8")
+    code, out, _ = run(capsys, "check", str(answers))
+    assert code == 1 and "A fraction is taken as exact" in " ".join(out.split())

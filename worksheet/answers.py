@@ -24,6 +24,7 @@ from fractions import Fraction
 
 from .quantities import Quantity, quantities
 from .solve import Solution
+from .spec import MAX_NUMBER_TEXT, one_line, quote_fractions
 
 # What an instructor may ask for (`worksheet answers --only`), by the
 # quantities' kinds: the README lists these names.
@@ -38,7 +39,7 @@ PARTS: dict[str, tuple[str, ...]] = {
 }
 # A written number longer than this is not a hand calculation's (and a huge
 # one would cost the checker time): refused before it is converted.
-MAX_NUMBER_CHARS = 40
+MAX_NUMBER_CHARS = MAX_NUMBER_TEXT
 
 
 class AnswersError(ValueError):
@@ -83,9 +84,10 @@ def parse_parts(value: str) -> tuple[str, ...]:
     return chosen
 
 
-def one_line(text: str) -> str:
-    """Spec text fit for one comment line: no line breaks or control characters."""
-    return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+def absent_parts(sol: Solution, parts: tuple[str, ...]) -> list[str]:
+    """The parts asked for that this problem has no quantity of (momentum without momentum)."""
+    kinds = {q.kind for q in quantities(sol)}
+    return [p for p in parts if not kinds & set(PARTS[p])]
 
 
 def network_id(sol: Solution) -> str:
@@ -128,8 +130,6 @@ _TABLE = re.compile(r"^\s*\[\s*([^\]]*?)\s*\]\s*(?:#.*)?$")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+|\"[^\"]*\")\s*=")
 _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _FRACTION = re.compile(r"^[+-]?\d+\s*/\s*\d+$")
-# `z1_1 = 3/2` is not TOML; a student means the fraction, so it is read as "3/2"
-_BARE_FRACTION = re.compile(r"^(\s*[A-Za-z0-9_\-]+\s*=\s*)([+-]?\d+\s*/\s*\d+)(\s*(?:#.*)?)$", re.M)
 
 
 def _lines_of(text: str) -> dict[tuple[str, str], int]:
@@ -184,7 +184,7 @@ def _toml_kind(raw) -> str:
 def looks_like_answers(text: str) -> bool:
     """Whether a file reads as an answers file ([step1]…), not as a spec ([network])."""
     try:
-        data = tomllib.loads(_BARE_FRACTION.sub(r'\1"\2"\3', text))
+        data = tomllib.loads(quote_fractions(text))
     except (tomllib.TOMLDecodeError, RecursionError):
         return False
     return not isinstance(data.get("network"), dict) and any(re.fullmatch(r"step\d+", k) for k in data)
@@ -192,7 +192,7 @@ def looks_like_answers(text: str) -> bool:
 
 def parse_answers(text: str, source: str, sol: Solution) -> AnswerSheet:
     """Answers by key (step1.z1_1); an empty value is left out."""
-    text = _BARE_FRACTION.sub(r'\1"\2"\3', text.removeprefix("\ufeff"))
+    text = quote_fractions(text.removeprefix("\ufeff"))
     where = _lines_of(text)
     try:
         data = tomllib.loads(text, parse_float=Decimal)
@@ -219,9 +219,13 @@ def parse_answers(text: str, source: str, sol: Solution) -> AnswerSheet:
     if "network" in data and data["network"] != expected:
         made_for = one_line(str(data["network"]))[:200]
         raise AnswersError(source, where.get(("", "network")),
-                           f"network: this file was made for '{made_for}', but the spec is '{expected}'; "
-                           "make a new one with `worksheet answers`")
+                           f"network: this file was made for '{made_for}', but the spec is '{expected}'; give "
+                           "the spec it was made for first (`worksheet check SPEC ANSWERS`), or make a new file "
+                           "for this one with `worksheet answers`")
     parts = _parts(data.get("only"), source, where.get(("", "only")))
+    if parts is not None and absent_parts(sol, parts):
+        raise AnswersError(source, where.get(("", "only")), f"only: this problem has no "
+                                                            f"{' or '.join(absent_parts(sol, parts))} to work out")
     by_step: dict[str, dict[str, Quantity]] = {}
     for q in quantities(sol):
         by_step.setdefault(f"step{q.step}", {})[q.name] = q
@@ -229,10 +233,13 @@ def parse_answers(text: str, source: str, sol: Solution) -> AnswerSheet:
     for table, entries in data.items():
         if table in ("network", "only"):
             continue
-        if table not in by_step or not isinstance(entries, dict):
+        if table in by_step and not isinstance(entries, dict):
+            raise AnswersError(source, where.get(("", table)),
+                               f"{table} must be a table: a line [{table}], then one `name = \"number\"` per line")
+        if table not in by_step:
             steps = ", ".join(f"[{s}]" for s in by_step)
             raise AnswersError(source, where.get(("", table)),
-                               f"[{table}] is not a step of this problem; the steps are {steps}")
+                               f"[{one_line(table)[:40]}] is not a step of this problem; the steps are {steps}")
         names = by_step[table]
         for name, raw in entries.items():
             line = where.get((table, name))

@@ -60,7 +60,7 @@ class Mark:
     quantity: Quantity
     verdict: str  # one of VERDICTS
     answer: Answer | None
-    note: str = ""  # the mistake, or what a carried answer follows from
+    note: str = ""  # on a wrong answer: the mistake's words, or why a fraction is wrong
     follows: tuple[str, ...] = ()  # keys of the wrong earlier answers this one is computed from
     follows_written: tuple[str, ...] = ()  # those answers as the student wrote them
     mistake: str = ""  # the catalogue's id
@@ -622,10 +622,7 @@ class _Marker:
                 return Mark(q, "right", answer)
             self.sources[q.key] = frozenset({q.key})
             order = tuple(sorted(follows, key=self.position))
-            names = ", ".join(self.named(k, q.step) for k in order[:3])
-            names += f" and {len(order) - 3} more" if len(order) > 3 else ""
-            return Mark(q, "carried", answer, f"right from your {names}", order, self.texts(order),
-                        from_yours=from_yours)
+            return Mark(q, "carried", answer, "", order, self.texts(order), from_yours=from_yours)
         self.sources[q.key] = frozenset({q.key})
         order = tuple(sorted(follows, key=self.position))
         return Mark(q, "wrong", answer, follows=order, follows_written=self.texts(order), from_yours=from_yours)
@@ -635,11 +632,6 @@ class _Marker:
 
     def position(self, key: str) -> int:
         return self.place[key]
-
-    def named(self, key: str, step: int) -> str:
-        answer = self.answers[key]
-        q = self.by_key[key]
-        return f"{q.name} = {answer.text.replace('-', '−')}" + (f" (step {q.step})" if q.step != step else "")
 
     # -- naming the mistake ----------------------------------------------
     def explain(self, mark: Mark) -> Mark:
@@ -799,4 +791,17 @@ def check(sol: Solution, answers: Mapping[str, Answer], weights: Mapping[str, Fr
     unnamed = [m for m in marks if m.verdict == "wrong" and not m.mistake]
     upstream = marker.explain_unwritten(unnamed) if unnamed else {}
     marks = [_named(m, *upstream[m.quantity.key]) if m.quantity.key in upstream else m for m in marks]
+    marks = [_inexact_fraction(m, marker) for m in marks]
     return Marking(tuple(marks), dict(weights or DEFAULT_WEIGHTS))
+
+
+def _inexact_fraction(mark: Mark, marker: _Marker) -> Mark:
+    """A wrong fraction that is the value rounded says why it is wrong: a fraction is exact."""
+    if mark.verdict != "wrong" or mark.mistake or mark.answer.decimals is not None:
+        return mark
+    near = [c for c in (*marker.own_value(mark.quantity).values, mark.quantity.value)
+            if abs(mark.answer.value - c) <= max(abs(c) / 1000, Fraction(1, 20000))]
+    if not near:
+        return mark
+    return replace(mark, note="a fraction is taken as exact, and this is not the exact value; write a decimal "
+                              "for a rounded one")

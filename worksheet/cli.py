@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import stat
 import sys
 import tempfile
@@ -30,7 +29,7 @@ import click
 
 from .answers import AnswersError
 from .solve import SolveError
-from .spec import BUILTIN_NAME, MAX_TRACE_ITERS, Spec, SpecError, builtin_text, parse_spec
+from .spec import BUILTIN_NAME, MAX_NUMBER_TEXT, MAX_TRACE_ITERS, UNSAFE_TEXT, Spec, SpecError, builtin_text, parse_spec
 
 SPEC_ARG = click.argument("spec_path", metavar="[SPEC]", required=False,
                           type=click.Path(dir_okay=False, path_type=Path))
@@ -77,13 +76,11 @@ class _Group(click.Group):
             ctx.exit(2)
 
 
-# C0, DEL and C1 controls (ESC, CSI), line breaks of every kind, and the bidi controls that reorder what is shown
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def terminal_safe(message: str) -> str:
     """`message` as one line that cannot drive a terminal: each control character written as its escape."""
-    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), message)
+    return UNSAFE_TEXT.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), message)
 
 
 class OutputError(ValueError):
@@ -365,10 +362,14 @@ def _parts(ctx, param, value: str | None) -> tuple[str, ...] | None:
                    "eta, updates (the score counts only these).")
 def answers(spec_path: Path | None, out_path: Path | None, parts: tuple[str, ...] | None) -> None:
     """Print (or write) an answers file to type a student's numbers into."""
-    from .answers import answers_template
+    from .answers import absent_parts, answers_template
     from .solve import solve as run_solve
 
-    text = answers_template(run_solve(load_spec(spec_path)), parts)
+    sol = run_solve(load_spec(spec_path))
+    if parts and absent_parts(sol, parts):
+        raise click.BadParameter(f"this problem has no {' or '.join(absent_parts(sol, parts))} to work out",
+                                 param_hint="'--only'")
+    text = answers_template(sol, parts)
     if out_path is None:
         click.echo(text, nl=False)
         return
@@ -392,12 +393,13 @@ def _weights(ctx, param, value: str | None):
         if name not in weights:
             raise click.BadParameter(f"{name!r} is not a verdict; give right, carried, wrong or missing, "
                                      "as right=1,carried=0.5")
+        number = number.strip()[:MAX_NUMBER_TEXT]
         try:
-            weights[name] = Fraction(number.strip()[:40])
+            weights[name] = Fraction(number)
         except (ValueError, ZeroDivisionError):
-            raise click.BadParameter(f"{name}={number.strip()[:40]}: the weight must be a number") from None
+            raise click.BadParameter(f"{name}={number}: the weight must be a number") from None
         if not 0 <= weights[name] <= 1000:
-            raise click.BadParameter(f"{name}={number.strip()}: points go from 0 to 1000")
+            raise click.BadParameter(f"{name}={number}: points go from 0 to 1000")
     if weights["right"] == 0 or any(w > weights["right"] for w in weights.values()):
         raise click.BadParameter("a right answer must be worth more than 0 and at least as much as any other verdict")
     return weights

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .check import Mark, Marking
+from .export import exact_text
 from .notation import format_decimal, value_text
 
 STYLE = {"right": "green", "carried": "yellow", "wrong": "bold red", "missing": "dim"}
@@ -37,14 +38,28 @@ def summary(marking: Marking) -> str:
             f"{c['right']} right, {c['carried']} carried forward, {c['wrong']} wrong, {c['missing']} missing.")
 
 
+def your_numbers(mark: Mark) -> str:
+    """'a3_1 = 4.6, dL_dyhat1 = 3.9 and 2 more': the student's answers a mark follows from."""
+    def named(key: str, text: str) -> str:
+        step, name = key.split(".", 1)
+        return f"{name} = {shown(text)}" + (f" ({step[:4]} {step[4:]})" if step != f"step{mark.quantity.step}" else "")
+
+    names = ", ".join(named(k, t) for k, t in zip(mark.follows[:3], mark.follows_written))
+    return names + (f" and {len(mark.follows) - 3} more" if len(mark.follows) > 3 else "")
+
+
 def from_yours_text(mark: Mark, decimals: int) -> str:
     """'from your ŷ = 0.8523: −0.1477': what the student's own earlier numbers give."""
     if mark.from_yours is None or not mark.follows:
         return ""
-    names = ", ".join(f"{key.split('.', 1)[1]} = {shown(text)}"
-                      for key, text in zip(mark.follows[:3], mark.follows_written))
-    more = ", …" if len(mark.follows) > 3 else ""
-    return f"from your {names}{more}: {format_decimal(mark.from_yours, decimals)}"
+    return f"from your {your_numbers(mark)}: {format_decimal(mark.from_yours, decimals)}"
+
+
+def note_text(mark: Mark) -> str:
+    """What the report says beside a mark: the mistake, or what a carried answer follows from."""
+    if mark.verdict == "carried":
+        return f"right from your {your_numbers(mark)}"
+    return mark.note
 
 
 def first_wrong_text(mark: Mark, decimals: int, exact: bool) -> str:
@@ -53,8 +68,10 @@ def first_wrong_text(mark: Mark, decimals: int, exact: bool) -> str:
             f"expected {value_text(q.value, decimals, exact)}")
     own = from_yours_text(mark, decimals)
     text += f" ({own})." if own else "."
-    if mark.note:
+    if mark.mistake:
         text += f" It looks as if {mark.note}."
+    elif mark.note:
+        text += f" {mark.note[0].upper()}{mark.note[1:]}."
     return text
 
 
@@ -74,15 +91,11 @@ def print_marking(marking: Marking, console: Console, decimals: int = 4, exact: 
     for m in marking.marks:
         q = m.quantity
         expected = value_text(q.value, decimals, exact) if m.verdict in ("wrong", "missing") else ""
-        note = "; ".join(part for part in (from_yours_text(m, decimals) if m.verdict == "wrong" else "", m.note)
+        note = "; ".join(part for part in (from_yours_text(m, decimals) if m.verdict == "wrong" else "", note_text(m))
                          if part)
         table.add_row(str(q.step), q.name, shown(m.answer.text) if m.answer else "",
                       Text(LABEL[m.verdict], style=STYLE[m.verdict]), expected, note)
     console.print(table)
-
-
-def _exact(v) -> str:
-    return str(v) if len(str(v.denominator)) <= 30 else format_decimal(v, 30)
 
 
 def marking_json(marking: Marking, decimals: int = 4, exact: bool = True) -> dict:
@@ -95,11 +108,11 @@ def marking_json(marking: Marking, decimals: int = 4, exact: bool = True) -> dic
             "step": q.step, "name": q.name, "key": q.key, "words": q.words,
             "yours": m.answer.text if m.answer else None,
             "verdict": m.verdict,
-            "expected": float(q.value), "expected_exact": _exact(q.value),
+            "expected": float(q.value), "expected_exact": exact_text(q.value, exact),
             "expected_text": value_text(q.value, decimals, exact),
             "from_yours": float(m.from_yours) if m.from_yours is not None else None,
             "mistake": {"id": m.mistake, "words": m.note, "at": m.at or q.key} if m.mistake else None,
-            "note": m.note,
+            "note": note_text(m),
             "follows": list(m.follows),
         })
     return {

@@ -123,7 +123,8 @@ def _words(eq: Equation, spec: Spec) -> str:
         return f"∂L/∂ŷ of output {eq.unit}{of}"
     if eq.kind == "delta":
         return f"δ = ∂L/∂z of unit {eq.unit} of layer {eq.layer}{of}"
-    return f"∂L/∂ of {_param_words(eq.param[0], eq.param[2])}"
+    group, _, index = eq.param
+    return f"the gradient ∂L/∂{'w' if group[0] == 'W' else 'b'} of {_param_words(group, index)}"
 
 
 def quantities(sol: Solution) -> tuple[Quantity, ...]:

@@ -37,6 +37,7 @@ from jinja2.loaders import split_template_path
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .document import Document
+from .spec import one_line
 
 MAIN = "worksheet.html.j2"
 
@@ -117,10 +118,6 @@ def _where(exc: BaseException, names: dict[str, str]) -> str:
     return found or "a template"
 
 
-def _one_line(text: str) -> str:
-    return " ".join(str(text).split())
-
-
 def to_html(doc: Document, override: Path | None = None) -> str:
     """The page from the package's templates, or `override`'s where it has a file of the same name."""
     env = environment(override)
@@ -136,11 +133,11 @@ def to_html(doc: Document, override: Path | None = None) -> str:
     except jinja2.UndefinedError as exc:
         raise TemplateError(f"{_where(exc, names)}: uses an undefined value: {exc.message}") from None
     except jinja2.TemplateError as exc:  # SecurityError and the other runtime errors
-        raise TemplateError(f"{_where(exc, names)}: {_one_line(exc.message or type(exc).__name__)}") from None
+        raise TemplateError(f"{_where(exc, names)}: {one_line(exc.message or type(exc).__name__)}") from None
     except Exception as exc:
         if override is None:
             raise  # the package's own templates failing is a bug, with its traceback
-        raise TemplateError(f"{_where(exc, names)}: {type(exc).__name__}: {_one_line(exc)}") from None
+        raise TemplateError(f"{_where(exc, names)}: {type(exc).__name__}: {one_line(exc)}") from None
     outside = external_references(html)
     if outside:
         raise TemplateError(f"the page refers to {outside[0]}, outside it, which is not fetched: "

@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime
 import re
 import tomllib
-import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -121,9 +120,10 @@ def builtin_text() -> str:
 def parse_spec(text: str, source: str = "<spec>") -> Spec:
     """Parse and validate a spec; raise SpecError on anything wrong."""
     try:
-        doc = tomllib.loads(text, parse_float=Decimal)
+        doc = tomllib.loads(quote_fractions(text), parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
-        raise SpecError(source, "", f"not valid TOML: {exc}") from None
+        hint = ' (a fraction inside a list goes in quotes: ["1/2", 3])' if _LOOSE_FRACTION.search(text) else ""
+        raise SpecError(source, "", f"not valid TOML: {exc}{hint}") from None
     except RecursionError:  # tomllib recurses once per bracket: [[[[...]]]]
         raise SpecError(source, "", "not valid here: arrays or tables nested too deeply") from None
     except ValueError:  # int() refuses more than 4300 digits, before any limit of ours
@@ -131,6 +131,17 @@ def parse_spec(text: str, source: str = "<spec>") -> Spec:
             source, "", f"a whole number has thousands of digits; numbers in a spec are at most {MAX_GIVEN} in size"
         ) from None
     return _Parser(source).spec(doc)
+
+
+# `learning_rate = 1/2` is not TOML; the person who wrote it means the fraction,
+# so a whole value that is a fraction is read as "1/2" (in a spec and an answers file alike)
+_BARE_FRACTION = re.compile(r"^(\s*[A-Za-z0-9_\-]+\s*=\s*)([+-]?\d+\s*/\s*\d+)(\s*(?:#.*)?)$", re.M)
+_LOOSE_FRACTION = re.compile(r"[\[,]\s*[+-]?\d+\s*/\s*\d+\s*[,\]]")
+
+
+def quote_fractions(text: str) -> str:
+    """TOML text with each `key = 3/2` written `key = "3/2"`."""
+    return _BARE_FRACTION.sub(r'\1"\2"\3', text)
 
 
 _FRACTION_TEXT = re.compile(r"\s*[-+]?\d+\s*/\s*\d+\s*|\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
@@ -471,12 +482,19 @@ class _Parser:
 _RANGE = (f"a spec's numbers are 0 or 1e-12 to 1e6 in size, with at most {MAX_DIGITS} significant digits "
           f"(a fraction: at most {MAX_DIGITS} digits over {MAX_DIGITS})")
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-# bidirectional overrides reorder what a terminal shows (CVE-2021-42574)
-_BIDI = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+# What text may not carry into code, a terminal or a one-line message: C0, DEL
+# and C1 controls (ESC, CSI), line breaks of every kind, and the bidirectional
+# marks and overrides that reorder what is shown (CVE-2021-42574).
+UNSAFE_TEXT = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def _control(ch: str) -> bool:
-    return unicodedata.category(ch) in ("Cc", "Zl", "Zp") or ch in _BIDI
+    return UNSAFE_TEXT.match(ch) is not None
+
+
+def one_line(text: str) -> str:
+    """Text fit for one line (a comment, a message): unsafe characters and runs of space made one space."""
+    return " ".join(UNSAFE_TEXT.sub(" ", str(text)).split())
 
 
 def _join(where: str, key: str) -> str:
