@@ -78,12 +78,12 @@ def first_wrong_text(mark: Mark, decimals: int, exact: bool) -> str:
 def print_marking(marking: Marking, console: Console, decimals: int = 4, exact: bool = True) -> None:
     first = marking.first_wrong
     if first is not None:
-        console.print(Text(first_wrong_text(first, decimals, exact), style="bold"))
+        _emit(console, Text(first_wrong_text(first, decimals, exact), style="bold"))
     elif marking.counts["missing"] == marking.out_of:
-        console.print(Text("No answers given yet.", style="bold"))
+        _emit(console, Text("No answers given yet.", style="bold"))
     else:
-        console.print(Text("Nothing is wrong.", style="bold green"))
-    console.print(summary(marking))
+        _emit(console, Text("Nothing is wrong.", style="bold green"))
+    _emit(console, summary(marking))
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     for head, justify in (("step", "right"), ("quantity", "left"), ("yours", "right"), ("verdict", "left"),
                           ("expected", "right"), ("note", "left")):
@@ -95,7 +95,17 @@ def print_marking(marking: Marking, console: Console, decimals: int = 4, exact: 
                          if part)
         table.add_row(str(q.step), q.name, shown(m.answer.text) if m.answer else "",
                       Text(LABEL[m.verdict], style=STYLE[m.verdict]), expected, note)
-    console.print(table)
+    _emit(console, table)
+
+
+def _emit(console: Console, renderable) -> None:
+    """Print; a file or a pipe gets no padding or wrapping spaces at the ends of lines."""
+    if console.is_terminal:
+        console.print(renderable)
+        return
+    with console.capture() as captured:
+        console.print(renderable)
+    console.out("\n".join(line.rstrip() for line in captured.get().splitlines()), highlight=False)
 
 
 def marking_json(marking: Marking, decimals: int = 4, exact: bool = True) -> dict:

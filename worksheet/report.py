@@ -148,5 +148,7 @@ def print_solution(sol: Solution, console: Console, decimals: int = 4) -> None:
     w.line()
     w.line("Parameters after the last update:", "bold")
     for group in spec.group_names:
-        w.line("  " + ", ".join(f"{label} = {value_text(v, decimals, sol.exact)}"
-                                for label, v in _flat(group, sol.final[group])))
+        text = ", ".join(f"{label} = {value_text(v, decimals, sol.exact)}"
+                         for label, v in _flat(group, sol.final[group]))
+        for part in textwrap.wrap(text, width=w.width - 2, break_on_hyphens=False):
+            w.line("  " + part)
