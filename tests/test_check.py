@@ -877,3 +877,12 @@ def test_what_a_user_gets_wrong_is_named_plainly(capsys, tmp_path):
     answers.write_text("[step1]\nL = 6126/1000\n", encoding="utf-8")
     code, out, _ = run(capsys, "check", str(answers))
     assert code == 1 and "A fraction is taken as exact" in " ".join(out.split())
+
+
+def test_a_huge_file_is_refused_without_reading_it_whole(capsys, tmp_path):
+    import time
+    answers = tmp_path / "a.toml"
+    answers.write_text("[step1]\n" + "# " + "x" * 3_000_000 + "\n", encoding="utf-8")
+    start = time.perf_counter()
+    code, _, err = run(capsys, "check", str(answers))
+    assert code == 2 and "larger than 2 MB" in err and time.perf_counter() - start < 5

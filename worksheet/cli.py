@@ -48,11 +48,18 @@ def spec_file(path: Path | None) -> Path:
     return path if path is not None else Path(str(resources.files("worksheet").joinpath("problems", BUILTIN_NAME)))
 
 
+MAX_INPUT_BYTES = 2_000_000
+
+
 def read_text(path: Path, error: Callable[[str], Exception]) -> str:
     """A UTF-8 input file's text; what keeps it from being read becomes `error(message)`."""
     try:
+        with path.open("rb") as f:  # a spec or answers file is a few KB: a huge file is a mistake, not read whole
+            data = f.read(MAX_INPUT_BYTES + 1)
+        if len(data) > MAX_INPUT_BYTES:
+            raise error(f"larger than {MAX_INPUT_BYTES // 1_000_000} MB; a spec or answers file is a few KB")
         # utf-8-sig: editors on Windows start a UTF-8 file with a byte order mark
-        return path.read_text(encoding="utf-8-sig")
+        return data.decode("utf-8-sig")
     except FileNotFoundError:
         raise error("no such file") from None
     except UnicodeDecodeError as exc:
