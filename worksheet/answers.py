@@ -37,9 +37,6 @@ PARTS: dict[str, tuple[str, ...]] = {
     "eta": ("eta",),
     "updates": ("new",),
 }
-# A written number longer than this is not a hand calculation's (and a huge
-# one would cost the checker time): refused before it is converted.
-MAX_NUMBER_CHARS = MAX_NUMBER_TEXT
 
 
 class AnswersError(ValueError):
@@ -148,15 +145,15 @@ def _lines_of(text: str) -> dict[tuple[str, str], int]:
 def parse_number(raw, source: str, line: int | None, key: str) -> tuple[Fraction, int | None, str]:
     """A written number: (value, decimals written or None for a fraction, its text)."""
     if isinstance(raw, Decimal):  # an unquoted decimal: its digits as written, never a billion zeros
-        if not raw.is_finite() or abs(raw.adjusted()) > MAX_NUMBER_CHARS:
+        if not raw.is_finite() or abs(raw.adjusted()) > MAX_NUMBER_TEXT:
             raise AnswersError(source, line, f"{key}: {raw} is not a number a hand calculation writes; write a "
-                                             f"decimal of at most {MAX_NUMBER_CHARS} characters or a fraction")
+                                             f"decimal of at most {MAX_NUMBER_TEXT} characters or a fraction")
         text = format(raw, "f")
     else:
         text = str(raw).strip().replace("−", "-") if isinstance(raw, str | int) else ""
-    if len(text) > MAX_NUMBER_CHARS:
-        raise AnswersError(source, line, f"{key}: {text[:20]}… ({len(text)} characters) is too long for a "
-                                         f"written number; at most {MAX_NUMBER_CHARS} characters")
+    if len(text) > MAX_NUMBER_TEXT:
+        raise AnswersError(source, line, f"{key}: {one_line(text[:20])}… ({len(text)} characters) is too long for a "
+                                         f"written number; at most {MAX_NUMBER_TEXT} characters")
     if isinstance(raw, bool) or not (_DECIMAL.match(text) or _FRACTION.match(text)):
         shown = f'"{one_line(raw)}"' if isinstance(raw, str) else _toml_kind(raw)
         raise AnswersError(source, line, f"{key}: {shown} is not a number; write a decimal (1.5, -0.25) "
@@ -210,7 +207,7 @@ def parse_answers(text: str, source: str, sol: Solution) -> AnswerSheet:
     except RecursionError:
         raise AnswersError(source, None, "not valid TOML: nested too deeply") from None
     except ValueError:  # an integer beyond Python's 4300-digit conversion limit
-        raise AnswersError(source, None, f"a number is too long; at most {MAX_NUMBER_CHARS} characters") from None
+        raise AnswersError(source, None, f"a number is too long; at most {MAX_NUMBER_TEXT} characters") from None
     if isinstance(data.get("network"), dict) or "training" in data or "data" in data:
         raise AnswersError(source, where.get(("", "network")) or where.get(("", "training")),
                            "this is a problem spec, not an answers file: `worksheet check SPEC ANSWERS` takes "

@@ -51,7 +51,7 @@ DEFAULT_LEAKY_SLOPE = Fraction(1, 100)  # PyTorch's negative_slope default
 MAX_GIVEN = 10**6
 MIN_GIVEN = Fraction(1, 10**12)  # smallest nonzero size
 MAX_DIGITS = 12  # significant digits of a decimal; digits of a fraction's numerator and denominator
-MAX_NUMBER_TEXT = 40  # a number written as a string
+MAX_NUMBER_TEXT = 40  # a number written as a string (in a spec, or by a student in an answers file)
 MAX_TEXT = 200  # title, course, instructor, due: a 100 KB title took minutes to render
 
 BUILTIN_NAME = "hw2-1.toml"
