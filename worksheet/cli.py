@@ -105,12 +105,14 @@ def cli(ctx: click.Context) -> None:
     Without a command, renders the built-in HW2-1 problem's answer key to
     out/hw2-1.html and out/hw2-1.pdf.
 
-    SPEC is a TOML problem file; without it, the built-in HW2-1 problem."""
+    SPEC is a TOML problem file; without it, the built-in HW2-1 problem. The
+    format is in README.md ("The spec file"); examples/ holds more problems,
+    examples/mazur.toml being Mazur's well-known 2-2-2 sigmoid example."""
     if ctx.invoked_subcommand is None:
         ctx.invoke(render)
 
 
-@cli.command()
+@cli.command(short_help="Print the step-by-step solution (--json: as data).")
 @SPEC_ARG
 @click.option("--json", "as_json", is_flag=True, help="Print the whole solution as JSON.")
 @click.option("--decimals", type=click.IntRange(0, 30), default=4, show_default=True,
@@ -132,7 +134,7 @@ def solve(spec_path: Path | None, as_json: bool, decimals: int) -> None:
     print_solution(solution, Console(highlight=False), decimals)
 
 
-@cli.command()
+@cli.command(short_help="Print iterations 0..N as PyTorch prints them (float32).")
 @SPEC_ARG
 @click.option("--iters", type=click.IntRange(0, MAX_TRACE_ITERS), default=10, show_default=True,
               help="Print iterations 0..N.")
@@ -144,7 +146,7 @@ def trace(spec_path: Path | None, iters: int) -> None:
     click.echo(format_trace(spec, run(spec, iters)), nl=False)
 
 
-@cli.command()
+@cli.command(short_help="Check every number against PyTorch autograd (float64).")
 @SPEC_ARG
 @click.pass_context
 def verify(ctx: click.Context, spec_path: Path | None) -> None:
@@ -184,7 +186,7 @@ def _formats(ctx, param, value: str) -> tuple[str, ...]:
     return chosen
 
 
-@cli.command()
+@cli.command(short_help="Render the answer key, or a blank sheet, as HTML and PDF.")
 @SPEC_ARG
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("out"),
               show_default=True, help="Folder for the output files.")
@@ -193,7 +195,8 @@ def _formats(ctx, param, value: str) -> tuple[str, ...]:
 @click.option("--blank", is_flag=True, help="A blank sheet: the same pages, with empty labelled boxes.")
 @click.option("--decimals", type=click.IntRange(0, 12), default=4, show_default=True,
               help="Decimals shown for numbers.")
-@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True)
+@click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True,
+              help="Paper size of the PDF.")
 @click.option("--templates", "templates_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A folder of templates that replace the package's ones of the same name.")
 @click.option("--iters", type=click.IntRange(1, 1000), default=10, show_default=True,
@@ -360,7 +363,7 @@ def _parts(ctx, param, value: str | None) -> tuple[str, ...] | None:
         raise click.BadParameter(str(exc)) from None
 
 
-@cli.command()
+@cli.command(short_help="Write the answers file a student's numbers are typed into.")
 @SPEC_ARG
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the answers file here (it must not exist yet) instead of printing it.")
@@ -412,7 +415,7 @@ def _weights(ctx, param, value: str | None):
     return weights
 
 
-@cli.command()
+@cli.command(short_help="Mark a student's answers as a careful human marker would.")
 @click.argument("paths", nargs=-1, metavar="[SPEC] ANSWERS", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write the marked worksheet as HTML.")
@@ -468,9 +471,10 @@ def check(ctx: click.Context, paths: tuple[Path, ...], html_path: Path | None, p
         ctx.exit(1)
 
 
-@cli.command("torch-script")
+@cli.command("torch-script", short_help="Print a PyTorch script that prints what trace prints.")
 @SPEC_ARG
-@click.option("--iters", type=click.IntRange(0, MAX_TRACE_ITERS), default=10, show_default=True)
+@click.option("--iters", type=click.IntRange(0, MAX_TRACE_ITERS), default=10, show_default=True,
+              help="The script prints iterations 0..N.")
 def torch_script(spec_path: Path | None, iters: int) -> None:
     """Print a standalone PyTorch script that reproduces `trace`."""
     from .script import torch_script as make

@@ -18,6 +18,7 @@ from rich.text import Text
 from .check import Mark, Marking
 from .export import exact_text
 from .notation import format_decimal, value_text
+from .report import emit
 
 STYLE = {"right": "green", "carried": "yellow", "wrong": "bold red", "missing": "dim"}
 LABEL = {"right": "right", "carried": "carried forward", "wrong": "wrong", "missing": "missing"}
@@ -78,12 +79,12 @@ def first_wrong_text(mark: Mark, decimals: int, exact: bool) -> str:
 def print_marking(marking: Marking, console: Console, decimals: int = 4, exact: bool = True) -> None:
     first = marking.first_wrong
     if first is not None:
-        _emit(console, Text(first_wrong_text(first, decimals, exact), style="bold"))
+        emit(console, Text(first_wrong_text(first, decimals, exact), style="bold"))
     elif marking.counts["missing"] == marking.out_of:
-        _emit(console, Text("No answers given yet.", style="bold"))
+        emit(console, Text("No answers given yet.", style="bold"))
     else:
-        _emit(console, Text("Nothing is wrong.", style="bold green"))
-    _emit(console, summary(marking))
+        emit(console, Text("Nothing is wrong.", style="bold green"))
+    emit(console, summary(marking))
     table = Table(box=None, pad_edge=False, show_edge=False, header_style="bold")
     for head, justify in (("step", "right"), ("quantity", "left"), ("yours", "right"), ("verdict", "left"),
                           ("expected", "right"), ("note", "left")):
@@ -95,17 +96,7 @@ def print_marking(marking: Marking, console: Console, decimals: int = 4, exact: 
                          if part)
         table.add_row(str(q.step), q.name, shown(m.answer.text) if m.answer else "",
                       Text(LABEL[m.verdict], style=STYLE[m.verdict]), expected, note)
-    _emit(console, table)
-
-
-def _emit(console: Console, renderable) -> None:
-    """Print; a file or a pipe gets no padding or wrapping spaces at the ends of lines."""
-    if console.is_terminal:
-        console.print(renderable)
-        return
-    with console.capture() as captured:
-        console.print(renderable)
-    console.out("\n".join(line.rstrip() for line in captured.get().splitlines()), highlight=False)
+    emit(console, table)
 
 
 def marking_json(marking: Marking, decimals: int = 4, exact: bool = True) -> dict:

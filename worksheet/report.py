@@ -121,7 +121,17 @@ class _Writer:
             for (label, old), (_, g), (_, v), (_, new) in rows:
                 cells = [fmt(old), fmt(g)] + ([fmt(v)] if spec.momentum else [])
                 table.add_row(label, *cells, fmt(spec.learning_rate * v), fmt(new))
-        self.console.print(table)
+        emit(self.console, table)
+
+
+def emit(console: Console, renderable) -> None:
+    """Print; a file or a pipe gets no padding or wrapping spaces at the ends of lines."""
+    if console.is_terminal:
+        console.print(renderable)
+        return
+    with console.capture() as captured:
+        console.print(renderable)
+    console.out("\n".join(line.rstrip() for line in captured.get().splitlines()), highlight=False)
 
 
 def print_solution(sol: Solution, console: Console, decimals: int = 4) -> None:
@@ -133,7 +143,7 @@ def print_solution(sol: Solution, console: Console, decimals: int = 4) -> None:
     shape = "-".join(str(n) for n in (spec.inputs, *(layer.units for layer in spec.layers)))
     acts = ", ".join(layer.activation for layer in spec.layers)
     given = (f"Network {shape} ({acts}); x = {xs}; y = {ys}; loss {spec.loss}; "
-             f"η = {format_decimal(spec.learning_rate, 12)}; {spec.steps} update(s)")
+             f"η = {format_decimal(spec.learning_rate, 12)}; {spec.steps} update{'s' if spec.steps > 1 else ''}")
     for part in textwrap.wrap(given, width=w.width):
         w.line(part)
     for part in textwrap.wrap(f"Arithmetic: {arithmetic_text(sol)}; numbers shown to {decimals} decimals.",
