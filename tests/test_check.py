@@ -639,8 +639,8 @@ def test_a_wrong_answer_after_a_wrong_one_shows_what_follows_from_the_students_n
     html = tmp_path / "m.html"
     code, out, _ = run(capsys, "check", str(answers), "--html", str(html))
     flat = " ".join(out.split())
-    assert "from your a3_1 = 4.6: 3.6" in flat
-    assert "from your a3_1 = 4.6: 3.6" in html.read_text(encoding="utf-8")
+    assert "3.6 follows from your a3_1 = 4.6" in flat
+    assert "3.6 follows from your a3_1 = 4.6" in html.read_text(encoding="utf-8")
 
 
 def fill(template: str, values: dict[str, F], decimals: int = 4) -> str:

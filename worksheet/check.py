@@ -343,7 +343,7 @@ class _Formulas:
 class Mistake:
     id: str
     kinds: tuple[str, ...]
-    words: str  # {l} is the quantity's layer, {next} the one above
+    words: str  # {l} is the quantity's layer, {next} the one above, {g} what η multiplies (∂L/∂p or v)
     values: Callable[[_Formulas, Quantity], list[Fraction]]  # what the slip gives; empty where it cannot apply
 
 
@@ -481,7 +481,7 @@ CATALOGUE: tuple[Mistake, ...] = (
     Mistake("before_activation", ("a",), "z (before the activation) is written where a = f(z) is asked",
             _before_activation),
     Mistake("after_activation", ("z",), "the activation is applied where z (before it) is asked", _after_activation),
-    Mistake("sign", ("new",), "η·∂L/∂p is added instead of subtracted (the update's sign is flipped)", _sign),
+    Mistake("sign", ("new",), "η·{g} is added instead of subtracted (the update's sign is flipped)", _sign),
     Mistake("no_rate", ("eta", "new"), "the learning rate η is left out", _no_rate),
     Mistake("rate_twice", ("eta", "new"), "the learning rate η is applied twice", _rate_twice),
 )
@@ -648,7 +648,7 @@ class _Marker:
                 if any(abs(v - c) <= tol + right.allowance for c in correct):
                     continue  # on this problem the slip gives the right number: it explains nothing
                 if abs(answer.value - v) <= tol + slip.allowance:
-                    return _named(mark, m, q)
+                    return _named(mark, m, q, bool(self.sol.spec.momentum))
         return mark
 
     def unwritten_before(self, q: Quantity) -> set[str]:
@@ -755,10 +755,10 @@ def _explains(answer: Fraction, limit: tuple[Fraction, tuple], slipped: list[Fra
         min(known) - slack <= answer <= max(known) + slack
 
 
-def _named(mark: Mark, m: Mistake, at: Quantity | tuple[Quantity, ...]) -> Mark:
+def _named(mark: Mark, m: Mistake, at: Quantity | tuple[Quantity, ...], momentum: bool) -> Mark:
     """The mark with mistake `m` named, made at `at` (this quantity, or unwritten ones)."""
     where = at if isinstance(at, tuple) else (at,)
-    words = m.words.format(l=where[0].layer, next=where[0].layer + 1)
+    words = m.words.format(l=where[0].layer, next=where[0].layer + 1, g="v" if momentum else "∂L/∂p")
     if where == (mark.quantity,):
         return replace(mark, note=words, mistake=m.id)
     if len(where) == 1:
@@ -790,7 +790,8 @@ def check(sol: Solution, answers: Mapping[str, Answer], weights: Mapping[str, Fr
     marks = [marker.explain(m) if m.verdict == "wrong" else m for m in marks]
     unnamed = [m for m in marks if m.verdict == "wrong" and not m.mistake]
     upstream = marker.explain_unwritten(unnamed) if unnamed else {}
-    marks = [_named(m, *upstream[m.quantity.key]) if m.quantity.key in upstream else m for m in marks]
+    momentum = bool(sol.spec.momentum)
+    marks = [_named(m, *upstream[m.quantity.key], momentum) if m.quantity.key in upstream else m for m in marks]
     marks = [_inexact_fraction(m, marker) for m in marks]
     return Marking(tuple(marks), dict(weights or DEFAULT_WEIGHTS))
 

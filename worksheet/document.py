@@ -212,14 +212,15 @@ class _Builder:
         self.work_mm = self.rhs_mm - self.value_mm - 12
         self.step_no = 0
 
-    def box(self, name: str, text: str, width_mm: float | None = None, lines: int = 1) -> Box:
+    def box(self, name: str, text: str, width_mm: float | None = None, lines: int = 1, repeat: bool = False) -> Box:
+        """A value box; `repeat`: a number written again (the old p of step 2), marked without its note."""
         self.boxes.append(f"{self.step_no}:{name}")
         width = width_mm or self.value_mm
         if self.marks is not None:
             mark = self.marks.get(f"step{self.step_no}.{name}")
             if mark is not None:
                 note = slip = ""
-                if mark.verdict == "wrong":
+                if mark.verdict == "wrong" and not repeat:
                     own = from_yours_text(mark, self.opt.decimals)
                     note = f"expected {self.value(mark.expected)}" + (f"; {own}" if own else "")
                     slip = mark.note
@@ -314,7 +315,7 @@ class _Builder:
                     old_cell: Box | str = given_text(old, dec)
                 else:  # the previous step's result, written again
                     self.step_no -= 1
-                    old_cell = self.box(f"new_{key}", self.value(old))
+                    old_cell = self.box(f"new_{key}", self.value(old), repeat=True)
                     self.step_no += 1
                 if group not in step.grads:
                     rows.append(UpdateRow(label, old_cell, "frozen", "" if mom else None, "", format_decimal(old, dec)))

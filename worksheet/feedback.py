@@ -50,10 +50,10 @@ def your_numbers(mark: Mark) -> str:
 
 
 def from_yours_text(mark: Mark, decimals: int) -> str:
-    """'from your ŷ = 0.8523: −0.1477': what the student's own earlier numbers give."""
+    """'−0.1477 follows from your a3_1 = 0.8523': what the student's own earlier numbers give."""
     if mark.from_yours is None or not mark.follows:
         return ""
-    return f"from your {your_numbers(mark)}: {format_decimal(mark.from_yours, decimals)}"
+    return f"{format_decimal(mark.from_yours, decimals)} follows from your {your_numbers(mark)}"
 
 
 def note_text(mark: Mark) -> str:
