@@ -351,7 +351,11 @@ def _given(spec: Spec, sol: Solution, dec: int, printer: HtmlPrinter) -> tuple[G
             given_text(values[0], dec)
 
     def matrix(rows) -> str:
-        body = "".join("<tr>" + "".join(f"<td>{given_text(v, dec)}</td>" for v in row) + "</tr>" for row in rows)
+        # square brackets: a cell as tall as the matrix on each side, bordered on three sides
+        side = f' rowspan="{len(rows)}"'
+        body = "".join("<tr>" + (f'<td class="lb"{side}></td>' if n == 0 else "")
+                       + "".join(f"<td>{given_text(v, dec)}</td>" for v in row)
+                       + (f'<td class="rb"{side}></td>' if n == 0 else "") + "</tr>" for n, row in enumerate(rows))
         return f'<table class="matrix"><tbody>{body}</tbody></table>'
 
     def sym(s) -> str:

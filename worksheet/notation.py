@@ -156,6 +156,16 @@ class _BuildOrder:
         return "".join(out)
 
 
+# one spelling per constant across the document: ½·Σ(ŷ − y)², never 1/2· in one place and ½ in another
+_VULGAR = {(1, 2): "½", (1, 3): "⅓", (2, 3): "⅔", (1, 4): "¼", (3, 4): "¾", (1, 5): "⅕", (1, 6): "⅙", (1, 8): "⅛"}
+
+
+def fraction_text(value: Fraction) -> str:
+    """A formula's constant fraction: ½, ⅓, or 7/10 where no single character exists."""
+    text = _VULGAR.get((abs(value.numerator), value.denominator), f"{abs(value.numerator)}/{value.denominator}")
+    return ("−" if value < 0 else "") + text
+
+
 class TextPrinter(_BuildOrder, StrPrinter):
     """Plain-text formulas in build order, numbers to `decimals` places."""
 
@@ -165,7 +175,7 @@ class TextPrinter(_BuildOrder, StrPrinter):
 
     def _number(self, value: Fraction) -> str:
         if self.fractions and value.denominator != 1:  # a formula's constant: ½, not 0.5
-            text = f"{value.numerator}/{value.denominator}".replace("-", "−")
+            text = fraction_text(value)
         else:
             text = format_decimal(value, self.decimals)
         return f"({text})" if text.startswith("−") else text

@@ -64,6 +64,7 @@ class _Writer:
     def __init__(self, console: Console, sol: Solution, decimals: int):
         self.console, self.sol, self.decimals = console, sol, decimals
         self.p = TextPrinter(decimals)
+        self.forms = TextPrinter(decimals, fractions=True)  # a formula's constants as fractions: ½, not 0.5
         self.width = max(40, min(console.width, 100))
 
     def line(self, text: str = "", style: str | None = None) -> None:
@@ -71,7 +72,7 @@ class _Writer:
 
     def equation(self, eq: Equation, step: Step, indent: int = 2) -> None:
         lhs = self.p.doprint(eq.lhs)
-        forms = [self.p.doprint(f) for f in (eq.chain, eq.symbolic) if f is not None]
+        forms = [self.forms.doprint(f) for f in (eq.chain, eq.symbolic) if f is not None]
         numbers = self.p.doprint(step.substituted[eq.name])
         value = value_text(step.values[eq.name], self.decimals, self.sol.exact)
         if numbers not in forms:
