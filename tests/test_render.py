@@ -176,7 +176,9 @@ def test_weasyprint_fetches_nothing_outside_the_page(tmp_path):
 
 def test_letter_paper_and_decimals(builtin):
     html = html_for(builtin, decimals=2)
-    assert '<span class="val">1.07</span>' in html and '<span class="val">1.0742</span>' not in html
+    # 2 decimals, but never fewer than 4 significant digits: 1.0742 shows as 1.074, 14 stays 14
+    assert '<span class="val">1.074</span>' in html and '<span class="val">1.0742</span>' not in html
+    assert '<span class="val">14</span>' in html
     doc = build(solve(builtin), run(builtin, 10), Options(paper="letter"))
     assert "size: letter" in to_html(doc)
 
@@ -191,3 +193,20 @@ def test_blank_sheet_boxes_are_the_answers_file_quantities(name):
     doc = build(sol, run(spec, spec.steps), Options(blank=True))
     boxes = {f"step{label.replace(':', '.', 1)}" for label in doc.boxes}
     assert boxes == {q.key for q in quantities(sol)}
+
+
+@pytest.mark.parametrize("value, decimals, shown", [
+    ("0.000438568", 4, "0.0004386"),  # the example: 4 significant digits, not 0.0004
+    ("0.0123456", 4, "0.01235"),
+    ("1.23456", 4, "1.2346"),
+    ("1.0742", 2, "1.074"),
+    ("12.3456", 2, "12.35"),
+    ("0.5", 4, "0.5"),  # an exact short decimal keeps its length
+    ("-0.0000000000000030430732", 4, "−3.043·10⁻¹⁵"),
+])
+def test_a_number_never_shows_fewer_than_4_significant_digits(value, decimals, shown):
+    from fractions import Fraction
+
+    from worksheet.notation import format_decimal
+
+    assert format_decimal(Fraction(value), decimals) == shown

@@ -252,10 +252,22 @@ def value_text(value: Fraction, decimals: int, exact: bool) -> str:
     return text
 
 
+MIN_SIGNIFICANT = 4  # 0.000438568 shows as 0.0004386, never as 0.0004
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
 def format_decimal(value, decimals: int = 4) -> str:
-    """A number to `decimals` places, with a true minus sign; exact decimals
-    shorter than that keep their own length (0.01, 2, -0.5)."""
+    """A number to `decimals` places, or more where that would leave fewer than
+    MIN_SIGNIFICANT significant digits (below 10⁻⁶: 3.043·10⁻¹⁵), with a true
+    minus sign; exact decimals shorter than that keep their own length (0.01, 2, -0.5)."""
     frac = value if isinstance(value, Fraction) else Fraction(str(value))
+    if frac:
+        with localcontext() as ctx:
+            ctx.prec = 40
+            magnitude = (Decimal(frac.numerator) / Decimal(frac.denominator)).adjusted()  # ⌊log10 |value|⌋
+        if magnitude < -6:
+            return _scientific(frac, magnitude)
+        decimals = max(decimals, MIN_SIGNIFICANT - 1 - magnitude)
     scaled = frac * 10**decimals
     if scaled.denominator == 1:  # terminates within `decimals` places: show it exactly
         text = _trim(f"{round_half_up(frac, decimals):.{decimals}f}")
@@ -264,6 +276,13 @@ def format_decimal(value, decimals: int = 4) -> str:
     if text.lstrip("-").strip("0.") == "":
         text = text.lstrip("-")  # no "-0.0000"
     return text.replace("-", "−")
+
+
+def _scientific(frac: Fraction, magnitude: int) -> str:
+    mantissa = round_half_up(frac / Fraction(10) ** magnitude, MIN_SIGNIFICANT - 1)
+    if abs(mantissa) >= 10:  # 9.9996 rounded up to 10.000
+        mantissa, magnitude = round_half_up(frac / Fraction(10) ** (magnitude + 1), MIN_SIGNIFICANT - 1), magnitude + 1
+    return f"{mantissa}·10{str(magnitude).translate(_SUPERSCRIPT)}".replace("-", "−")
 
 
 def round_half_up(value: Fraction | Decimal, decimals: int) -> Decimal:
