@@ -210,3 +210,18 @@ def test_a_number_never_shows_fewer_than_4_significant_digits(value, decimals, s
     from worksheet.notation import format_decimal
 
     assert format_decimal(Fraction(value), decimals) == shown
+
+
+def test_the_pytorch_script_is_on_the_key_and_off_the_blank_sheet_unless_asked(tmp_path, capsys):
+    from worksheet.cli import main
+
+    def page(*args) -> str:
+        out = tmp_path / "_".join(args or ("key",))
+        assert main(["render", "--format", "html", "-o", str(out), *args]) == 0
+        return next(out.glob("*.html")).read_text(encoding="utf-8")
+
+    script_line = "nn.Linear(1, 2)"  # the script builds the network with PyTorch's own layers
+    key, blank = page(), page("--blank")
+    assert "The PyTorch script" in key and script_line in key
+    assert script_line not in blank and "worksheet check" in blank
+    assert script_line in page("--blank", "--script") and script_line not in page("--no-script")

@@ -177,7 +177,7 @@ class Document:
     checks: tuple[CheckBlock, ...]
     loss_plot: Markup
     iterations: int
-    torch_script: str  # printed on the blank sheet instead of the check
+    torch_script: str  # the PyTorch script that checks the numbers, printed after the check ("": left out)
     boxes: tuple[str, ...]  # every box's step-qualified label, in order: 1:z1_1 ...
     marking: tuple[str, ...] = ()  # a marked sheet's summary lines
 
