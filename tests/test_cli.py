@@ -273,3 +273,29 @@ def test_a_value_beyond_float64s_range_is_refused_at_once(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "beyond what a worksheet holds" in proc.stderr and "saturated" in proc.stderr
     assert time.perf_counter() - start < 20
+
+
+def test_solve_json_carries_the_givens_the_answer_names_and_latex(capsys):
+    import json
+
+    assert main(["solve", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["schema"] == 2
+    given = data["given"]
+    # the built-in problem as the homework states it: input 2, target 1, η = 0.01, three layers
+    assert given["x"]["exact"] == [["2"]] and given["y"]["value"] == [[1.0]]
+    assert given["learning_rate"]["exact"] == "1/100" and given["loss"] == "half_sse"
+    assert [layer["activation"] for layer in given["layers"]] == ["relu", "relu", "identity"]
+    assert main(["answers"]) == 0
+    template = capsys.readouterr().out
+    step1 = template.split("[step1]")[1].split("[step2]")[0]
+    names = [line.split(" = ")[0] for line in step1.strip().splitlines()]
+    assert [q["name"] for q in data["steps"][0]["quantities"]] == names
+    new = {q["name"]: q["exact"] for q in data["steps"][0]["quantities"]}
+    assert new["new_W1_1_1"] == "43/50" and new["eta_dW1_1_1"] == "7/50"  # 1 − 0.01·14, and 0.01·14
+    loss = next(e for e in data["steps"][0]["equations"] if e["name"] == "L")
+    assert loss["latex"] == r"0.5 \cdot \left(4.5 - 1\right)^{2}"
+    z = next(e for e in data["steps"][0]["equations"] if e["name"] == "z1_1")
+    assert z["latex"] == r"1 \cdot 2 + \left(-0.5\right)"
+    d = next(e for e in data["derivation"] if e["name"] == "dW1_1_1")
+    assert d["latex_lhs"] == r"\frac{\partial L}{\partial w^{(1)}_{11}}" and d["latex_symbolic"].startswith(r"\left(")

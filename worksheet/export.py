@@ -15,6 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 from .notation import LatexPrinter, TextPrinter
+from .quantities import quantities
 from .solve import SHOWN_DIGITS, Solution, Step, arithmetic_text
 
 
@@ -63,27 +64,64 @@ def _step(sol: Solution, step: Step, fn) -> dict[str, Any]:
     return out
 
 
+# 2: `given`, per-step `quantities` (the answers file's names), the LaTeX of every
+# line; a field is only ever added within one schema version, never renamed or dropped
+SCHEMA = 2
+
+
+def _given(sol: Solution) -> dict[str, Any]:
+    """The problem as stated: shapes, data and training, numbers as JSON numbers and exact strings."""
+    spec = sol.spec
+
+    def both(values) -> dict[str, Any]:
+        return {"value": _map(float, values), "exact": _map(lambda v: exact_text(v, True), values)}
+
+    return {
+        "inputs": spec.inputs,
+        "layers": [{"units": layer.units, "activation": layer.activation, "bias": layer.bias,
+                    **({"slope": float(layer.slope)} if layer.activation == "leaky_relu" else {})}
+                   for layer in spec.layers],
+        "x": both(spec.x), "y": both(spec.y),
+        "loss": spec.loss, "reduction": spec.reduction,
+        "learning_rate": both(spec.learning_rate), "momentum": both(spec.momentum),
+        "steps": spec.steps, "frozen": sorted(spec.frozen),
+    }
+
+
 def to_json(sol: Solution, decimals: int = 4) -> dict[str, Any]:
     printer = TextPrinter(decimals)
     der = sol.derivation
     latex = LatexPrinter(der.symbols)
+    latex_numbers = LatexPrinter(der.symbols, decimals)
     equations = der.forward + (der.loss,) + der.output_grads + der.deltas + der.grads
 
     def text(expr):
         return None if expr is None else printer.doprint(expr)
 
+    def tex(expr):
+        return None if expr is None else latex.doprint(expr)
+
+    by_step: dict[int, list] = {}
+    for q in quantities(sol):
+        by_step.setdefault(q.step, []).append(
+            {"key": q.key, "name": q.name, "kind": q.kind, "words": q.words,
+             "value": float(q.value), "exact": exact_text(q.value, sol.exact)})
     steps = []
     for step in sol.steps:
         record = {"step": step.number, **_step(sol, step, float)}
         record["exact"] = _step(sol, step, lambda v: exact_text(v, sol.exact))
         record["equations"] = [
             {"name": eq.name, "numbers": printer.doprint(step.substituted[eq.name]),
+             "latex": latex_numbers.doprint(step.substituted[eq.name]),
              "value": float(step.values[eq.name]), "exact": exact_text(step.values[eq.name], sol.exact)}
             for eq in equations
         ]
+        record["quantities"] = by_step[step.number]
         steps.append(record)
     return {
+        "schema": SCHEMA,
         "title": sol.spec.title,
+        "given": _given(sol),
         "arithmetic": "exact" if sol.exact else arithmetic_text(sol),
         # steps 1..exact_steps were exact fractions before they grew too long ("exact" strings then
         # hold SHOWN_DIGITS digits throughout, as "arithmetic" says)
@@ -91,7 +129,8 @@ def to_json(sol: Solution, decimals: int = 4) -> dict[str, Any]:
         "conventions": list(sol.conventions),
         "derivation": [
             {"name": eq.name, "lhs": text(eq.lhs), "chain": text(eq.chain), "symbolic": text(eq.symbolic),
-             "latex": " = ".join(latex.doprint(f) for f in (eq.lhs, eq.chain, eq.symbolic) if f is not None)}
+             "latex": " = ".join(latex.doprint(f) for f in (eq.lhs, eq.chain, eq.symbolic) if f is not None),
+             "latex_lhs": tex(eq.lhs), "latex_chain": tex(eq.chain), "latex_symbolic": tex(eq.symbolic)}
             for eq in equations
         ],
         "steps": steps,

@@ -254,6 +254,7 @@ def value_text(value: Fraction, decimals: int, exact: bool) -> str:
 
 MIN_SIGNIFICANT = 4  # 0.000438568 shows as 0.0004386, never as 0.0004
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+_FROM_SUPERSCRIPT = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
 
 
 def format_decimal(value, decimals: int = 4) -> str:
@@ -306,12 +307,32 @@ class LatexPrinter(_BuildOrder, SympyLatexPrinter):
     chain-rule factors are symbols whose LaTeX spelling `Symbols` holds, and
     SymPy's own printer would sort the factors."""
 
-    def __init__(self, symbols: Symbols):
+    def __init__(self, symbols: Symbols, decimals: int | None = None):
         super().__init__({"order": "none", "mul_symbol": "dot"})
         self.names = symbols.latex
+        self.decimals = decimals  # a line with numbers: data as decimals, as the worksheet shows them
 
     minus = "-"
     times = r" \cdot "
+
+    def _number(self, value: Fraction) -> str:
+        text = format_decimal(value, self.decimals).replace("−", "-")
+        text = text.replace("·10", r" \cdot 10^{").translate(_FROM_SUPERSCRIPT) + ("}" if "·10" in text else "")
+        return rf"\left({text}\right)" if text.startswith("-") else text
+
+    def _print_Integer(self, expr):
+        return self._number(Fraction(int(expr))) if self.decimals is not None else str(expr)
+
+    def _print_Rational(self, expr):
+        if self.decimals is None:
+            return super()._print_Rational(expr)
+        return self._number(Fraction(int(expr.p), int(expr.q)))
+
+    def _print_Float(self, expr):
+        return self._number(Fraction(str(expr))) if self.decimals is not None else super()._print_Float(expr)
+
+    def _print_Half(self, expr):
+        return self._print_Rational(expr)
 
     def _print_Symbol(self, expr, style="plain"):
         return self.names.get(expr) or super()._print_Symbol(expr)
