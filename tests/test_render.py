@@ -190,9 +190,24 @@ def test_blank_sheet_boxes_are_the_answers_file_quantities(name):
 
     spec = load(name)
     sol = solve(spec)
-    doc = build(sol, run(spec, spec.steps), Options(blank=True))
-    boxes = {f"step{label.replace(':', '.', 1)}" for label in doc.boxes}
-    assert boxes == {q.key for q in quantities(sol)}
+    for formulas in (True, False):
+        doc = build(sol, run(spec, spec.steps), Options(blank=True, formulas=formulas))
+        boxes = {f"step{label.replace(':', '.', 1)}" for label in doc.boxes}
+        assert boxes == {q.key for q in quantities(sol)}
+
+
+def test_a_blank_sheet_can_leave_the_formulas_to_the_student(builtin, capsys, tmp_path):
+    from worksheet.cli import main
+
+    shown = html_for(builtin, blank=True)
+    hidden = to_html(build(solve(builtin), run(builtin, 10), Options(blank=True, formulas=False)))
+    # the derivation, the formulas beside the boxes and the update rule are the student's to write
+    for formula in ("The derivation, once", "ReLU</span>(", "<i>p</i> ← <i>p</i> −"):
+        assert formula not in hidden, formula
+    assert "The derivation, once" in shown and "ReLU</span>(" in shown and "<i>p</i> ← <i>p</i> −" in shown
+    assert "η = 0.01" in hidden and 'data-name="dW1_1_1"' in hidden
+    assert main(["render", "--formulas", "hide", "-o", str(tmp_path)]) == 2
+    assert "--blank" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("value, decimals, shown", [

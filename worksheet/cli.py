@@ -201,21 +201,26 @@ def _formats(ctx, param, value: str) -> tuple[str, ...]:
               help="A folder of templates that replace the package's ones of the same name.")
 @click.option("--iters", type=click.IntRange(1, 1000), default=10, show_default=True,
               help="Iterations of the PyTorch check and the loss plot.")
+@click.option("--formulas", type=click.Choice(["show", "hide"]), default="show", show_default=True,
+              help="With --blank, hide: no derivation and no formula beside a box; the student writes them.")
 @click.option("--script/--no-script", "with_script", default=None,
               help="Print the PyTorch script that checks the numbers.  [default: on the key, not on a blank sheet]")
 def render(spec_path: Path | None = None, out_dir: Path = Path("out"), formats: tuple[str, ...] = FORMATS,
            blank: bool = False, decimals: int = 4, paper: str = "a4", templates_dir: Path | None = None,
-           iters: int = 10, with_script: bool | None = None) -> None:
+           iters: int = 10, formulas: str = "show", with_script: bool | None = None) -> None:
     """Render the worksheet as HTML and PDF: the answer key, or a blank sheet."""
     from .document import Options, build
     from .script import torch_script as make_script
     from .solve import solve as run_solve
     from .trace import run
 
+    if formulas == "hide" and not blank:
+        raise click.BadParameter("hide is for a blank sheet (add --blank); an answer key shows its formulas",
+                                 param_hint="'--formulas'")
     spec = load_spec(spec_path)
     stem = (Path(BUILTIN_NAME) if spec_path is None else spec_path).stem + ("-blank" if blank else "")
     solution = run_solve(spec)
-    doc = build(solution, run(spec, max(iters, spec.steps)), Options(decimals, blank, paper),
+    doc = build(solution, run(spec, max(iters, spec.steps)), Options(decimals, blank, paper, formulas == "show"),
                 torch_script=make_script(spec, iters) if (not blank if with_script is None else with_script) else "")
     write_all(rendered(doc, out_dir / f"{stem}.html" if "html" in formats else None,
                        out_dir / f"{stem}.pdf" if "pdf" in formats else None, templates_dir,

@@ -51,6 +51,7 @@ class Options:
     decimals: int = 4
     blank: bool = False
     paper: str = "a4"
+    formulas: bool = True  # False: no derivation and no formula beside a box; the student writes them
 
 
 @dataclass(frozen=True)
@@ -275,6 +276,10 @@ class _Builder:
         sym_mm = _text_length(sym) * PRINT_MM_PER_CHAR
         work_mm = _mm_for(len(plain)) + 6
         compact = sym_mm + work_mm + self.value_mm + 18 <= self.rhs_mm
+        if not self.opt.formulas:  # the symbol, room to write the formula and the working, the box
+            lines = max(1, math.ceil((sym_mm + _mm_for(len(plain)) + 6) / self.work_mm))
+            return Line(eq.name, Markup(self.html.doprint(eq.lhs)), Markup(""), Box("", "", self.work_mm, lines),
+                        self.box(eq.name, value), 0, True)
         if plain != format_decimal(step.values[eq.name], self.opt.decimals) and not isinstance(eq.symbolic, sp.Symbol):
             width = work_mm if compact else self.work_mm
             lines = max(1, math.ceil(_mm_for(len(plain)) / width))
@@ -306,6 +311,8 @@ class _Builder:
         else:
             rule = Markup(f"<i>p</i> ← <i>p</i> − η·{g}, η = {lr}")
             heads = ("old <i>p</i>", g, f"η·{g}", "new <i>p</i>")
+        if not self.opt.formulas:  # the update rule is the student's to write
+            rule = Markup(f"η = {lr}" + (f", momentum μ = {format_decimal(spec.momentum, 12)}" if mom else ""))
         rows = []
         for group in spec.group_names:
             for index, old in entries(step.params[group]):
@@ -383,7 +390,9 @@ def _given(spec: Spec, sol: Solution, dec: int, printer: HtmlPrinter) -> tuple[G
     return tuple(out)
 
 
-def _notation(spec: Spec) -> tuple[Markup, ...]:
+def _notation(spec: Spec, formulas: bool = True) -> tuple[Markup, ...]:
+    """What the symbols mean; with `formulas`, also how δ gives the gradients (a sheet that hides
+    the formulas leaves that to the student)."""
     w = symbol_html("w^{(l)}_{ij}")
     z, a, b, d = (symbol_html(f"{c}^{{(l)}}_{{i}}") for c in ("z", "a", "b", r"\delta"))
     items = [
@@ -393,8 +402,9 @@ def _notation(spec: Spec) -> tuple[Markup, ...]:
         f"{z} = Σ<sub><i>j</i></sub> {w}·{symbol_html('a^{(l-1)}_{j}')} + {b}: the unit's input, "
         f"with {symbol_html('a^{(0)}_{j}')} = {symbol_html('x_{j}')}; {a} = <i>f</i>({z}): its output; "
         "the last layer's outputs are <i>ŷ</i>.",
-        f"{d} = ∂<i>L</i>/∂{z}: how the loss changes with the unit's input, carried back from the output; "
-        f"then ∂<i>L</i>/∂{w} = {d}·{symbol_html('a^{(l-1)}_{j}')} and ∂<i>L</i>/∂{b} = {d}.",
+        f"{d} = ∂<i>L</i>/∂{z}: how the loss changes with the unit's input, carried back from the output"
+        + (f"; then ∂<i>L</i>/∂{w} = {d}·{symbol_html('a^{(l-1)}_{j}')} and ∂<i>L</i>/∂{b} = {d}."
+           if formulas else "."),
     ]
     if len(spec.x) > 1:
         items.append("A superscript [<i>s</i>] names sample <i>s</i> of the batch.")
@@ -457,6 +467,8 @@ def build(sol: Solution, snapshots: tuple[Snapshot, ...], options: Options = Opt
         raise ValueError(f"paper {options.paper!r}: expected one of {', '.join(PAPER)}")
     b = _Builder(sol, options, marking)
     derivation, refs = b.derivation()
+    if not options.formulas:
+        derivation = ()
     parts = tuple(b.part(step, refs) for step in sol.steps)
     shape = "-".join(str(n) for n in (spec.inputs, *(layer.units for layer in spec.layers)))
     acts = ", ".join(ACTIVATION_NAMES[layer.activation] for layer in spec.layers)
@@ -472,7 +484,7 @@ def build(sol: Solution, snapshots: tuple[Snapshot, ...], options: Options = Opt
         decimals=options.decimals, summary=summary,
         given=_given(spec, sol, options.decimals, b.html),
         network=Markup(network_svg(spec, options.decimals)),
-        notation=_notation(spec), conventions=conventions(spec, notation=False),
+        notation=_notation(spec, options.formulas), conventions=conventions(spec, notation=False),
         derivation_note=note, derivation=derivation, parts=parts,
         checks=_checks(sol, snapshots, options.decimals),
         loss_plot=Markup(loss_svg([s.loss for s in snapshots], marked, options.decimals)),
