@@ -886,3 +886,34 @@ def test_a_huge_file_is_refused_without_reading_it_whole(capsys, tmp_path):
     start = time.perf_counter()
     code, _, err = run(capsys, "check", str(answers))
     assert code == 2 and "larger than 2 MB" in err and time.perf_counter() - start < 5
+
+
+POINTED = (ROOT / "worksheet" / "problems" / "hw2-1.toml").read_text() + """
+[marking]
+points = { forward = 2, loss = 1, backward = 4, gradients = 3, update = 3 }
+"""
+
+
+def test_points_per_part_make_the_score():
+    spec = parse_spec(POINTED, "pointed.toml")
+    values = Student(spec).work()
+    values["step1.dL_dyhat1"] += 1  # one wrong number; the rest right
+    marking = mark(spec, values, leave_out={"step2.z1_1"})
+    # forward: 19 of its 20 quantities (z and a, 2 steps); backward: 11 of 12 (∂L/∂ŷ and 5 δ's, 2 steps)
+    expected = {"forward": F(2) * 19 / 20, "loss": F(1), "backward": F(4) * 11 / 12, "gradients": F(3),
+                "update": F(3)}
+    assert {name: score for name, score, _ in marking.by_part()} == expected
+    assert marking.score == sum(expected.values()) and marking.points == 13
+
+
+@pytest.mark.parametrize("marking, message", [
+    ("points = { forwards = 2 }", "marking.points.forwards: unknown key; allowed keys are forward, loss"),
+    ("points = { update = 3, updates = 1 }", "overlaps another part"),
+    ("points = { loss = -1 }", "give 0 to 1000"),
+])
+def test_bad_points_are_named(marking, message):
+    from worksheet.spec import SpecError
+
+    text = (ROOT / "worksheet" / "problems" / "hw2-1.toml").read_text() + f"\n[marking]\n{marking}\n"
+    with pytest.raises(SpecError, match=message):
+        parse_spec(text, "p.toml")

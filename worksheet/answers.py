@@ -24,19 +24,7 @@ from fractions import Fraction
 
 from .quantities import Quantity, quantities
 from .solve import Solution
-from .spec import MAX_NUMBER_TEXT, one_line, quote_fractions
-
-# What an instructor may ask for (`worksheet answers --only`), by the
-# quantities' kinds: the README lists these names.
-PARTS: dict[str, tuple[str, ...]] = {
-    "forward": ("z", "a"),
-    "loss": ("loss",),
-    "backward": ("dyhat", "delta"),
-    "gradients": ("grad",),
-    "momentum": ("velocity",),
-    "eta": ("eta",),
-    "updates": ("new",),
-}
+from .spec import MAX_NUMBER_TEXT, PARTS, one_line, quote_fractions
 
 
 class AnswersError(ValueError):

@@ -41,11 +41,12 @@ from fractions import Fraction
 
 import mpmath
 
-from .answers import PARTS, Answer
+from .answers import Answer
 from .derive import loss_scale, sample_suffix
 from .notation import round_half_up
 from .quantities import Quantity, eta_name, param_name, quantities
 from .solve import Solution
+from .spec import PARTS, POINT_PARTS
 
 MIN_DECIMALS = 2  # "14" is held to 14.00 ± 0.005, not to ± 0.5
 VERDICTS = ("right", "carried", "wrong", "missing")
@@ -76,6 +77,8 @@ class Mark:
 class Marking:
     marks: tuple[Mark, ...]
     weights: Mapping[str, Fraction]
+    # the spec's [marking] points by part; empty: every quantity scores its verdict's weight
+    part_points: tuple[tuple[str, Fraction], ...] = ()
 
     @property
     def counts(self) -> dict[str, int]:
@@ -85,13 +88,28 @@ class Marking:
     def first_wrong(self) -> Mark | None:
         return next((m for m in self.marks if m.verdict == "wrong"), None)
 
+    def by_part(self) -> list[tuple[str, Fraction, Fraction]]:
+        """(part, score, points) for each part given points that the sheet asked for: a part's
+        points are shared equally by its quantities, each scoring its verdict's share."""
+        out = []
+        for name, points in self.part_points:
+            marks = [m for m in self.marks if m.quantity.kind in POINT_PARTS[name]]
+            if marks:
+                earned = sum((self.weights[m.verdict] for m in marks), Fraction(0))
+                out.append((name, points * earned / (len(marks) * self.weights["right"]), points))
+        return out
+
     @property
     def score(self) -> Fraction:
+        if self.part_points:
+            return sum((score for _, score, _ in self.by_part()), Fraction(0))
         return sum((self.weights[m.verdict] for m in self.marks), Fraction(0))
 
     @property
     def points(self) -> Fraction:
         """The score of a sheet with every answer right."""
+        if self.part_points:
+            return sum((points for *_, points in self.by_part()), Fraction(0))
         return len(self.marks) * self.weights["right"]
 
     @property
@@ -793,7 +811,7 @@ def check(sol: Solution, answers: Mapping[str, Answer], weights: Mapping[str, Fr
     momentum = bool(sol.spec.momentum)
     marks = [_named(m, *upstream[m.quantity.key], momentum) if m.quantity.key in upstream else m for m in marks]
     marks = [_inexact_fraction(m, marker) for m in marks]
-    return Marking(tuple(marks), dict(weights or DEFAULT_WEIGHTS))
+    return Marking(tuple(marks), dict(weights or DEFAULT_WEIGHTS), sol.spec.points)
 
 
 def _inexact_fraction(mark: Mark, marker: _Marker) -> Mark:

@@ -33,7 +33,7 @@ from .figures import loss_svg, network_svg
 from .notation import ACTIVATION_NAMES, HtmlPrinter, TextPrinter, format_decimal, given_text, symbol_html, value_text
 from .quantities import at, entries, eta_name, neuron_order, param_name, sections
 from .solve import Solution, Step, arithmetic_text, conventions
-from .spec import Spec
+from .spec import Spec, fingerprint
 from .trace import Snapshot, format_tensor
 
 # Handwriting is wider than print: millimetres a written character takes, and a line's height.
@@ -181,6 +181,26 @@ class Document:
     torch_script: str  # the PyTorch script that checks the numbers, printed after the check ("": left out)
     boxes: tuple[str, ...]  # every box's step-qualified label, in order: 1:z1_1 ...
     marking: tuple[str, ...] = ()  # a marked sheet's summary lines
+    version: str = ""  # the problem's fingerprint, printed so a sheet can be matched to its key
+    instructions: tuple[str, ...] = ()  # the blank sheet's, paragraph by paragraph
+    points: tuple[tuple[str, str], ...] = ()  # (part, points) from the spec's [marking], then ("total", …)
+
+
+DEFAULT_INSTRUCTIONS = (
+    "Work out every box, in order, and show your working in the dashed area beside it. Write each number with "
+    "at least 4 decimals, rounded half up, or as an exact fraction such as 7/2, and carry on with the number "
+    "you wrote: a later answer that follows from your own earlier ones gets its credit."
+)
+POINT_NAMES = {"forward": "forward pass", "loss": "loss", "backward": "∂L/∂ŷ and δ", "gradients": "gradients",
+               "momentum": "momentum buffers", "eta": "η·gradient", "updates": "updated parameters",
+               "update": "the update"}
+
+
+def _points(spec: Spec) -> tuple[tuple[str, str], ...]:
+    if not spec.points:
+        return ()
+    rows = [(POINT_NAMES[name], format_decimal(points, 2)) for name, points in spec.points]
+    return (*rows, ("total", format_decimal(sum((p for _, p in spec.points), Fraction(0)), 2)))
 
 
 def _text_length(markup: str) -> int:
@@ -484,6 +504,8 @@ def build(sol: Solution, snapshots: tuple[Snapshot, ...], options: Options = Opt
         decimals=options.decimals, summary=summary,
         given=_given(spec, sol, options.decimals, b.html),
         network=Markup(network_svg(spec, options.decimals)),
+        version=fingerprint(spec), points=_points(spec),
+        instructions=tuple(p.strip() for p in (spec.instructions or DEFAULT_INSTRUCTIONS).split("\n\n") if p.strip()),
         notation=_notation(spec, options.formulas), conventions=conventions(spec, notation=False),
         derivation_note=note, derivation=derivation, parts=parts,
         checks=_checks(sol, snapshots, options.decimals),

@@ -25,7 +25,8 @@ LABEL = {"right": "right", "carried": "carried forward", "wrong": "wrong", "miss
 
 
 def _number(n) -> str:
-    return str(int(n)) if n == int(n) else f"{float(n):g}"
+    """A score: 12, 8.5, 2.67 (points shared over a part's quantities rarely come out whole)."""
+    return str(int(n)) if n == int(n) else f"{float(n):.2f}".rstrip("0").rstrip(".")
 
 
 def shown(written: str) -> str:
@@ -35,8 +36,12 @@ def shown(written: str) -> str:
 
 def summary(marking: Marking) -> str:
     c = marking.counts
-    return (f"Score {_number(marking.score)} of {_number(marking.points)}: "
+    text = (f"Score {_number(marking.score)} of {_number(marking.points)}: "
             f"{c['right']} right, {c['carried']} carried forward, {c['wrong']} wrong, {c['missing']} missing.")
+    if marking.part_points:
+        text += " Points: " + ", ".join(f"{name} {_number(score)} of {_number(points)}"
+                                        for name, score, points in marking.by_part()) + "."
+    return text
 
 
 def your_numbers(mark: Mark) -> str:
@@ -118,6 +123,8 @@ def marking_json(marking: Marking, decimals: int = 4, exact: bool = True) -> dic
         })
     return {
         "score": float(marking.score), "points": float(marking.points),
+        "parts": [{"part": name, "score": float(score), "points": float(points)}
+                  for name, score, points in marking.by_part()],
         "counts": marking.counts,
         "first_wrong": first.quantity.key if first is not None else None,
         "quantities": rows,

@@ -14,9 +14,10 @@ or deeply nested.
 from __future__ import annotations
 
 import datetime
+import hashlib
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 from fractions import Fraction
 from importlib import resources
@@ -53,6 +54,21 @@ MIN_GIVEN = Fraction(1, 10**12)  # smallest nonzero size
 MAX_DIGITS = 12  # significant digits of a decimal; digits of a fraction's numerator and denominator
 MAX_NUMBER_TEXT = 40  # a number written as a string (in a spec, or by a student in an answers file)
 MAX_TEXT = 200  # title, course, instructor, due: a 100 KB title took minutes to render
+MAX_INSTRUCTIONS = 1000  # the blank sheet's instructions: a paragraph or a few
+MAX_POINTS = 1000
+# The parts of a worksheet, by the kinds of quantity in them: `worksheet answers
+# --only` asks for some, and `[marking] points` gives each its points ("update":
+# the whole update table, momentum and η·g included).
+PARTS: dict[str, tuple[str, ...]] = {
+    "forward": ("z", "a"),
+    "loss": ("loss",),
+    "backward": ("dyhat", "delta"),
+    "gradients": ("grad",),
+    "momentum": ("velocity",),
+    "eta": ("eta",),
+    "updates": ("new",),
+}
+POINT_PARTS: dict[str, tuple[str, ...]] = {**PARTS, "update": ("velocity", "eta", "new")}
 
 BUILTIN_NAME = "hw2-1.toml"
 
@@ -93,6 +109,8 @@ class Spec:
     course: str = ""
     instructor: str = ""
     due: str = ""
+    instructions: str = ""  # for the blank sheet; "" gives the default
+    points: tuple[tuple[str, Fraction], ...] = ()  # [marking] points, by part (POINT_PARTS), in order
 
     @property
     def exact(self) -> bool:
@@ -137,6 +155,14 @@ def parse_spec(text: str, source: str = "<spec>") -> Spec:
 # so a whole value that is a fraction is read as "1/2" (in a spec and an answers file alike)
 _BARE_FRACTION = re.compile(r"^(\s*[A-Za-z0-9_\-]+\s*=\s*)([+-]?\d+\s*/\s*\d+)(\s*(?:#.*)?)$", re.M)
 _LOOSE_FRACTION = re.compile(r"[\[,]\s*[+-]?\d+\s*/\s*\d+\s*[,\]]")
+
+
+def fingerprint(spec: Spec) -> str:
+    """A short name for the problem a sheet was made for: the same spec gives the same 8 hex digits,
+    in any process (a set is written sorted: its own order changes with Python's hash seed)."""
+    canonical = [(f.name, sorted(v) if isinstance(v, frozenset) else v)
+                 for f in fields(spec) for v in (getattr(spec, f.name),)]
+    return hashlib.sha256(repr(canonical).encode("utf-8")).hexdigest()[:8]
 
 
 def quote_fractions(text: str) -> str:
@@ -224,14 +250,15 @@ class _Parser:
             raise self.fail(where, f"{_show(value)} is not one of {', '.join(allowed)}")
         return value
 
-    def text(self, value: Any, where: str) -> str:
+    def text(self, value: Any, where: str, longest: int = MAX_TEXT, lines: bool = False) -> str:
+        """Text as given; with `lines`, line breaks between paragraphs are allowed (it never goes into code)."""
         if not isinstance(value, str):
             raise self.fail(where, f"expected a string, got {_show(value)}")
-        if len(value) > MAX_TEXT:
-            raise self.fail(where, f"is {len(value)} characters long; at most {MAX_TEXT} are allowed")
+        if len(value) > longest:
+            raise self.fail(where, f"is {len(value)} characters long; at most {longest} are allowed")
         for n, ch in enumerate(value):
             # a newline would become code in a generated script, an escape a terminal command
-            if _control(ch):
+            if _control(ch) and not (lines and ch == "\n"):
                 raise self.fail(
                     where, f"holds the control character U+{ord(ch):04X} at position {n + 1}; "
                     "text here is one line without tabs, escapes or other control characters"
@@ -261,7 +288,8 @@ class _Parser:
     # -- sections ----------------------------------------------------------
     def spec(self, doc: dict[str, Any]) -> Spec:
         self.table(
-            doc, "", ("title", "course", "instructor", "due", "network", "init", "data", "training")
+            doc, "", ("title", "course", "instructor", "due", "instructions", "network", "init", "data", "training",
+                      "marking")
         )
         for key in ("network", "data", "training"):
             if key not in doc:
@@ -292,8 +320,27 @@ class _Parser:
             course=texts["course"],
             instructor=texts["instructor"],
             due=texts["due"],
+            instructions=self.text(doc.get("instructions", ""), "instructions", MAX_INSTRUCTIONS, lines=True),
+            points=self.points(doc.get("marking", {})),
             **training,
         )
+
+    def points(self, marking: Any) -> tuple[tuple[str, Fraction], ...]:
+        self.table(marking, "marking", ("points",))
+        raw = marking.get("points", {})
+        self.table(raw, "marking.points", tuple(POINT_PARTS))
+        out, kinds = [], set()
+        for name, value in raw.items():
+            where = f"marking.points.{name}"
+            points = self.number(value, where)
+            if not 0 <= points <= MAX_POINTS:
+                raise self.fail(where, f"{_num(points)} points: give 0 to {MAX_POINTS}")
+            if kinds & set(POINT_PARTS[name]):
+                raise self.fail(where, "overlaps another part given points (update is momentum, eta and "
+                                       "updates together): give one or the other")
+            kinds |= set(POINT_PARTS[name])
+            out.append((name, points))
+        return tuple(out)
 
     def network(self, net: Any) -> tuple[int, tuple[Layer, ...]]:
         self.table(net, "network", ("inputs", "layers"))
