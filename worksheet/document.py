@@ -40,6 +40,7 @@ from .trace import Snapshot, format_tensor
 HAND_MM_PER_CHAR = 2.9
 PRINT_MM_PER_CHAR = 2.2  # 11pt serif, a formula's average character
 LINE_MM = 8.5
+HAND_LINE_MM = 12.0  # a blank sheet's lines are for handwriting
 TEXT_MM = {"a4": 170.0, "letter": 175.9}  # the page's width inside its margins (20 mm a side)
 # A line is its left-hand side (24 mm and a gap), then the rest, then room for the equation number.
 RHS_OFF_MM = 37.0
@@ -66,10 +67,11 @@ class Box:
     mark: str = ""  # on a marked sheet: right, carried, wrong or missing
     note: str = ""  # under a wrong answer: the expected value, and what follows from the student's own numbers
     slip: str = ""  # under that: the mistake that explains the number, where one does
+    line_mm: float = LINE_MM  # a working area's line: typeset on the key, handwritten on a blank sheet
 
     @property
     def height_mm(self) -> float:
-        return self.lines * LINE_MM
+        return self.lines * self.line_mm
 
     @property
     def note_mm(self) -> float:
@@ -232,6 +234,7 @@ class _Builder:
         self.rhs_mm = TEXT_MM[options.paper] - RHS_OFF_MM
         self.work_mm = self.rhs_mm - self.value_mm - 12
         self.step_no = 0
+        self.line_mm = HAND_LINE_MM if options.blank else LINE_MM
 
     def box(self, name: str, text: str, width_mm: float | None = None, lines: int = 1, repeat: bool = False) -> Box:
         """A value box; `repeat`: a number written again (the old p of step 2), marked without its note."""
@@ -298,14 +301,15 @@ class _Builder:
         compact = sym_mm + work_mm + self.value_mm + 18 <= self.rhs_mm
         if not self.opt.formulas:  # the symbol, room to write the formula and the working, the box
             lines = max(1, math.ceil((sym_mm + _mm_for(len(plain)) + 6) / self.work_mm))
-            return Line(eq.name, Markup(self.html.doprint(eq.lhs)), Markup(""), Box("", "", self.work_mm, lines),
+            return Line(eq.name, Markup(self.html.doprint(eq.lhs)), Markup(""),
+                        Box("", "", self.work_mm, lines, line_mm=self.line_mm),
                         self.box(eq.name, value), 0, True)
         if plain != format_decimal(step.values[eq.name], self.opt.decimals) and not isinstance(eq.symbolic, sp.Symbol):
             width = work_mm if compact else self.work_mm
             lines = max(1, math.ceil(_mm_for(len(plain)) / width))
             # the working is not marked, only its result: an unlabelled area
             text = "" if self.opt.blank else Markup(self.numbers.doprint(worked))
-            working = Box("", text, width, lines)
+            working = Box("", text, width, lines, line_mm=self.line_mm)
         return Line(eq.name, Markup(self.html.doprint(eq.lhs)), Markup(sym),
                     working, self.box(eq.name, value), refs[_same_in_every_sample(eq)], compact)
 
