@@ -299,3 +299,17 @@ def test_solve_json_carries_the_givens_the_answer_names_and_latex(capsys):
     assert z["latex"] == r"1 \cdot 2 + \left(-0.5\right)"
     d = next(e for e in data["derivation"] if e["name"] == "dW1_1_1")
     assert d["latex_lhs"] == r"\frac{\partial L}{\partial w^{(1)}_{11}}" and d["latex_symbolic"].startswith(r"\left(")
+
+
+def test_digits_gives_significant_digits_instead_of_decimals(capsys):
+    from fractions import Fraction
+
+    from worksheet.notation import Digits, format_decimal
+
+    assert main(["solve", "--digits", "3"]) == 0
+    out = capsys.readouterr().out
+    # the homework prints W1 = 0.8093 after two updates: 3 significant digits are 0.809
+    assert "w¹₁₁ = 0.809," in out and "0.8093" not in out
+    assert format_decimal(Fraction("0.000438568"), Digits(3)) == "0.000439"
+    assert format_decimal(Fraction("123.456"), Digits(2)) == "123"  # never rounds away whole digits
+    assert main(["render", "--digits", "0"]) == 2

@@ -90,6 +90,17 @@ def terminal_safe(message: str) -> str:
     return UNSAFE_TEXT.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), message)
 
 
+DIGITS = click.option("--digits", type=click.IntRange(1, 30), default=None,
+                      help="Show numbers to N significant digits instead of a number of decimals.")
+
+
+def precision(decimals: int, digits: int | None) -> int:
+    """What every printer takes: decimals, or with --digits a count of significant digits."""
+    from .notation import Digits
+
+    return Digits(digits) if digits is not None else decimals
+
+
 class OutputError(ValueError):
     """An output cannot be made or written: a template override, a folder."""
 
@@ -116,9 +127,11 @@ def cli(ctx: click.Context) -> None:
 @SPEC_ARG
 @click.option("--json", "as_json", is_flag=True, help="Print the whole solution as JSON.")
 @click.option("--decimals", type=click.IntRange(0, 30), default=4, show_default=True,
-              help="Decimals shown for numbers.")
-def solve(spec_path: Path | None, as_json: bool, decimals: int) -> None:
+              help="Decimals shown for numbers (never fewer than 4 significant digits).")
+@DIGITS
+def solve(spec_path: Path | None, as_json: bool, decimals: int, digits: int | None) -> None:
     """Print the step-by-step solution."""
+    decimals = precision(decimals, digits)
     from .solve import solve as run_solve
 
     solution = run_solve(load_spec(spec_path))
@@ -194,7 +207,8 @@ def _formats(ctx, param, value: str) -> tuple[str, ...]:
               help="html, pdf, or both, comma-separated.")
 @click.option("--blank", is_flag=True, help="A blank sheet: the same pages, with empty labelled boxes.")
 @click.option("--decimals", type=click.IntRange(0, 12), default=4, show_default=True,
-              help="Decimals shown for numbers.")
+              help="Decimals shown for numbers (never fewer than 4 significant digits).")
+@DIGITS
 @click.option("--paper", type=click.Choice(["a4", "letter"]), default="a4", show_default=True,
               help="Paper size of the PDF.")
 @click.option("--templates", "templates_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -207,13 +221,14 @@ def _formats(ctx, param, value: str) -> tuple[str, ...]:
               help="Print the PyTorch script that checks the numbers.  [default: on the key, not on a blank sheet]")
 def render(spec_path: Path | None = None, out_dir: Path = Path("out"), formats: tuple[str, ...] = FORMATS,
            blank: bool = False, decimals: int = 4, paper: str = "a4", templates_dir: Path | None = None,
-           iters: int = 10, formulas: str = "show", with_script: bool | None = None) -> None:
+           iters: int = 10, formulas: str = "show", with_script: bool | None = None, digits: int | None = None) -> None:
     """Render the worksheet as HTML and PDF: the answer key, or a blank sheet."""
     from .document import Options, build
     from .script import torch_script as make_script
     from .solve import solve as run_solve
     from .trace import run
 
+    decimals = precision(decimals, digits)
     if formulas == "hide" and not blank:
         raise click.BadParameter("hide is for a blank sheet (add --blank); an answer key shows its formulas",
                                  param_hint="'--formulas'")
@@ -431,14 +446,16 @@ def _weights(ctx, param, value: str | None):
 @click.option("--weights", callback=_weights, metavar="right=1,carried=1,wrong=0,missing=0",
               help="Points per verdict for the score.  [default: right=1,carried=1,wrong=0,missing=0]")
 @click.option("--decimals", type=click.IntRange(0, 12), default=4, show_default=True,
-              help="Decimals of the expected values shown.")
+              help="Decimals of the expected values shown (never fewer than 4 significant digits).")
+@DIGITS
 @click.option("--json", "as_json", is_flag=True, help="Print the marking as JSON instead of the report.")
 @click.pass_context
 def check(ctx: click.Context, paths: tuple[Path, ...], html_path: Path | None, pdf_path: Path | None,
-          weights, decimals: int, as_json: bool) -> None:
+          weights, decimals: int, as_json: bool, digits: int | None) -> None:
     """Mark a student's answers: the first wrong step, credit carried forward, the mistake named.
 
     Exit status 0 when every answer is right or carried forward, 1 otherwise."""
+    decimals = precision(decimals, digits)
     from .answers import looks_like_answers, parse_answers
     from .check import check as run_check
     from .solve import solve as run_solve

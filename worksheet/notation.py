@@ -253,6 +253,11 @@ def value_text(value: Fraction, decimals: int, exact: bool) -> str:
 
 
 MIN_SIGNIFICANT = 4  # 0.000438568 shows as 0.0004386, never as 0.0004
+
+
+class Digits(int):
+    """A precision in significant digits (`--digits N`) where one in decimals is expected: every
+    printer and `format_decimal` take either, so the choice travels as the one `decimals` value."""
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 _FROM_SUPERSCRIPT = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
 
@@ -267,8 +272,11 @@ def format_decimal(value, decimals: int = 4) -> str:
             ctx.prec = 40
             magnitude = (Decimal(frac.numerator) / Decimal(frac.denominator)).adjusted()  # ⌊log10 |value|⌋
         if magnitude < -6:
-            return _scientific(frac, magnitude)
-        decimals = max(decimals, MIN_SIGNIFICANT - 1 - magnitude)
+            return _scientific(frac, magnitude, decimals if isinstance(decimals, Digits) else MIN_SIGNIFICANT)
+        if isinstance(decimals, Digits):
+            decimals = max(0, decimals - 1 - magnitude)
+        else:
+            decimals = max(decimals, MIN_SIGNIFICANT - 1 - magnitude)
     scaled = frac * 10**decimals
     if scaled.denominator == 1:  # terminates within `decimals` places: show it exactly
         text = _trim(f"{round_half_up(frac, decimals):.{decimals}f}")
@@ -279,10 +287,10 @@ def format_decimal(value, decimals: int = 4) -> str:
     return text.replace("-", "−")
 
 
-def _scientific(frac: Fraction, magnitude: int) -> str:
-    mantissa = round_half_up(frac / Fraction(10) ** magnitude, MIN_SIGNIFICANT - 1)
+def _scientific(frac: Fraction, magnitude: int, digits: int) -> str:
+    mantissa = round_half_up(frac / Fraction(10) ** magnitude, digits - 1)
     if abs(mantissa) >= 10:  # 9.9996 rounded up to 10.000
-        mantissa, magnitude = round_half_up(frac / Fraction(10) ** (magnitude + 1), MIN_SIGNIFICANT - 1), magnitude + 1
+        mantissa, magnitude = round_half_up(frac / Fraction(10) ** (magnitude + 1), digits - 1), magnitude + 1
     return f"{mantissa}·10{str(magnitude).translate(_SUPERSCRIPT)}".replace("-", "−")
 
 
