@@ -33,7 +33,7 @@ from .figures import loss_svg, network_svg
 from .notation import ACTIVATION_NAMES, HtmlPrinter, TextPrinter, format_decimal, given_text, symbol_html, value_text
 from .quantities import at, entries, eta_name, neuron_order, param_name, sections
 from .solve import Solution, Step, arithmetic_text, conventions
-from .spec import Spec, fingerprint
+from .spec import POINT_NAMES, Spec, fingerprint
 from .trace import Snapshot, format_tensor
 
 # Handwriting is wider than print: millimetres a written character takes, and a line's height.
@@ -193,9 +193,6 @@ DEFAULT_INSTRUCTIONS = (
     "at least 4 decimals, rounded half up, or as an exact fraction such as 7/2, and carry on with the number "
     "you wrote: a later answer that follows from your own earlier ones gets its credit."
 )
-POINT_NAMES = {"forward": "forward pass", "loss": "loss", "backward": "∂L/∂ŷ and δ", "gradients": "gradients",
-               "momentum": "momentum buffers", "eta": "η·gradient", "updates": "updated parameters",
-               "update": "the update"}
 
 
 def _points(spec: Spec) -> tuple[tuple[str, str], ...]:

@@ -19,6 +19,7 @@ from .check import Mark, Marking
 from .export import exact_text
 from .notation import format_decimal, value_text
 from .report import emit
+from .spec import POINT_NAMES
 
 STYLE = {"right": "green", "carried": "yellow", "wrong": "bold red", "missing": "dim"}
 LABEL = {"right": "right", "carried": "carried forward", "wrong": "wrong", "missing": "missing"}
@@ -39,7 +40,7 @@ def summary(marking: Marking) -> str:
     text = (f"Score {_number(marking.score)} of {_number(marking.points)}: "
             f"{c['right']} right, {c['carried']} carried forward, {c['wrong']} wrong, {c['missing']} missing.")
     if marking.part_points:
-        text += " Points: " + ", ".join(f"{name} {_number(score)} of {_number(points)}"
+        text += " Points: " + ", ".join(f"{POINT_NAMES[name]} {_number(score)} of {_number(points)}"
                                         for name, score, points in marking.by_part()) + "."
     return text
 

@@ -69,6 +69,9 @@ PARTS: dict[str, tuple[str, ...]] = {
     "updates": ("new",),
 }
 POINT_PARTS: dict[str, tuple[str, ...]] = {**PARTS, "update": ("velocity", "eta", "new")}
+POINT_NAMES = {"forward": "forward pass", "loss": "loss", "backward": "∂L/∂ŷ and δ", "gradients": "gradients",
+               "momentum": "momentum buffers", "eta": "η·gradient", "updates": "updated parameters",
+               "update": "the update"}  # as the sheet and the report name the parts
 
 BUILTIN_NAME = "hw2-1.toml"
 
