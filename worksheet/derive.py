@@ -216,17 +216,26 @@ def derive(spec: Spec) -> Derivation:
             if trainable_w:
                 for j in range(1, fan_in[l - 1] + 1):
                     w = S.w(l, i, j)
-                    chain = _add(*(_mul(*unwrap(delta[l, i, s][0]), S.partial(S.z(l, i, s), w))
-                                   for s in samples))
-                    sym = _add(*(_mul(*unwrap(delta[l, i, s][1]), S.a(l - 1, j, s)) for s in samples))
+                    if l == depth:  # from the output δ, as written above it, not ∂L/∂ŷ·∂ŷ/∂z again
+                        chain = _add(*(_mul(S.partial(L, S.z(l, i, s)), S.partial(S.z(l, i, s), w))
+                                       for s in samples))
+                        sym = _add(*(_mul(S.delta(l, i, s), S.a(l - 1, j, s)) for s in samples))
+                    else:
+                        chain = _add(*(_mul(*unwrap(delta[l, i, s][0]), S.partial(S.z(l, i, s), w))
+                                       for s in samples))
+                        sym = _add(*(_mul(*unwrap(delta[l, i, s][1]), S.a(l - 1, j, s)) for s in samples))
                     grads.append(Equation(f"dW{l}_{i}_{j}", S.partial(L, w), sym, chain, (f"W{l}", l, (i, j)),
                                           kind="grad", layer=l, unit=i))
         if trainable_b:
             for i in range(1, units[l - 1] + 1):
                 b = S.b(l, i)
-                chain = _add(*(_mul(*unwrap(delta[l, i, s][0]), S.partial(S.z(l, i, s), b))
-                               for s in samples))
-                sym = _add(*(_mul(*unwrap(delta[l, i, s][1]), sp.Integer(1)) for s in samples))
+                if l == depth:
+                    chain = _add(*(_mul(S.partial(L, S.z(l, i, s)), S.partial(S.z(l, i, s), b)) for s in samples))
+                    sym = _add(*(S.delta(l, i, s) for s in samples))
+                else:
+                    chain = _add(*(_mul(*unwrap(delta[l, i, s][0]), S.partial(S.z(l, i, s), b))
+                                   for s in samples))
+                    sym = _add(*(_mul(*unwrap(delta[l, i, s][1]), sp.Integer(1)) for s in samples))
                 grads.append(Equation(f"db{l}_{i}", S.partial(L, b), sym, chain, (f"b{l}", l, (i,)),
                                       kind="grad", layer=l, unit=i))
     # output layer first, as backpropagation reaches them; W before b (a stable sort)
