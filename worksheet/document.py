@@ -9,10 +9,12 @@ numbers (`Markup`); text from the spec stays plain `str`, for the templates
 to escape.
 
 The answer key and the blank sheet are the same model with `blank` set:
-every number a student computes is a `Box` whose size is decided from the
-key's own text in both cases, so the two documents lay out the same and
-line up page by page; a blank sheet's boxes carry only their label, a
-marked one the student's answers.
+every number a student computes is a `Box`, of one width decided from the
+key's own numbers in both cases, and the two carry the same boxes under the
+same headings in the same order; a blank sheet's boxes carry only their
+label, a marked one the student's answers. A blank sheet is sized for
+handwriting (taller boxes and lines, wider working areas), the key for print,
+so the key is shorter.
 """
 
 from __future__ import annotations
@@ -39,11 +41,17 @@ from .trace import Snapshot, format_tensor
 # Handwriting is wider than print: millimetres a written character takes, and a line's height.
 HAND_MM_PER_CHAR = 2.9
 PRINT_MM_PER_CHAR = 2.2  # 11pt serif, a formula's average character
-LINE_MM = 8.5
+PT_MM = 25.4 / 72
+# DejaVu Serif's advance widths in em (the key's printed text); any other character counts as 0.62 em
+_EM = {**dict.fromkeys("0123456789", 0.636), **dict.fromkeys(".,·: ′", 0.318), **dict.fromkeys("+−-=×", 0.838),
+       **dict.fromkeys("()[]", 0.39), "/": 0.337, "e": 0.592, "R": 0.73, "L": 0.637, "U": 0.733,
+       **dict.fromkeys("⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾₀₁₂₃₄₅₆₇₈₉₍₎ᵀ", 0.41)}
+_FRAC = re.compile(r'<span class="frac"><span class="n">(.*?)</span><span class="d">(.*?)</span></span>')
+LINE_MM = 7.0  # the key's lines and boxes: printed text
 HAND_LINE_MM = 12.0  # a blank sheet's lines are for handwriting
 TEXT_MM = {"a4": 170.0, "letter": 175.9}  # the page's width inside its margins (20 mm a side)
-# A line is its left-hand side (24 mm and a gap), then the rest, then room for the equation number.
-RHS_OFF_MM = 37.0
+# A line is its left-hand side (22 mm and a gap), then the rest; the equation number hangs in the page's margin.
+RHS_OFF_MM = 24.5
 PAPER = ("a4", "letter")
 
 
@@ -131,6 +139,7 @@ class Derived:
     # the chain rule in ∂ factors, then in the network's symbols, as (sign, formula)
     # rows: "=" opens a form; a sum over the samples of a batch goes on with "+" rows
     rows: tuple[tuple[str, Markup], ...]
+    one_line: bool = False  # the rows fit on one line, one after the other (the key's print)
 
 
 @dataclass(frozen=True)
@@ -143,6 +152,8 @@ class DerivationGroup:
 class Given:
     label: Markup
     value: Markup
+    width_mm: float = 0.0  # label and value, printed
+    height: int = 1  # in lines: a matrix's rows
 
 
 @dataclass(frozen=True)
@@ -186,6 +197,7 @@ class Document:
     version: str = ""  # the problem's fingerprint, printed so a sheet can be matched to its key
     instructions: tuple[str, ...] = ()  # the blank sheet's, paragraph by paragraph
     points: tuple[tuple[str, str], ...] = ()  # (part, points) from the spec's [marking], then ("total", …)
+    given_split: int = 0  # the Given rows in the left of two columns, when every row fits half the page; 0: one
 
 
 DEFAULT_INSTRUCTIONS = (
@@ -209,6 +221,19 @@ def _text_length(markup: str) -> int:
 
 def _mm_for(chars: int) -> float:
     return chars * HAND_MM_PER_CHAR
+
+
+def _printed_mm(text: str, pt: float = 10.5) -> float:
+    """The width of printed text (the key's working is 10.5 pt), in mm, a little generously."""
+    return 1.04 * pt * PT_MM * sum(_EM.get(c, 0.62) for c in text)
+
+
+def _markup_mm(markup: str, pt: float = 11.0) -> float:
+    """The printed width of a formula's markup: a stacked fraction is as wide as its longer part."""
+    def wider(m: re.Match) -> str:
+        parts = [html.unescape(re.sub(r"<[^>]+>", "", part)) for part in m.groups()]
+        return max(parts, key=lambda part: _printed_mm(part))
+    return _printed_mm(html.unescape(re.sub(r"<[^>]+>", "", _FRAC.sub(wider, markup))), pt)
 
 
 class _Builder:
@@ -269,7 +294,9 @@ class _Builder:
                     per_sample = eq.param is not None and len(spec.x) > 1 and isinstance(form, sp.Add)
                     for k, term in enumerate(form.args if per_sample else (form,)):
                         rows.append(("=" if k == 0 else "+", Markup(self.display.doprint(term))))
-                out.append(Derived(n, eq.name, Markup(self.display.doprint(eq.lhs)), tuple(rows)))
+                # two short forms share a line: = chain = symbols
+                one_line = len(rows) == 2 and sum(_markup_mm(form) + 6 for _, form in rows) <= self.rhs_mm
+                out.append(Derived(n, eq.name, Markup(self.display.doprint(eq.lhs)), tuple(rows), one_line))
             return tuple(out)
 
         for n, layer in enumerate(spec.layers, start=1):
@@ -292,18 +319,20 @@ class _Builder:
         plain = self.text.doprint(worked)
         value = self.value(step.values[eq.name])
         working = None
-        # one line when it all fits: left side, formula, working, value
-        sym_mm = _text_length(sym) * PRINT_MM_PER_CHAR
-        work_mm = _mm_for(len(plain)) + 6
-        compact = sym_mm + work_mm + self.value_mm + 18 <= self.rhs_mm
+        # one line when it all fits: left side, formula, working, value; the key's working is printed,
+        # narrower than a student's handwriting, so a key puts more on one line than its blank sheet
+        sym_mm = (_text_length(sym) * PRINT_MM_PER_CHAR if self.opt.blank else _markup_mm(sym))
+        work_mm = (_mm_for(len(plain)) if self.opt.blank else _printed_mm(plain)) + 6
+        compact = sym_mm + work_mm + self.value_mm + (18 if self.opt.blank else 15) <= self.rhs_mm
         if not self.opt.formulas:  # the symbol, room to write the formula and the working, the box
             lines = max(1, math.ceil((sym_mm + _mm_for(len(plain)) + 6) / self.work_mm))
             return Line(eq.name, Markup(self.html.doprint(eq.lhs)), Markup(""),
                         Box("", "", self.work_mm, lines, line_mm=self.line_mm),
                         self.box(eq.name, value), 0, True)
         if plain != format_decimal(step.values[eq.name], self.opt.decimals) and not isinstance(eq.symbolic, sp.Symbol):
-            width = work_mm if compact else self.work_mm
-            lines = max(1, math.ceil(_mm_for(len(plain)) / width))
+            # a blank sheet's long working gets the whole line; the key's is as wide as its text
+            width = work_mm if compact else self.work_mm if self.opt.blank else min(work_mm, self.work_mm)
+            lines = max(1, math.ceil((work_mm - 6) / (width - (0 if self.opt.blank else 5))))
             # the working is not marked, only its result: an unlabelled area
             text = "" if self.opt.blank else Markup(self.numbers.doprint(worked))
             working = Box("", text, width, lines, line_mm=self.line_mm)
@@ -389,26 +418,50 @@ def _given(spec: Spec, sol: Solution, dec: int, printer: HtmlPrinter) -> tuple[G
     def sym(s) -> str:
         return printer.doprint(s)
 
-    out = []
+    out: list[Given] = []
+
+    def add(label: str, value: str, cells: tuple[int, int] | None = None) -> None:
+        """A row; `cells`: a matrix's rows and columns, whose numbers stand in cells 4 mm apart."""
+        plain = html.unescape(re.sub(r"<[^>]+>", " ", value))
+        if cells is None:
+            value_mm = _markup_mm(value)
+        else:
+            value_mm = cells[1] * (max(_printed_mm(n, 11) for n in plain.split()) + 4) + 4
+        out.append(Given(Markup(label), Markup(value), _markup_mm(label) + 4 + value_mm,
+                         cells[0] if cells else 1))
+
     for s, (xs, ys) in enumerate(zip(spec.x, spec.y), start=1):
         where = f" (sample {s})" if len(spec.x) > 1 else ""
         xsyms = ", ".join(sym(S.x(j, s)) for j in range(1, spec.inputs + 1))
         ysyms = ", ".join(sym(S.y(k, s)) for k in range(1, spec.layers[-1].units + 1))
-        out.append(Given(Markup(f"input {xsyms}{where}"), Markup(vector(xs))))
-        out.append(Given(Markup(f"target {ysyms}{where}"), Markup(vector(ys))))
+        add(f"input {xsyms}{where}", vector(xs))
+        add(f"target {ysyms}{where}", vector(ys))
     for n, (W, b) in enumerate(zip(spec.weights, spec.biases), start=1):
-        out.append(Given(Markup(f"weights <i>W</i><sup>({n})</sup> (row <i>i</i> = unit, column <i>j</i> = input)"),
-                         Markup(matrix(W))))
+        # which index is the row is said once, in the table's caption
+        add(f"weights <i>W</i><sup>({n})</sup>", matrix(W), (len(W), len(W[0])))
         if b is not None:
-            out.append(Given(Markup(f"biases <i>b</i><sup>({n})</sup>"), Markup(vector(b))))
+            add(f"biases <i>b</i><sup>({n})</sup>", vector(b))
     frozen = ", ".join(sorted(spec.frozen))
     loss = sol.derivation.loss
-    out.append(Given(Markup("loss"), Markup(f"{printer.doprint(loss.lhs)} = {printer.doprint(loss.symbolic)}")))
-    out.append(Given(Markup("learning rate η"), Markup(format_decimal(spec.learning_rate, 12))))
+    add("loss", f"{printer.doprint(loss.lhs)} = {printer.doprint(loss.symbolic)}")
+    add("learning rate η", format_decimal(spec.learning_rate, 12))
     if spec.momentum:
-        out.append(Given(Markup("momentum μ"), Markup(format_decimal(spec.momentum, 12))))
-    out.append(Given(Markup("updates"), Markup(f"{spec.steps}" + (f"; frozen: {frozen}" if frozen else ""))))
+        add("momentum μ", format_decimal(spec.momentum, 12))
+    add("updates", html.escape(f"{spec.steps}" + (f"; frozen: {frozen}" if frozen else "")))
     return tuple(out)
+
+
+GIVEN_COLUMN_MM = 80.0  # half the text's width, less a gap
+
+
+def _given_split(given: tuple[Given, ...]) -> int:
+    """Where the Given table splits into two columns of about equal height; 0 (one column) when a row
+    is too wide for half the page or the table is short."""
+    if len(given) < 6 or any(g.width_mm > GIVEN_COLUMN_MM for g in given):
+        return 0
+    heights = [g.height + 0.4 for g in given]
+    total = sum(heights)
+    return min(range(1, len(given)), key=lambda k: abs(2 * sum(heights[:k]) - total))
 
 
 def _notation(spec: Spec, formulas: bool = True) -> tuple[Markup, ...]:
@@ -503,7 +556,7 @@ def build(sol: Solution, snapshots: tuple[Snapshot, ...], options: Options = Opt
         title=spec.title, course=spec.course, instructor=spec.instructor, due=spec.due,
         blank=options.blank, paper=options.paper, rhs_mm=b.rhs_mm,
         decimals=options.decimals, summary=summary,
-        given=_given(spec, sol, options.decimals, b.html),
+        given=(given := _given(spec, sol, options.decimals, b.html)), given_split=_given_split(given),
         network=Markup(network_svg(spec, options.decimals)),
         version=fingerprint(spec), points=_points(spec),
         instructions=tuple(p.strip() for p in (spec.instructions or DEFAULT_INSTRUCTIONS).split("\n\n") if p.strip()),
