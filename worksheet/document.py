@@ -45,7 +45,7 @@ PT_MM = 25.4 / 72
 # DejaVu Serif's advance widths in em (the key's printed text); any other character counts as 0.62 em
 _EM = {**dict.fromkeys("0123456789", 0.636), **dict.fromkeys(".,·: ′", 0.318), **dict.fromkeys("+−-=×", 0.838),
        **dict.fromkeys("()[]", 0.39), "/": 0.337, "e": 0.592, "R": 0.73, "L": 0.637, "U": 0.733,
-       **dict.fromkeys("⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾₀₁₂₃₄₅₆₇₈₉₍₎ᵀ", 0.41)}
+       **dict.fromkeys("⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾₀₁₂₃₄₅₆₇₈₉₍₎ᵀ", 0.35)}
 _FRAC = re.compile(r'<span class="frac"><span class="n">(.*?)</span><span class="d">(.*?)</span></span>')
 LINE_MM = 7.0  # the key's lines and boxes: printed text
 HAND_LINE_MM = 12.0  # a blank sheet's lines are for handwriting
@@ -293,10 +293,11 @@ class _Builder:
                         continue
                     per_sample = eq.param is not None and len(spec.x) > 1 and isinstance(form, sp.Add)
                     for k, term in enumerate(form.args if per_sample else (form,)):
-                        rows.append(("=" if k == 0 else "+", Markup(self.display.doprint(term))))
+                        rows.append(("=" if k == 0 else "+", self.display.doprint(term)))
                 # two short forms share a line: = chain = symbols
                 one_line = len(rows) == 2 and sum(_markup_mm(form) + 6 for _, form in rows) <= self.rhs_mm
-                out.append(Derived(n, eq.name, Markup(self.display.doprint(eq.lhs)), tuple(rows), one_line))
+                out.append(Derived(n, eq.name, Markup(self.display.doprint(eq.lhs)),
+                                   tuple((sign, Markup(form)) for sign, form in rows), one_line))
             return tuple(out)
 
         for n, layer in enumerate(spec.layers, start=1):
@@ -322,8 +323,8 @@ class _Builder:
         # one line when it all fits: left side, formula, working, value; the key's working is printed,
         # narrower than a student's handwriting, so a key puts more on one line than its blank sheet
         sym_mm = (_text_length(sym) * PRINT_MM_PER_CHAR if self.opt.blank else _markup_mm(sym))
-        work_mm = (_mm_for(len(plain)) if self.opt.blank else _printed_mm(plain)) + 6
-        compact = sym_mm + work_mm + self.value_mm + (18 if self.opt.blank else 15) <= self.rhs_mm
+        work_mm = _mm_for(len(plain)) + 6 if self.opt.blank else _printed_mm(plain) + 5
+        compact = sym_mm + work_mm + self.value_mm + (18 if self.opt.blank else 16.5) <= self.rhs_mm
         if not self.opt.formulas:  # the symbol, room to write the formula and the working, the box
             lines = max(1, math.ceil((sym_mm + _mm_for(len(plain)) + 6) / self.work_mm))
             return Line(eq.name, Markup(self.html.doprint(eq.lhs)), Markup(""),
@@ -332,7 +333,8 @@ class _Builder:
         if plain != format_decimal(step.values[eq.name], self.opt.decimals) and not isinstance(eq.symbolic, sp.Symbol):
             # a blank sheet's long working gets the whole line; the key's is as wide as its text
             width = work_mm if compact else self.work_mm if self.opt.blank else min(work_mm, self.work_mm)
-            lines = max(1, math.ceil((work_mm - 6) / (width - (0 if self.opt.blank else 5))))
+            text_mm, room = (work_mm - 6, width) if self.opt.blank else (work_mm - 5, width - 4)
+            lines = max(1, math.ceil(text_mm / room))
             # the working is not marked, only its result: an unlabelled area
             text = "" if self.opt.blank else Markup(self.numbers.doprint(worked))
             working = Box("", text, width, lines, line_mm=self.line_mm)
@@ -452,8 +454,6 @@ def _given(spec: Spec, sol: Solution, dec: int, printer: HtmlPrinter) -> tuple[G
 
 
 GIVEN_COLUMN_MM = 80.0  # half the text's width, less a gap
-
-
 def _given_split(given: tuple[Given, ...]) -> int:
     """Where the Given table splits into two columns of about equal height; 0 (one column) when a row
     is too wide for half the page or the table is short."""

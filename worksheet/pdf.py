@@ -8,11 +8,27 @@ with `PdfError` naming the address. The page is searched for such addresses
 before WeasyPrint sees it, because WeasyPrint drops some of them without a
 word (a relative path without a base URL, an `<img srcset>`, an SVG `<image>`,
 an `@import`) instead of asking its fetcher.
+
+Speed (the built-in key's PDF, profiled with cProfile around `to_pdf`): two
+things WeasyPrint does that a worksheet never needs are left out, and the
+PDF is the same page for page (`tests/test_render.py` compares the text).
+
+- Its user-agent stylesheet gives *every* element six pseudo-elements
+  (`::marker`, `::footnote-call`, `::note-call` ...), each with its own
+  computed style: the page uses no footnotes, and only a list item has a
+  marker, so `_ua_stylesheet` keeps those rules for `li::marker` only.
+- Without HarfBuzz's subsetter (libharfbuzz-subset) WeasyPrint subsets the
+  embedded fonts with fontTools, which decodes a font's GSUB and GPOS tables
+  before dropping them (a quarter second for DejaVu Serif's kerning): a PDF
+  uses neither, so `_subset_without_layout_tables` deletes them unread.
 """
 
 from __future__ import annotations
 
+import functools
+import io
 import logging
+import re
 
 
 class PdfError(ValueError):
@@ -25,15 +41,90 @@ def to_pdf(html: str) -> bytes:
     outside = external_references(html)
     if outside:
         raise PdfError(f"the page refers to something outside it, which is not fetched: {outside[0]}")
-    import weasyprint
     from weasyprint.urls import FatalURLFetchingError, URLFetcher
+
+    page = _page_class()
+    fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
+    try:
+        return page(string=html, url_fetcher=fetcher, base_url=None).write_pdf()
+    except FatalURLFetchingError as exc:
+        cause = exc.__cause__ or exc
+        raise PdfError(f"the page refers to something outside it, which is not fetched: {cause}") from None
+
+
+# Rules of WeasyPrint's user-agent stylesheet that match every element's pseudo-elements.
+_UNIVERSAL_PSEUDO = re.compile(r"^::(?:footnote|note)-[a-z]+ *\{[^}]*\}[ \t]*$", re.M)
+
+
+@functools.cache
+def _ua_stylesheet():
+    """WeasyPrint's user-agent stylesheet with `::marker` for list items only and no footnote rules;
+    None when this WeasyPrint's stylesheet is not the one expected (then its own is used)."""
+    try:
+        from weasyprint import CSS
+        from weasyprint.html import UA, UA_COUNTER_STYLE
+    except ImportError:
+        return None
+    text, notes = _UNIVERSAL_PSEUDO.subn("", UA)
+    text, markers = re.subn(r"^::marker(?= *\{)", "li::marker", text, flags=re.M)
+    if not notes or markers != 1:
+        return None
+    return CSS(string=text, counter_style=UA_COUNTER_STYLE)
+
+
+@functools.cache
+def _page_class():
+    """weasyprint.HTML with the lighter user-agent stylesheet, set up once a process."""
+    import weasyprint
 
     # fontTools subsets fonts when HarfBuzz's subsetter is missing, and says so on every run
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
-    fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
+    _subset_without_layout_tables()
+    sheet = _ua_stylesheet()
+    if sheet is None or not hasattr(weasyprint.HTML, "_ua_stylesheets"):
+        return weasyprint.HTML
+
+    class Page(weasyprint.HTML):
+        def _ua_stylesheets(self, forms=False):
+            return super()._ua_stylesheets(forms) if forms else [sheet]
+
+    return Page
+
+
+def _subset_without_layout_tables() -> None:
+    """Where WeasyPrint subsets fonts with fontTools, delete the tables it drops before fontTools reads them."""
     try:
-        return weasyprint.HTML(string=html, url_fetcher=fetcher, base_url=None).write_pdf()
-    except FatalURLFetchingError as exc:
-        cause = exc.__cause__ or exc
-        raise PdfError(f"the page refers to something outside it, which is not fetched: {cause}") from None
+        from fontTools import subset
+        from fontTools.ttLib import TTFont, TTLibError
+        from weasyprint.pdf import fonts
+    except ImportError:
+        return
+    font_class = getattr(fonts, "Font", None)
+    if getattr(fonts, "harfbuzz_subset", None) or not hasattr(font_class, "_fonttools_subset"):
+        return  # HarfBuzz subsets, or a WeasyPrint whose fonts this does not know
+    if getattr(font_class._fonttools_subset, "_worksheet", False):
+        return
+
+    def fonttools_subset(self, to_unicode, hinting):
+        # WeasyPrint's own options (fonts.Font._fonttools_subset), and its layout tables deleted unread
+        options = subset.Options(
+            retain_gids=True, passthrough_tables=True, ignore_missing_glyphs=True,
+            hinting=hinting, desubroutinize=True, notdef_outline=bool(self.missing))
+        options.drop_tables += ["GSUB", "GPOS", "SVG"]
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(gids=to_unicode)
+        try:
+            ttfont = TTFont(io.BytesIO(self.file_content), fontNumber=self.index)
+            for tag in ("GSUB", "GPOS", "GDEF", "SVG "):  # GDEF only serves GSUB and GPOS
+                if tag in ttfont:
+                    del ttfont[tag]
+            subsetter.subset(ttfont)
+        except TTLibError:
+            return  # WeasyPrint's way too: the font goes in whole
+        out = io.BytesIO()
+        ttfont.save(out)
+        self.file_content = out.getvalue()
+
+    fonttools_subset._worksheet = True  # type: ignore[attr-defined]
+    font_class._fonttools_subset = fonttools_subset
