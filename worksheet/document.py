@@ -53,6 +53,7 @@ TEXT_MM = {"a4": 170.0, "letter": 175.9}  # the page's width inside its margins 
 # A line is its left-hand side (22 mm and a gap), then the rest; the equation number hangs in the page's margin.
 RHS_OFF_MM = 24.5
 PAPER = ("a4", "letter")
+UPDATE_PARAM_MM = 19.0  # the update table's parameter column
 
 
 @dataclass(frozen=True)
@@ -365,6 +366,8 @@ class _Builder:
             heads = ("old <i>p</i>", g, f"η·{g}", "new <i>p</i>")
         if not self.opt.formulas:  # the update rule is the student's to write
             rule = Markup(f"η = {lr}" + (f", momentum μ = {format_decimal(spec.momentum, 12)}" if mom else ""))
+        # the table's boxes share the text's width with the parameter column (18 mm) and the cells' padding
+        cell_mm = min(self.value_mm, (TEXT_MM[self.opt.paper] - UPDATE_PARAM_MM) / len(heads) - 3)
         rows = []
         for group in spec.group_names:
             for index, old in entries(step.params[group]):
@@ -374,7 +377,7 @@ class _Builder:
                     old_cell: Box | str = given_text(old, dec)
                 else:  # the previous step's result, written again
                     self.step_no -= 1
-                    old_cell = self.box(f"new_{key}", self.value(old), repeat=True)
+                    old_cell = self.box(f"new_{key}", self.value(old), cell_mm, repeat=True)
                     self.step_no += 1
                 if group not in step.grads:
                     rows.append(UpdateRow(label, old_cell, "frozen", "" if mom else None, "", format_decimal(old, dec)))
@@ -384,10 +387,10 @@ class _Builder:
                 new = at(step.updated[group], index)
                 d = f"d{key}"
                 rows.append(UpdateRow(
-                    label, old_cell, self.box(d, self.value(grad)),
-                    self.box(f"v_{key}", self.value(vel)) if mom else None,
-                    self.box(eta_name(key, mom), self.value(spec.learning_rate * vel)),
-                    self.box(f"new_{key}", self.value(new)),
+                    label, old_cell, self.box(d, self.value(grad), cell_mm),
+                    self.box(f"v_{key}", self.value(vel), cell_mm) if mom else None,
+                    self.box(eta_name(key, mom), self.value(spec.learning_rate * vel), cell_mm),
+                    self.box(f"new_{key}", self.value(new), cell_mm),
                 ))
         return rule, tuple(Markup(h) for h in heads), tuple(rows)
 
