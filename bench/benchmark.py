@@ -21,6 +21,9 @@
    (HTML + PDF) each, with the pages of the PDF; every render must stay under
    a minute, the bound MAX_QUANTITIES (samples x steps x parameters) is set
    from. `python bench/benchmark.py --worst --repeats 1 --skip-growth`.
+With `--render`: only the rendering (sections 1 and 5), and the PDF stage's
+profile (cProfile around `to_pdf`, the 15 costliest functions by their own
+time) and its page count, which is what issue 9 measured.
 Runs are interleaved round-robin and the median is taken, because the machine
 is shared and noisy: read the ratios, not the seconds.
 """
@@ -86,6 +89,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--skip-growth", action="store_true", help="only section 1 and the in-process parts")
     parser.add_argument("--worst", action="store_true", help="also time the largest problems inside the limits")
+    parser.add_argument("--render", action="store_true", help="only the rendering: sections 1 and 5, and a profile")
     args = parser.parse_args()
     worksheet = shutil.which("worksheet") or sys.exit("install the package first: worksheet is not on PATH")
     with tempfile.TemporaryDirectory() as tmp:
@@ -104,6 +108,9 @@ def main() -> None:
         print(f"1. The built-in problem, cold processes, median of {args.repeats}")
         for name, t in first.items():
             print(f"   {name:<24} {t:6.2f} s   {t / base:5.2f} x the homework's script")
+        if args.render:
+            render_stages(args.repeats, profile=True)
+            return
 
         commands, shapes = {}, {}
         for activation in ("relu", "sigmoid"):
@@ -155,11 +162,12 @@ def render_growth(worksheet: str, tmp: Path, repeats: int) -> None:
         print(f"   {name:<22} {info[name]:>6} {t:6.2f}s {t / base:9.2f}x")
 
 
-def render_stages(repeats: int) -> None:
+def render_stages(repeats: int, profile: bool = False) -> None:
     from worksheet import parse_spec, solve
     from worksheet.document import Options, build
     from worksheet.pdf import to_pdf
     from worksheet.render import to_html
+    from worksheet.script import torch_script
     from worksheet.spec import builtin_text
     from worksheet.trace import run
 
@@ -170,7 +178,7 @@ def render_stages(repeats: int) -> None:
         t0 = time.perf_counter()
         sol, snaps = solve(spec), run(spec, 10)
         t1 = time.perf_counter()
-        doc = build(sol, snaps, Options())
+        doc = build(sol, snaps, Options(), torch_script=torch_script(spec, 10))  # the key as `worksheet` writes it
         t2 = time.perf_counter()
         html = to_html(doc)
         t3 = time.perf_counter()
@@ -181,6 +189,22 @@ def render_stages(repeats: int) -> None:
     print(f"\n5. The built-in render's stages in-process (no start-up), best of {repeats}")
     for name, ts in stages.items():
         print(f"   {name:<16} {min(ts):7.3f}s")
+    if profile:
+        import cProfile
+        import io
+        import pstats
+
+        from pypdf import PdfReader
+
+        profiler = cProfile.Profile()
+        pdf = profiler.runcall(to_pdf, html)
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("tottime").print_stats(15)
+        pages = len(PdfReader(io.BytesIO(pdf)).pages)
+        print(f"\n   the key with its script: {pages} pages, {html.count('<')} tags; "
+              f"PDF stage under cProfile: {stats.total_calls} calls")
+        print("\n".join("   " + line for line in out.getvalue().splitlines() if line.strip()))
 
 
 def in_process(repeats: int) -> None:

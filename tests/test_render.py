@@ -180,7 +180,7 @@ def test_weasyprint_fetches_nothing_outside_the_page(tmp_path):
 def test_letter_paper_and_decimals(builtin):
     html = html_for(builtin, decimals=2)
     # 2 decimals, but never fewer than 4 significant digits: 1.0742 shows as 1.074, 14 stays 14
-    values = re.findall(r'<span class="lbl">[^<]*</span>([^<]*)</span>', html)  # each box's number
+    values = re.findall(r'<span class="lbl"[^>]*>[^<]*</span>([^<]*)</span>', html)  # each box's number
     assert "1.074" in values and "1.0742" not in values
     assert "14" in values
     doc = build(solve(builtin), run(builtin, 10), Options(paper="letter"))
@@ -271,3 +271,29 @@ def test_a_sheets_version_is_the_same_in_every_process():
     seen = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                            env={**__import__("os").environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in (1, 2, 3)}
     assert len(seen) == 1
+
+
+def test_the_builtin_key_fits_in_8_pages_and_its_blank_sheet_keeps_room_to_write(tmp_path):
+    """Issue 9: the key `worksheet render` writes (with its PyTorch script) fits in 8 A4 pages; a blank
+    sheet keeps its handwriting sizes (boxes 10 mm, working lines 12 mm) and is no shorter than the key."""
+    from worksheet.cli import main
+
+    assert main(["render", "-o", str(tmp_path)]) == 0
+    assert len(PdfReader(tmp_path / "hw2-1.pdf").pages) <= 8
+    assert main(["render", "--blank", "-o", str(tmp_path)]) == 0
+    blank = (tmp_path / "hw2-1-blank.html").read_text(encoding="utf-8")
+    assert "body.blank .box { height: 10mm;" in blank and "height:12.0mm" in blank
+    assert len(PdfReader(tmp_path / "hw2-1-blank.pdf").pages) >= len(PdfReader(tmp_path / "hw2-1.pdf").pages)
+
+
+def test_the_pdf_stage_keeps_list_markers_and_matches_plain_weasyprint():
+    """to_pdf leaves out the user-agent stylesheet's footnote rules and fontTools' decoding of layout
+    tables: a list keeps its bullets and the text comes out as plain WeasyPrint writes it."""
+    import weasyprint
+
+    page = ('<html><head><meta charset="utf-8"><style>html { font: 11pt "DejaVu Serif", serif; }</style></head>'
+            "<body><h2>Notation</h2><ul><li>𝑤⁽¹⁾₁₁: a weight</li><li>ReLU′(0) = 0</li></ul>"
+            '<ol><li>first</li><li>second</li></ol><pre style="font-family: monospace">x = 1</pre></body></html>')
+    ours = pages(to_pdf(page))
+    plain = pages(weasyprint.HTML(string=page).write_pdf())
+    assert ours == plain and "•" in ours[0] and "2." in ours[0]
