@@ -140,7 +140,7 @@ class Derived:
     # the chain rule in ∂ factors, then in the network's symbols, as (sign, formula)
     # rows: "=" opens a form; a sum over the samples of a batch goes on with "+" rows
     rows: tuple[tuple[str, Markup], ...]
-    one_line: bool = False  # the rows fit on one line, one after the other (the key's print)
+    one_line: bool = False  # two short forms, printed one after the other on one line
 
 
 @dataclass(frozen=True)
@@ -367,7 +367,7 @@ class _Builder:
             heads = ("old <i>p</i>", g, f"η·{g}", "new <i>p</i>")
         if not self.opt.formulas:  # the update rule is the student's to write
             rule = Markup(f"η = {lr}" + (f", momentum μ = {format_decimal(spec.momentum, 12)}" if mom else ""))
-        # the table's boxes share the text's width with the parameter column (18 mm) and the cells' padding
+        # the table's boxes share the text's width with the parameter column and the cells' padding (3 mm)
         cell_mm = min(self.value_mm, (TEXT_MM[self.opt.paper] - UPDATE_PARAM_MM) / len(heads) - 3)
         rows = []
         for group in spec.group_names:
@@ -469,6 +469,7 @@ def _script_columns(script: str) -> tuple[tuple[str, ...], ...]:
     lines = script.rstrip().split("\n")
     heights = [max(1, math.ceil(len(line) / SCRIPT_COLUMN_CHARS)) for line in lines]
     total = sum(heights)
+
     def imbalance(k: int) -> int:
         return abs(2 * sum(heights[:k]) - total)
 
