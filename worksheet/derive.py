@@ -8,6 +8,12 @@ layer down; and the gradient of every trainable parameter. Each backward
 equation comes in two forms: `chain`, the chain rule in partial-derivative
 factors, and `symbolic`, the same in the network's own symbols.
 
+The symbolic form is the one courses teach: factors identically 1 (an
+identity's derivative, ∂z/∂b) are left out, and where the output layer and the
+loss cancel (softmax with cross-entropy, sigmoid with binary cross-entropy) the
+output δ is (ŷ − y), scaled as the loss averages, with a note saying why;
+its chain form still shows the product it comes from.
+
 A hidden layer's gradient refers to the next layer's deltas (δ symbols)
 rather than expanding every path to the output, as backpropagation does:
 so the derivation grows with the number of parameters, not of paths.
@@ -38,6 +44,7 @@ class Equation:
     layer: int = 0  # the unit's layer (the output layer for ∂L/∂ŷ), or the parameter's
     unit: int = 0  # the unit (or output) within it; a parameter's i
     sample: int = 1  # a gradient sums over every sample and keeps 1
+    note: str = ""  # why the symbolic form is simpler than the chain rule's product, where it is
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,18 @@ def _rat(q: Fraction) -> sp.Rational:
 
 def _scaled(q: Fraction, expr) -> sp.Expr:
     return expr if q == 1 else _mul(_rat(q), expr)
+
+
+def _times(*factors) -> sp.Expr:
+    """A product without its factors that are identically 1 (an identity's derivative,
+    ∂z/∂b): the symbolic form does not print them; the chain form keeps its ∂z/∂b."""
+    kept = [f for f in factors if f != 1]
+    return _mul(*kept) if kept else sp.Integer(1)
+
+
+# Output layer and loss pairs whose δ = ∂L/∂z collapses to (ŷ − y), scaled as the loss
+# averages: the form courses teach, after the chain rule's line that shows where it comes from.
+CANCELLING = {("softmax", "cross_entropy"), ("sigmoid", "bce")}
 
 
 def sample_suffix(spec: Spec, s: int) -> str:
@@ -174,6 +193,21 @@ def derive(spec: Spec) -> Derivation:
     grad_of_yhat = {(eq.lhs, s): eq.symbolic for eq, s in
                     zip(output_grads, [s for s in samples for _ in outputs])}
 
+    def cancelled_delta(i: int, s: int) -> tuple[sp.Expr, str]:
+        """δ of output i in its taught form. Softmax with cross-entropy: Σₖ ∂L/∂ŷₖ·∂ŷₖ/∂zᵢ
+        = ŷᵢ·Σₖ yₖ − yᵢ, which is ŷᵢ − yᵢ where the sample's targets sum to 1 (the spec's
+        y are fixed, so the form holds for every step). Sigmoid with binary cross-entropy:
+        (−y/ŷ + (1 − y)/(1 − ŷ))·ŷ(1 − ŷ) = ŷ − y."""
+        yh, y = S.yhat(i, s), S.y(i, s)
+        if spec.loss == "bce":
+            return _scaled(scale, diff[i, s]), "ŷ(1 − ŷ) cancels the denominators of ∂L/∂ŷ"
+        targets = spec.y[s - 1]
+        if sum(targets) == 1:
+            return _scaled(scale, diff[i, s]), "the softmax terms add up to ŷᵢ − yᵢ, as Σₖ yₖ = 1"
+        total = _add(*(S.y(k, s) for k in outputs))
+        return (_scaled(scale, _add(_mul(yh, total), _neg(y))),
+                "the softmax terms add up to ŷᵢ·Σₖ yₖ − yᵢ (these targets do not sum to 1)")
+
     # delta[l, i, s] = (chain, symbolic) of ∂L/∂z for unit i of layer l
     delta: dict[tuple[int, int, int], tuple[sp.Expr, sp.Expr]] = {}
     deltas = []
@@ -182,6 +216,7 @@ def derive(spec: Spec) -> Derivation:
             soft = spec.layers[l - 1].activation == "softmax"
             for i in range(1, units[l - 1] + 1):
                 z = S.z(l, i, s)
+                note = ""
                 if l == depth:
                     ks = list(outputs) if soft else [i]
                     chain_terms, sym_terms = [], []
@@ -189,19 +224,21 @@ def derive(spec: Spec) -> Derivation:
                         yh = S.yhat(k, s)
                         d = softmax_derivative(l, k, i, s) if soft else derivative(l, i, s)
                         chain_terms.append(_mul(S.partial(L, yh), S.partial(yh, z)))
-                        sym_terms.append(_mul(grad_of_yhat[S.partial(L, yh), s], d))
+                        sym_terms.append(_times(grad_of_yhat[S.partial(L, yh), s], d))
                     chain, sym = _add(*chain_terms), _add(*sym_terms)
+                    if (spec.layers[-1].activation, spec.loss) in CANCELLING:
+                        sym, note = cancelled_delta(i, s)
                 else:
                     a = S.a(l, i, s)
                     ks = range(1, units[l] + 1)
                     upstream = _add(*(_mul(S.partial(L, S.z(l + 1, k, s)), S.partial(S.z(l + 1, k, s), a))
                                       for k in ks))
                     chain = _mul(upstream, S.partial(a, z))
-                    sym = _mul(_add(*(_mul(S.delta(l + 1, k, s), S.w(l + 1, k, i)) for k in ks)),
-                               derivative(l, i, s))
+                    sym = _times(_add(*(_mul(S.delta(l + 1, k, s), S.w(l + 1, k, i)) for k in ks)),
+                                 derivative(l, i, s))
                 delta[l, i, s] = (chain, sym)
                 deltas.append(Equation(f"delta{l}_{i}{sample_suffix(spec, s)}", S.delta(l, i, s), sym, chain,
-                                       kind="delta", layer=l, unit=i, sample=s))
+                                       kind="delta", layer=l, unit=i, sample=s, note=note))
 
     def unwrap(expr: sp.Expr) -> list[sp.Expr]:
         """The factors of a delta, so a gradient's factors read as one product."""
@@ -235,7 +272,7 @@ def derive(spec: Spec) -> Derivation:
                 else:
                     chain = _add(*(_mul(*unwrap(delta[l, i, s][0]), S.partial(S.z(l, i, s), b))
                                    for s in samples))
-                    sym = _add(*(_mul(*unwrap(delta[l, i, s][1]), sp.Integer(1)) for s in samples))
+                    sym = _add(*(_times(*unwrap(delta[l, i, s][1])) for s in samples))
                 grads.append(Equation(f"db{l}_{i}", S.partial(L, b), sym, chain, (f"b{l}", l, (i,)),
                                       kind="grad", layer=l, unit=i))
     # output layer first, as backpropagation reaches them; W before b (a stable sort)

@@ -131,6 +131,7 @@ class Derived:
     # the chain rule in ∂ factors, then in the network's symbols, as (sign, formula)
     # rows: "=" opens a form; a sum over the samples of a batch goes on with "+" rows
     rows: tuple[tuple[str, Markup], ...]
+    note: str = ""  # why the symbolic form is simpler than the product above it
 
 
 @dataclass(frozen=True)
@@ -269,7 +270,7 @@ class _Builder:
                     per_sample = eq.param is not None and len(spec.x) > 1 and isinstance(form, sp.Add)
                     for k, term in enumerate(form.args if per_sample else (form,)):
                         rows.append(("=" if k == 0 else "+", Markup(self.display.doprint(term))))
-                out.append(Derived(n, eq.name, Markup(self.display.doprint(eq.lhs)), tuple(rows)))
+                out.append(Derived(n, eq.name, Markup(self.display.doprint(eq.lhs)), tuple(rows), eq.note))
             return tuple(out)
 
         for n, layer in enumerate(spec.layers, start=1):

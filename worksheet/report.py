@@ -87,6 +87,8 @@ class _Writer:
             self.line(lead + wrapped[0])
             for more in wrapped[1:]:
                 self.line(" " * len(lead) + "  " + more)
+            if n == 1 and eq.note:  # under the symbolic form it explains
+                self.line(" " * len(lead) + f"({eq.note})")
 
     def step(self, step: Step) -> None:
         der, spec = self.sol.derivation, self.sol.spec
