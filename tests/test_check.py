@@ -917,3 +917,24 @@ def test_bad_points_are_named(marking, message):
     text = (ROOT / "worksheet" / "problems" / "hw2-1.toml").read_text() + f"\n[marking]\n{marking}\n"
     with pytest.raises(SpecError, match=message):
         parse_spec(text, "p.toml")
+
+
+@pytest.mark.parametrize("name", ["sigmoid-softmax", "bce"])
+def test_an_output_delta_worked_the_taught_way_follows_from_the_students_yhat(name):
+    """Softmax with cross-entropy, sigmoid with BCE: a student writes δ = (ŷ − y), scaled as the
+    loss averages, from their own ŷ and never uses ∂L/∂ŷ. After a slip in ŷ that δ is carried
+    forward, not wrong; a slip in ∂L/∂ŷ alone leaves it right."""
+    spec = SPECS[name]()
+    values = Student(spec).work()
+    L, scale = len(spec.layers), Student(spec).scale()
+    sfx = "_s1" if len(spec.x) > 1 else ""
+    yhat_key, dy_key, delta_key = f"step1.a{L}_1{sfx}", f"step1.dL_dyhat1{sfx}", f"step1.delta{L}_1{sfx}"
+    ys = [F(v) for v in spec.y[0]]
+    total = sum(ys) if spec.loss == "cross_entropy" else 1
+    values[yhat_key] += F(1, 10)  # the slip
+    values[dy_key] *= 3  # inconsistent with that ŷ: a student going by the taught form ignores it
+    values[delta_key] = scale * (values[yhat_key] * total - ys[0])
+    by_key = mark(spec, values).by_key()
+    assert by_key[yhat_key].verdict == "wrong"
+    assert by_key[delta_key].verdict == "carried", by_key[delta_key].note
+    assert yhat_key in by_key[delta_key].follows
