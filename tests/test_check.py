@@ -454,16 +454,16 @@ def test_a_whole_number_is_held_to_two_decimals():
 
 @pytest.mark.parametrize("edit, message", [
     (lambda t: t.replace('z1_1 = ""', 'z1_l = "1.5"', 1),
-     r"answers.toml:8: \[step1\] z1_l is not a quantity of this problem; did you mean .*z1_1"),
+     r"answers.toml:9: \[step1\] z1_l is not a quantity of this problem; did you mean .*z1_1"),
     (lambda t: t.replace('z1_1 = ""', 'z1_1 = "one and a half"', 1),
-     r'answers.toml:8: \[step1\] z1_1: "one and a half" is not a number; write a decimal'),
-    (lambda t: t.replace('a1_1 = ""', 'a1_1 = "1.5"\nz1_1 = "1.5"', 1), r"answers.toml:10: z1_1 is given twice"),
+     r'answers.toml:9: \[step1\] z1_1: "one and a half" is not a number; write a decimal'),
+    (lambda t: t.replace('a1_1 = ""', 'a1_1 = "1.5"\nz1_1 = "1.5"', 1), r"answers.toml:11: z1_1 is given twice"),
     (lambda t: t.replace("1-2-2-1 relu relu identity", "2-3-3-2 sigmoid tanh softmax"),
      r"answers.toml:5: network: this file was made for '2-3-3-2 sigmoid tanh softmax, half_sse, 2 steps', "
      r"but the spec is '1-2-2-1"),
     (lambda t: t + "\n[step3]\nz1_1 = \"1\"\n", r"answers.toml:\d+: \[step3\] is not a step of this problem; "
      r"the steps are \[step1\], \[step2\]"),
-    (lambda t: t.replace('z1_1 = ""', 'z1_1 = "1/0"', 1), r"answers.toml:8: \[step1\] z1_1: 1/0 divides by zero"),
+    (lambda t: t.replace('z1_1 = ""', 'z1_1 = "1/0"', 1), r"answers.toml:9: \[step1\] z1_1: 1/0 divides by zero"),
 ])
 def test_bad_answers_files_name_the_line_key_and_value(edit, message):
     sol = solve(SPECS["builtin"]())

@@ -233,7 +233,9 @@ def render(spec_path: Path | None = None, out_dir: Path = Path("out"), formats: 
         raise click.BadParameter("hide is for a blank sheet (add --blank); an answer key shows its formulas",
                                  param_hint="'--formulas'")
     spec = load_spec(spec_path)
-    stem = (Path(BUILTIN_NAME) if spec_path is None else spec_path).stem + ("-blank" if blank else "")
+    # a sheet without formulas is another document: it must not replace the one with them
+    suffix = ("-blank-no-formulas" if formulas == "hide" else "-blank") if blank else ""
+    stem = (Path(BUILTIN_NAME) if spec_path is None else spec_path).stem + suffix
     solution = run_solve(spec)
     doc = build(solution, run(spec, max(iters, spec.steps)), Options(decimals, blank, paper, formulas == "show"),
                 torch_script=make_script(spec, iters) if (not blank if with_script is None else with_script) else "")
@@ -298,11 +300,12 @@ def guard_outputs(outputs: list[Path], inputs: list[Path], templates_dir: Path |
                                   "a template (write it somewhere else)")
 
 
-def write_all(outputs: dict[Path, bytes]) -> None:
-    """Write every output, all or nothing, then print their paths."""
+def write_all(outputs: dict[Path, bytes], err: bool = False) -> None:
+    """Write every output, all or nothing, then print their paths (on stderr when
+    stdout carries JSON, so that it stays one JSON document)."""
     _commit(outputs)
     for path in outputs:
-        click.echo(str(path))
+        click.echo(str(path), err=err)
 
 
 def write_whole(path: Path, data: bytes) -> None:
@@ -456,7 +459,7 @@ def check(ctx: click.Context, paths: tuple[Path, ...], html_path: Path | None, p
 
     Exit status 0 when every answer is right or carried forward, 1 otherwise."""
     decimals = precision(decimals, digits)
-    from .answers import looks_like_answers, parse_answers
+    from .answers import changed_sheet, looks_like_answers, parse_answers
     from .check import check as run_check
     from .solve import solve as run_solve
 
@@ -472,6 +475,8 @@ def check(ctx: click.Context, paths: tuple[Path, ...], html_path: Path | None, p
     spec = load_spec(spec_path)
     sol = run_solve(spec)
     sheet = parse_answers(text, str(answers_path), sol)
+    if warning := changed_sheet(sheet, sol):
+        click.echo(terminal_safe(f"worksheet: {answers_path}: {warning}"), err=True)
     marking = run_check(sol, sheet, weights, sheet.parts)
     outputs = {}
     if html_path or pdf_path:
@@ -490,7 +495,7 @@ def check(ctx: click.Context, paths: tuple[Path, ...], html_path: Path | None, p
         from .feedback import print_marking
 
         print_marking(marking, Console(highlight=False), decimals, sol.exact)
-    write_all(outputs)
+    write_all(outputs, err=as_json)
     if marking.counts["wrong"] or marking.counts["missing"]:
         ctx.exit(1)
 

@@ -14,9 +14,10 @@ loss cancel (softmax with cross-entropy, sigmoid with binary cross-entropy) the
 output δ is (ŷ − y), scaled as the loss averages, with a note saying why;
 its chain form still shows the product it comes from.
 
-A hidden layer's gradient refers to the next layer's deltas (δ symbols)
-rather than expanding every path to the output, as backpropagation does:
-so the derivation grows with the number of parameters, not of paths.
+A hidden layer's δ refers to the next layer's deltas (δ symbols), and every
+gradient to its own layer's δ (∂L/∂w = δ·a), rather than expanding every path
+to the output, as backpropagation does: so the derivation grows with the
+number of parameters, not of paths.
 Expressions are built unevaluated so that printing keeps the factor order.
 """
 
@@ -208,8 +209,6 @@ def derive(spec: Spec) -> Derivation:
         return (_scaled(scale, _add(_mul(yh, total), _neg(y))),
                 "the softmax terms add up to ŷᵢ·Σₖ yₖ − yᵢ (these targets do not sum to 1)")
 
-    # delta[l, i, s] = (chain, symbolic) of ∂L/∂z for unit i of layer l
-    delta: dict[tuple[int, int, int], tuple[sp.Expr, sp.Expr]] = {}
     deltas = []
     for s in samples:
         for l in range(depth, 0, -1):
@@ -236,14 +235,11 @@ def derive(spec: Spec) -> Derivation:
                     chain = _mul(upstream, S.partial(a, z))
                     sym = _times(_add(*(_mul(S.delta(l + 1, k, s), S.w(l + 1, k, i)) for k in ks)),
                                  derivative(l, i, s))
-                delta[l, i, s] = (chain, sym)
                 deltas.append(Equation(f"delta{l}_{i}{sample_suffix(spec, s)}", S.delta(l, i, s), sym, chain,
                                        kind="delta", layer=l, unit=i, sample=s, note=note))
 
-    def unwrap(expr: sp.Expr) -> list[sp.Expr]:
-        """The factors of a delta, so a gradient's factors read as one product."""
-        return list(expr.args) if isinstance(expr, sp.Mul) else [expr]
-
+    # Every layer's gradient from its own δ, as backpropagation writes it: ∂L/∂w⁽ˡ⁾ᵢⱼ = δ⁽ˡ⁾ᵢ·a⁽ˡ⁻¹⁾ⱼ
+    # and ∂L/∂b⁽ˡ⁾ᵢ = δ⁽ˡ⁾ᵢ, summed over the samples; δ is a box the student has just filled.
     grads = []
     for l in range(1, depth + 1):
         layer = spec.layers[l - 1]
@@ -253,26 +249,15 @@ def derive(spec: Spec) -> Derivation:
             if trainable_w:
                 for j in range(1, fan_in[l - 1] + 1):
                     w = S.w(l, i, j)
-                    if l == depth:  # from the output δ, as written above it, not ∂L/∂ŷ·∂ŷ/∂z again
-                        chain = _add(*(_mul(S.partial(L, S.z(l, i, s)), S.partial(S.z(l, i, s), w))
-                                       for s in samples))
-                        sym = _add(*(_mul(S.delta(l, i, s), S.a(l - 1, j, s)) for s in samples))
-                    else:
-                        chain = _add(*(_mul(*unwrap(delta[l, i, s][0]), S.partial(S.z(l, i, s), w))
-                                       for s in samples))
-                        sym = _add(*(_mul(*unwrap(delta[l, i, s][1]), S.a(l - 1, j, s)) for s in samples))
+                    chain = _add(*(_mul(S.partial(L, S.z(l, i, s)), S.partial(S.z(l, i, s), w)) for s in samples))
+                    sym = _add(*(_mul(S.delta(l, i, s), S.a(l - 1, j, s)) for s in samples))
                     grads.append(Equation(f"dW{l}_{i}_{j}", S.partial(L, w), sym, chain, (f"W{l}", l, (i, j)),
                                           kind="grad", layer=l, unit=i))
         if trainable_b:
             for i in range(1, units[l - 1] + 1):
                 b = S.b(l, i)
-                if l == depth:
-                    chain = _add(*(_mul(S.partial(L, S.z(l, i, s)), S.partial(S.z(l, i, s), b)) for s in samples))
-                    sym = _add(*(S.delta(l, i, s) for s in samples))
-                else:
-                    chain = _add(*(_mul(*unwrap(delta[l, i, s][0]), S.partial(S.z(l, i, s), b))
-                                   for s in samples))
-                    sym = _add(*(_times(*unwrap(delta[l, i, s][1])) for s in samples))
+                chain = _add(*(_mul(S.partial(L, S.z(l, i, s)), S.partial(S.z(l, i, s), b)) for s in samples))
+                sym = _add(*(S.delta(l, i, s) for s in samples))
                 grads.append(Equation(f"db{l}_{i}", S.partial(L, b), sym, chain, (f"b{l}", l, (i,)),
                                       kind="grad", layer=l, unit=i))
     # output layer first, as backpropagation reaches them; W before b (a stable sort)

@@ -120,6 +120,22 @@ class Symbols:
         )
 
 
+# A given −1 put into a formula: not the −1 the derivation builds a minus sign from, so
+# that w·x with w = −1 reads (−1)·2, not −2. `substitute` values use it.
+# (1·−1, which the derivation never builds: its minus signs are −1·term, first)
+MINUS_ONE = sp.Mul(sp.S.One, sp.S.NegativeOne, evaluate=False)
+
+
+def negated(expr) -> bool:
+    """A term the derivation negated: −1 times something, printed with a minus sign."""
+    return isinstance(expr, sp.Mul) and expr.args[0] is sp.S.NegativeOne and len(expr.args) > 1
+
+
+def number_value(expr):
+    """The value to substitute for a symbol: a −1 marked as a given number."""
+    return MINUS_ONE if expr == -1 else expr
+
+
 class _BuildOrder:
     """Products and sums as the derivation built them: factors in their order,
     a leading −1 as a minus sign, a sum or a negated product bracketed inside a
@@ -133,7 +149,9 @@ class _BuildOrder:
 
     def _print_Mul(self, expr):
         factors = list(expr.args)
-        if factors and factors[0] == -1 and len(factors) > 1:
+        if expr.args == MINUS_ONE.args:
+            return self._number(Fraction(-1))
+        if negated(expr):
             return self.minus + self._factor_join(factors[1:])
         return self._factor_join(factors)
 
@@ -147,7 +165,7 @@ class _BuildOrder:
                 out += self._divided(f.base)
                 continue
             text = self._print(f)
-            if isinstance(f, sp.Add) or (isinstance(f, sp.Mul) and f.args[0] == -1):
+            if isinstance(f, sp.Add) or negated(f):
                 text = self._paren(text)
             out += (self.times if n else "") + text
         return out
@@ -163,7 +181,7 @@ class _BuildOrder:
     def _print_Add(self, expr, order=None):
         out = []
         for n, term in enumerate(expr.args):
-            if isinstance(term, sp.Mul) and term.args[0] == -1:
+            if negated(term):
                 out.append((self.minus if n == 0 else f" {self.minus} ") + self._factor_join(term.args[1:]))
             else:
                 out.append(("" if n == 0 else " + ") + self._print(term))
@@ -414,7 +432,7 @@ class HtmlPrinter(TextPrinter):
             return super().doprint(expr)
         pieces = []
         for term in expr.args:
-            negative = isinstance(term, sp.Mul) and term.args[0] == -1
+            negative = negated(term)
             text = self._factor_join(term.args[1:]) if negative else self._print(term)
             sign = self.minus if negative else "+"
             if pieces:
