@@ -144,7 +144,9 @@ def test_every_command_line_in_the_documents_exists(path):
 
 def test_the_cli_help_points_at_a_readme_section():
     # `worksheet --help` sends readers to README.md ("The spec file"): that heading must be there
-    for section in re.findall(r'README\.md \("([^"]+)"\)', " ".join(help_text().split())):
+    sections = re.findall(r'README\.md \("([^"]+)"\)', " ".join(help_text().split()))
+    assert sections, "`worksheet --help` no longer says where the spec format is described"
+    for section in sections:
         assert any(h.lower().startswith(section.lower()) for h in re.findall(r"^#+\s+(.+)$", text(README), re.M)), (
             f"`worksheet --help` refers to the README's section {section!r}, which is not there"
         )
