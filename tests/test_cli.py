@@ -348,3 +348,17 @@ def test_check_warns_when_the_answers_were_made_for_another_version_of_the_sheet
     answers.write_text(answers.read_text(encoding="utf-8").replace('sheet = "', 'sheet = "zz'), encoding="utf-8")
     code, _, err = run(capsys, "check", str(spec), str(answers))
     assert code == 2 and "sheet:" in err and "8 hex digits" in err
+
+
+def test_solve_json_forms_are_the_taught_ones_with_exact_constants(capsys):
+    code, out, _ = run(capsys, "solve", "--json", str(ROOT / "examples" / "sigmoid-softmax.toml"))
+    derivation = {e["name"]: e for e in json.loads(out)["derivation"]}
+    assert code == 0
+    assert derivation["delta3_1"]["symbolic"] == "ŷ₁ − y₁" and "Σₖ yₖ = 1" in derivation["delta3_1"]["note"]
+    assert derivation["delta3_1"]["chain"] == "∂L/∂ŷ₁·∂ŷ₁/∂z³₁ + ∂L/∂ŷ₂·∂ŷ₂/∂z³₁"
+    assert derivation["a3_1"]["latex_symbolic"].startswith(r"\frac{e^{z^{(3)}_{1}}}")
+    assert derivation["z1_1"]["note"] is None
+    code, out, _ = run(capsys, "solve", "--json", str(ROOT / "examples" / "batch-momentum.toml"))
+    derivation = {e["name"]: e for e in json.loads(out)["derivation"]}
+    assert derivation["L"]["symbolic"].startswith("⅓·(")  # the mean over 3 samples, never 0.3333·
+    assert "0.3333" not in json.dumps([e["symbolic"] for e in derivation.values()], ensure_ascii=False)
