@@ -85,8 +85,10 @@ def network_id(sol: Solution) -> str:
     return f"{shape} {acts}, {spec.loss}{samples}, {spec.steps} step{'s' if spec.steps > 1 else ''}"
 
 
-def answers_template(sol: Solution, parts: tuple[str, ...] | None = None) -> str:
-    """The file to type answers into: every quantity, or those of `parts`."""
+def answers_template(sol: Solution, parts: tuple[str, ...] | None = None,
+                     filled: Mapping[str, Answer] | None = None) -> str:
+    """The file to type answers into: every quantity, or those of `parts`; with
+    `filled` (answers by key), the numbers as the student wrote them."""
     lines = [
         f"# Answers for: {one_line(sol.spec.title)}",
         "# Type each number between the quotes as you wrote it on your sheet:",
@@ -105,7 +107,8 @@ def answers_template(sol: Solution, parts: tuple[str, ...] | None = None) -> str
         if q.step != step:
             step = q.step
             lines += ["", f"[step{step}]"]
-        lines.append(f"{q.name} = \"\"  # {q.words}")
+        written = filled[q.key].text if filled and q.key in filled else ""
+        lines.append(f"{q.name} = {_quoted(written)}  # {q.words}")
     return "\n".join(lines) + "\n"
 
 
