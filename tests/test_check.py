@@ -454,16 +454,16 @@ def test_a_whole_number_is_held_to_two_decimals():
 
 @pytest.mark.parametrize("edit, message", [
     (lambda t: t.replace('z1_1 = ""', 'z1_l = "1.5"', 1),
-     r"answers.toml:8: \[step1\] z1_l is not a quantity of this problem; did you mean .*z1_1"),
+     r"answers.toml:9: \[step1\] z1_l is not a quantity of this problem; did you mean .*z1_1"),
     (lambda t: t.replace('z1_1 = ""', 'z1_1 = "one and a half"', 1),
-     r'answers.toml:8: \[step1\] z1_1: "one and a half" is not a number; write a decimal'),
-    (lambda t: t.replace('a1_1 = ""', 'a1_1 = "1.5"\nz1_1 = "1.5"', 1), r"answers.toml:10: z1_1 is given twice"),
+     r'answers.toml:9: \[step1\] z1_1: "one and a half" is not a number; write a decimal'),
+    (lambda t: t.replace('a1_1 = ""', 'a1_1 = "1.5"\nz1_1 = "1.5"', 1), r"answers.toml:11: z1_1 is given twice"),
     (lambda t: t.replace("1-2-2-1 relu relu identity", "2-3-3-2 sigmoid tanh softmax"),
      r"answers.toml:5: network: this file was made for '2-3-3-2 sigmoid tanh softmax, half_sse, 2 steps', "
      r"but the spec is '1-2-2-1"),
     (lambda t: t + "\n[step3]\nz1_1 = \"1\"\n", r"answers.toml:\d+: \[step3\] is not a step of this problem; "
      r"the steps are \[step1\], \[step2\]"),
-    (lambda t: t.replace('z1_1 = ""', 'z1_1 = "1/0"', 1), r"answers.toml:8: \[step1\] z1_1: 1/0 divides by zero"),
+    (lambda t: t.replace('z1_1 = ""', 'z1_1 = "1/0"', 1), r"answers.toml:9: \[step1\] z1_1: 1/0 divides by zero"),
 ])
 def test_bad_answers_files_name_the_line_key_and_value(edit, message):
     sol = solve(SPECS["builtin"]())
@@ -917,3 +917,24 @@ def test_bad_points_are_named(marking, message):
     text = (ROOT / "worksheet" / "problems" / "hw2-1.toml").read_text() + f"\n[marking]\n{marking}\n"
     with pytest.raises(SpecError, match=message):
         parse_spec(text, "p.toml")
+
+
+@pytest.mark.parametrize("name", ["sigmoid-softmax", "bce"])
+def test_an_output_delta_worked_the_taught_way_follows_from_the_students_yhat(name):
+    """Softmax with cross-entropy, sigmoid with BCE: a student writes δ = (ŷ − y), scaled as the
+    loss averages, from their own ŷ and never uses ∂L/∂ŷ. After a slip in ŷ that δ is carried
+    forward, not wrong; a slip in ∂L/∂ŷ alone leaves it right."""
+    spec = SPECS[name]()
+    values = Student(spec).work()
+    L, scale = len(spec.layers), Student(spec).scale()
+    sfx = "_s1" if len(spec.x) > 1 else ""
+    yhat_key, dy_key, delta_key = f"step1.a{L}_1{sfx}", f"step1.dL_dyhat1{sfx}", f"step1.delta{L}_1{sfx}"
+    ys = [F(v) for v in spec.y[0]]
+    total = sum(ys) if spec.loss == "cross_entropy" else 1
+    values[yhat_key] += F(1, 10)  # the slip
+    values[dy_key] *= 3  # inconsistent with that ŷ: a student going by the taught form ignores it
+    values[delta_key] = scale * (values[yhat_key] * total - ys[0])
+    by_key = mark(spec, values).by_key()
+    assert by_key[yhat_key].verdict == "wrong"
+    assert by_key[delta_key].verdict == "carried", by_key[delta_key].note
+    assert yhat_key in by_key[delta_key].follows

@@ -21,7 +21,8 @@ def test_solve_prints_both_steps_with_their_numbers(capsys):
     assert code == 0
     assert "Step 1 of 2" in out and "Step 2 of 2" in out
     assert "= 6.125" in out  # L of step 1
-    assert "(3.5·1 + 3.5·1)·1·2" in out  # ∂L/∂w¹₁₁ with numbers
+    assert "(3.5·1 + 3.5·1)·1" in out  # δ¹₁ with numbers
+    assert "= δ¹₁·x\n" in out and "= 7·2\n" in out  # ∂L/∂w¹₁₁ from its δ, then with numbers
     assert "0.8093" in out  # w¹ after two updates
     assert max(len(line) for line in out.splitlines()) <= 80  # the console is 80 wide when piped
 
@@ -191,6 +192,20 @@ def test_render_blank_html_only(capsys, tmp_path):
     assert code == 0
     assert out.split() == [str(tmp_path / "mazur-blank.html")]
     assert "Check your work" in (tmp_path / "mazur-blank.html").read_text(encoding="utf-8")
+    # the sheet without formulas is a second document beside it, not a replacement
+    code, out, _ = run(capsys, "render", "--blank", "--formulas", "hide", "--format", "html", "-o", str(tmp_path),
+                       str(ROOT / "examples" / "mazur.toml"))
+    assert code == 0 and out.split() == [str(tmp_path / "mazur-blank-no-formulas.html")]
+    assert "Check your work" in (tmp_path / "mazur-blank.html").read_text(encoding="utf-8")
+
+
+def test_check_json_with_a_marked_sheet_keeps_stdout_one_json_document(capsys, tmp_path):
+    answers = tmp_path / "answers.toml"
+    assert run(capsys, "answers", "-o", str(answers))[0] == 0
+    code, out, err = run(capsys, "check", str(answers), "--json", "--html", str(tmp_path / "marked.html"))
+    assert code == 1  # everything missing
+    assert json.loads(out)["counts"]["missing"] > 0
+    assert err.split() == [str(tmp_path / "marked.html")]
 
 
 @pytest.mark.parametrize("args, message", [
@@ -256,8 +271,10 @@ def test_a_built_wheel_renders_from_any_directory(tmp_path):
 def test_json_derivation_carries_latex_that_keeps_the_chain_rule(capsys):
     code, out, _ = run(capsys, "solve", "--json")
     eq = next(e for e in json.loads(out)["derivation"] if e["name"] == "dW1_1_1")
-    assert eq["latex"].startswith(r"\frac{\partial L}{\partial w^{(1)}_{11}} = \left(\frac{\partial L}")
-    assert eq["latex"].endswith(r"\cdot \operatorname{ReLU}^{\prime}\left(z^{(1)}_{1}\right) \cdot x")
+    assert eq["latex"] == (r"\frac{\partial L}{\partial w^{(1)}_{11}} = \frac{\partial L}{\partial z^{(1)}_{1}} \cdot "
+                           r"\frac{\partial z^{(1)}_{1}}{\partial w^{(1)}_{11}} = \delta^{(1)}_{1} \cdot x")
+    delta = next(e for e in json.loads(out)["derivation"] if e["name"] == "delta1_1")
+    assert delta["latex_symbolic"].endswith(r"\cdot \operatorname{ReLU}^{\prime}\left(z^{(1)}_{1}\right)")
 
 
 def test_a_value_beyond_float64s_range_is_refused_at_once(tmp_path):
@@ -298,7 +315,8 @@ def test_solve_json_carries_the_givens_the_answer_names_and_latex(capsys):
     z = next(e for e in data["steps"][0]["equations"] if e["name"] == "z1_1")
     assert z["latex"] == r"1 \cdot 2 + \left(-0.5\right)"
     d = next(e for e in data["derivation"] if e["name"] == "dW1_1_1")
-    assert d["latex_lhs"] == r"\frac{\partial L}{\partial w^{(1)}_{11}}" and d["latex_symbolic"].startswith(r"\left(")
+    assert d["latex_lhs"] == r"\frac{\partial L}{\partial w^{(1)}_{11}}"
+    assert d["latex_symbolic"] == r"\delta^{(1)}_{1} \cdot x"
 
 
 def test_digits_gives_significant_digits_instead_of_decimals(capsys):
@@ -313,3 +331,34 @@ def test_digits_gives_significant_digits_instead_of_decimals(capsys):
     assert format_decimal(Fraction("0.000438568"), Digits(3)) == "0.000439"
     assert format_decimal(Fraction("123.456"), Digits(2)) == "123"  # never rounds away whole digits
     assert main(["render", "--digits", "0"]) == 2
+
+
+def test_check_warns_when_the_answers_were_made_for_another_version_of_the_sheet(capsys, tmp_path):
+    spec = tmp_path / "p.toml"
+    spec.write_text((ROOT / "examples" / "mazur.toml").read_text(encoding="utf-8"), encoding="utf-8")
+    answers = tmp_path / "answers.toml"
+    assert run(capsys, "answers", str(spec), "-o", str(answers))[0] == 0
+    assert 'sheet = "' in answers.read_text(encoding="utf-8")
+    _, _, err = run(capsys, "check", str(spec), str(answers))
+    assert "sheet" not in err
+    spec.write_text(spec.read_text(encoding="utf-8").replace("learning_rate = 0.5", "learning_rate = 0.25"),
+                    encoding="utf-8")
+    code, out, err = run(capsys, "check", str(spec), str(answers))
+    assert code == 1 and "made for sheet" in err and "answers.toml" in err and out  # still marked
+    answers.write_text(answers.read_text(encoding="utf-8").replace('sheet = "', 'sheet = "zz'), encoding="utf-8")
+    code, _, err = run(capsys, "check", str(spec), str(answers))
+    assert code == 2 and "sheet:" in err and "8 hex digits" in err
+
+
+def test_solve_json_forms_are_the_taught_ones_with_exact_constants(capsys):
+    code, out, _ = run(capsys, "solve", "--json", str(ROOT / "examples" / "sigmoid-softmax.toml"))
+    derivation = {e["name"]: e for e in json.loads(out)["derivation"]}
+    assert code == 0
+    assert derivation["delta3_1"]["symbolic"] == "ŷ₁ − y₁" and "Σₖ yₖ = 1" in derivation["delta3_1"]["note"]
+    assert derivation["delta3_1"]["chain"] == "∂L/∂ŷ₁·∂ŷ₁/∂z³₁ + ∂L/∂ŷ₂·∂ŷ₂/∂z³₁"
+    assert derivation["a3_1"]["latex_symbolic"].startswith(r"\frac{e^{z^{(3)}_{1}}}")
+    assert derivation["z1_1"]["note"] is None
+    code, out, _ = run(capsys, "solve", "--json", str(ROOT / "examples" / "batch-momentum.toml"))
+    derivation = {e["name"]: e for e in json.loads(out)["derivation"]}
+    assert derivation["L"]["symbolic"].startswith("⅓·(")  # the mean over 3 samples, never 0.3333·
+    assert "0.3333" not in json.dumps([e["symbolic"] for e in derivation.values()], ensure_ascii=False)

@@ -94,8 +94,13 @@ def random_point(spec, S, rng):
     for s in range(1, len(spec.x) + 1):
         for j in range(1, spec.inputs + 1):
             point[S.x(j, s)] = sp.Rational(rng.randint(-20, 20), rng.randint(3, 7))
-        for k in range(1, spec.layers[-1].units + 1):
-            point[S.y(k, s)] = sp.Rational(rng.randint(1, 9), 10)
+        ys = [sp.Rational(rng.randint(1, 9), 10) for _ in range(spec.layers[-1].units)]
+        if spec.loss == "cross_entropy" and sum(spec.y[s - 1]) == 1:
+            # the targets of a softmax sum to 1, as the problem's do: the key's δ = ŷ − y
+            # holds under that condition only, so the point must keep it
+            ys = [v / sum(ys) for v in ys]
+        for k, v in enumerate(ys, start=1):
+            point[S.y(k, s)] = v
     return point
 
 
@@ -168,3 +173,63 @@ learning_rate = 0.1
     assert step.z[0][0] == (Fraction(0),)
     # ∂L/∂b¹ = δ¹ = δ²·w²·f′(0); δ² = ŷ − y = −1, w² = 1
     assert step.grads["b1"] == ((Fraction(0) if kind == "relu" else Fraction(-1, 4)),)
+
+
+SOFT_TARGETS = """
+[network]
+inputs = 1
+layers = [{ units = 2, activation = "tanh" }, { units = 3, activation = "softmax" }]
+[init]
+weight = 0.5
+bias = 0.1
+[data]
+x = [[1], [-2]]
+y = [[0.2, 0.3, 0.1], [0, 1, 0]]
+[training]
+loss = "cross_entropy"
+learning_rate = 0.1
+"""
+
+
+def test_softmax_targets_that_do_not_sum_to_one():
+    """δ = ŷᵢ·Σₖ yₖ − yᵢ where a sample's targets do not sum to 1, ŷᵢ − yᵢ where they do;
+    both equal sympy.diff, and the numbers substituted give the recorded value."""
+    from worksheet.spec import parse_spec
+    spec = parse_spec(SOFT_TARGETS)
+    test_symbolic_gradient_equals_sympy_diff(spec)
+    test_substituted_numbers_evaluate_to_the_recorded_value(spec)
+    der = solve(spec).derivation
+    first, second = (next(eq for eq in der.deltas if eq.name == f"delta2_1_s{s}") for s in (1, 2))
+    assert len(first.symbolic.free_symbols) == 4 and "do not sum to 1" in first.note
+    assert len(second.symbolic.free_symbols) == 2 and "Σₖ yₖ = 1" in second.note
+
+
+def test_symbolic_forms_carry_no_factor_of_one(problem):
+    """An identity's derivative and ∂z/∂b are 1: the symbolic form leaves them out
+    (y·1/ŷ reads y/ŷ); the chain form keeps its ∂z/∂b."""
+    from worksheet.notation import TextPrinter
+    der = solve(problem).derivation
+    printer = TextPrinter(fractions=True)
+    for eq in der.forward + (der.loss,) + der.output_grads + der.deltas + der.grads:
+        for node in sp.preorder_traversal(eq.symbolic):
+            if isinstance(node, sp.Mul):
+                assert sp.Integer(1) not in node.args, (eq.name, node)
+        text = printer.doprint(eq.symbolic)
+        assert "·1/" not in text and not text.endswith("·1") and "·1·" not in text, (eq.name, text)
+
+
+def test_cancelling_output_delta_is_the_taught_form(problem):
+    """Softmax with cross-entropy and sigmoid with binary cross-entropy: the output δ is
+    (ŷ − y) scaled as the loss averages, in ŷ and y alone, with a note saying why."""
+    from worksheet.derive import CANCELLING
+    der = solve(problem).derivation
+    depth = len(problem.layers)
+    outputs = [eq for eq in der.deltas if eq.layer == depth]
+    if (problem.layers[-1].activation, problem.loss) not in CANCELLING:
+        assert all(not eq.note for eq in outputs)
+        return
+    S = der.symbols
+    for eq in outputs:
+        allowed = {S.yhat(eq.unit, eq.sample)} | {S.y(k, eq.sample) for k in range(1, problem.layers[-1].units + 1)}
+        assert eq.symbolic.free_symbols <= allowed, (eq.name, eq.symbolic)
+        assert eq.note and eq.chain is not None

@@ -24,7 +24,7 @@ from fractions import Fraction
 
 from .quantities import Quantity, quantities
 from .solve import Solution
-from .spec import MAX_NUMBER_TEXT, PARTS, one_line, quote_fractions
+from .spec import MAX_NUMBER_TEXT, PARTS, fingerprint, one_line, quote_fractions
 
 
 class AnswersError(ValueError):
@@ -48,6 +48,7 @@ class AnswerSheet(Mapping):
 
     answers: Mapping[str, Answer] = field(default_factory=dict)
     parts: tuple[str, ...] | None = None
+    sheet: str | None = None  # the version of the sheet the file was made for (`spec.fingerprint`)
 
     def __getitem__(self, key: str) -> Answer:
         return self.answers[key]
@@ -84,14 +85,17 @@ def network_id(sol: Solution) -> str:
     return f"{shape} {acts}, {spec.loss}{samples}, {spec.steps} step{'s' if spec.steps > 1 else ''}"
 
 
-def answers_template(sol: Solution, parts: tuple[str, ...] | None = None) -> str:
-    """The file to type answers into: every quantity, or those of `parts`."""
+def answers_template(sol: Solution, parts: tuple[str, ...] | None = None,
+                     filled: Mapping[str, Answer] | None = None) -> str:
+    """The file to type answers into: every quantity, or those of `parts`; with
+    `filled` (answers by key), the numbers as the student wrote them."""
     lines = [
         f"# Answers for: {one_line(sol.spec.title)}",
         "# Type each number between the quotes as you wrote it on your sheet:",
         '#   1.5   -0.5   0.3333   7/2   (decimals or fractions; leave "" for one you skipped)',
         "# then run: worksheet check [SPEC] THIS-FILE",
         f"network = {_quoted(network_id(sol))}",
+        f"sheet = {_quoted(fingerprint(sol.spec))}  # the sheet's version: check warns when the spec has changed",
     ]
     if parts is not None:
         lines.append(f"only = [{', '.join(_quoted(p) for p in parts)}]  # the parts asked for; the score counts these")
@@ -103,7 +107,8 @@ def answers_template(sol: Solution, parts: tuple[str, ...] | None = None) -> str
         if q.step != step:
             step = q.step
             lines += ["", f"[step{step}]"]
-        lines.append(f"{q.name} = \"\"  # {q.words}")
+        written = filled[q.key].text if filled and q.key in filled else ""
+        lines.append(f"{q.name} = {_quoted(written)}  # {q.words}")
     return "\n".join(lines) + "\n"
 
 
@@ -216,7 +221,7 @@ def parse_answers(text: str, source: str, sol: Solution) -> AnswerSheet:
         by_step.setdefault(f"step{q.step}", {})[q.name] = q
     answers: dict[str, Answer] = {}
     for table, entries in data.items():
-        if table in ("network", "only"):
+        if table in ("network", "only", "sheet"):
             continue
         if table in by_step and not isinstance(entries, dict):
             raise AnswersError(source, where.get(("", table)),
@@ -238,7 +243,21 @@ def parse_answers(text: str, source: str, sol: Solution) -> AnswerSheet:
             value, decimals, written = parse_number(raw, source, line, f"[{table}] {name}")
             key = f"{table}.{name}"
             answers[key] = Answer(key, written, value, decimals, line or 0)
-    return AnswerSheet(answers, parts)
+    sheet = data.get("sheet")
+    if sheet is not None and not (isinstance(sheet, str) and re.fullmatch(r"[0-9a-f]{8}", sheet)):
+        raise AnswersError(source, where.get(("", "sheet")), f"sheet: {_toml_kind(sheet)[:40]} is not a sheet's "
+                                                             "version (8 hex digits, as `worksheet answers` writes)")
+    return AnswerSheet(answers, parts, sheet)
+
+
+def changed_sheet(sheet: AnswerSheet, sol: Solution) -> str | None:
+    """Why marking may not be what the student expects: the file was made for another
+    version of the sheet (the spec changed since; its numbers may have)."""
+    now = fingerprint(sol.spec)
+    if sheet.sheet is None or sheet.sheet == now:
+        return None
+    return (f"sheet: this file was made for sheet {sheet.sheet}, and the spec is now sheet {now}; "
+            "if its numbers changed, these answers are marked against the new ones")
 
 
 def _parts(raw, source: str, line: int | None) -> tuple[str, ...] | None:

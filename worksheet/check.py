@@ -42,7 +42,7 @@ from fractions import Fraction
 import mpmath
 
 from .answers import Answer
-from .derive import loss_scale, sample_suffix
+from .derive import CANCELLING, loss_scale, sample_suffix
 from .notation import round_half_up
 from .quantities import Quantity, eta_name, param_name, quantities
 from .solve import Solution
@@ -297,6 +297,11 @@ class _Formulas:
 
     def delta_output(self, step, i, s, derivative=True) -> Fraction:
         l = self.depth
+        if derivative and (self.spec.layers[-1].activation, self.spec.loss) in CANCELLING:
+            # the taught form the key writes: scale·(ŷᵢ·Σₖ yₖ − yᵢ), from the student's ŷ alone
+            ys = self.spec.y[s - 1]
+            total = sum(ys) if self.spec.loss == "cross_entropy" else 1
+            return self.scale * (self.a(step, l, i, s) * total - ys[i - 1])
         if self.spec.layers[-1].activation == "softmax":
             ak = [self.a(step, l, k, s) for k in range(1, self.units(l) + 1)]
             return sum(self.t(self.dyhat(step, k, s) * ak[k - 1] * ((1 if k == i else 0) - ak[i - 1]))

@@ -27,8 +27,8 @@ from pathlib import Path
 
 import click
 
-from .answers import AnswersError
-from .solve import SolveError
+from .answers import AnswersError, AnswerSheet
+from .solve import Solution, SolveError
 from .spec import BUILTIN_NAME, MAX_NUMBER_TEXT, MAX_TRACE_ITERS, UNSAFE_TEXT, Spec, SpecError, builtin_text, parse_spec
 
 SPEC_ARG = click.argument("spec_path", metavar="[SPEC]", required=False,
@@ -49,23 +49,47 @@ def spec_file(path: Path | None) -> Path:
 
 
 MAX_INPUT_BYTES = 2_000_000
+MAX_PDF_BYTES = 20_000_000  # a filled-in blank sheet: a few hundred KB, thousands of fields at most
+
+
+def read_bytes(path: Path, error: Callable[[str], Exception], limit: int = MAX_INPUT_BYTES) -> bytes:
+    """An input file's bytes; what keeps it from being read becomes `error(message)`."""
+    try:
+        with path.open("rb") as f:  # an input is small: a huge file is a mistake, not read whole
+            data = f.read(limit + 1)
+    except FileNotFoundError:
+        raise error("no such file") from None
+    except OSError as exc:
+        raise error(exc.strerror or str(exc)) from None
+    if len(data) > limit:
+        raise error(f"larger than {limit // 1_000_000} MB; a spec or answers file is a few KB, "
+                    "a filled-in sheet a few hundred")
+    return data
+
+
+def decode(data: bytes, error: Callable[[str], Exception]) -> str:
+    try:  # utf-8-sig: editors on Windows start a UTF-8 file with a byte order mark
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise error(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
 def read_text(path: Path, error: Callable[[str], Exception]) -> str:
     """A UTF-8 input file's text; what keeps it from being read becomes `error(message)`."""
-    try:
-        with path.open("rb") as f:  # a spec or answers file is a few KB: a huge file is a mistake, not read whole
-            data = f.read(MAX_INPUT_BYTES + 1)
-        if len(data) > MAX_INPUT_BYTES:
-            raise error(f"larger than {MAX_INPUT_BYTES // 1_000_000} MB; a spec or answers file is a few KB")
-        # utf-8-sig: editors on Windows start a UTF-8 file with a byte order mark
-        return data.decode("utf-8-sig")
-    except FileNotFoundError:
-        raise error("no such file") from None
-    except UnicodeDecodeError as exc:
-        raise error(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise error(exc.strerror or str(exc)) from None
+    return decode(read_bytes(path, error), error)
+
+
+def answers_from(data: bytes, source: str, sol: Solution) -> AnswerSheet:
+    """A student's answers: an answers file (TOML), or the fillable blank sheet filled in (PDF)."""
+    from .answers import parse_answers
+    from .forms import is_pdf, read_filled
+
+    if is_pdf(data):
+        return read_filled(data, source, sol)
+    error = lambda message: AnswersError(source, None, message)  # noqa: E731
+    if len(data) > MAX_INPUT_BYTES:
+        raise error(f"larger than {MAX_INPUT_BYTES // 1_000_000} MB; an answers file is a few KB")
+    return parse_answers(decode(data, error), source, sol)
 
 
 class _Group(click.Group):
@@ -233,7 +257,9 @@ def render(spec_path: Path | None = None, out_dir: Path = Path("out"), formats: 
         raise click.BadParameter("hide is for a blank sheet (add --blank); an answer key shows its formulas",
                                  param_hint="'--formulas'")
     spec = load_spec(spec_path)
-    stem = (Path(BUILTIN_NAME) if spec_path is None else spec_path).stem + ("-blank" if blank else "")
+    # a sheet without formulas is another document: it must not replace the one with them
+    suffix = ("-blank-no-formulas" if formulas == "hide" else "-blank") if blank else ""
+    stem = (Path(BUILTIN_NAME) if spec_path is None else spec_path).stem + suffix
     solution = run_solve(spec)
     doc = build(solution, run(spec, max(iters, spec.steps)), Options(decimals, blank, paper, formulas == "show"),
                 torch_script=make_script(spec, iters) if (not blank if with_script is None else with_script) else "")
@@ -298,11 +324,12 @@ def guard_outputs(outputs: list[Path], inputs: list[Path], templates_dir: Path |
                                   "a template (write it somewhere else)")
 
 
-def write_all(outputs: dict[Path, bytes]) -> None:
-    """Write every output, all or nothing, then print their paths."""
+def write_all(outputs: dict[Path, bytes], err: bool = False) -> None:
+    """Write every output, all or nothing, then print their paths (on stderr when
+    stdout carries JSON, so that it stays one JSON document)."""
     _commit(outputs)
     for path in outputs:
-        click.echo(str(path))
+        click.echo(str(path), err=err)
 
 
 def write_whole(path: Path, data: bytes) -> None:
@@ -392,16 +419,25 @@ def _parts(ctx, param, value: str | None) -> tuple[str, ...] | None:
 @click.option("--only", "parts", callback=_parts, metavar="PARTS",
               help="Ask only for these parts, comma-separated: forward, loss, backward, gradients, momentum, "
                    "eta, updates (the score counts only these).")
-def answers(spec_path: Path | None, out_path: Path | None, parts: tuple[str, ...] | None) -> None:
-    """Print (or write) an answers file to type a student's numbers into."""
+@click.option("--from", "filled_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILLED.pdf",
+              help="Take the numbers typed into a fillable blank sheet (PDF) and write them as an answers file.")
+def answers(spec_path: Path | None, out_path: Path | None, parts: tuple[str, ...] | None,
+            filled_path: Path | None) -> None:
+    """Print (or write) an answers file to type a student's numbers into, or (--from) the
+    numbers a student typed into the fillable blank sheet."""
     from .answers import absent_parts, answers_template
+    from .forms import read_filled
     from .solve import solve as run_solve
 
     sol = run_solve(load_spec(spec_path))
     if parts and absent_parts(sol, parts):
         raise click.BadParameter(f"this problem has no {' or '.join(absent_parts(sol, parts))} to work out",
                                  param_hint="'--only'")
-    text = answers_template(sol, parts)
+    filled = None
+    if filled_path is not None:
+        data = read_bytes(filled_path, lambda message: AnswersError(str(filled_path), None, message), MAX_PDF_BYTES)
+        filled = read_filled(data, str(filled_path), sol)
+    text = answers_template(sol, parts, filled)
     if out_path is None:
         click.echo(text, nl=False)
         return
@@ -456,22 +492,26 @@ def check(ctx: click.Context, paths: tuple[Path, ...], html_path: Path | None, p
 
     Exit status 0 when every answer is right or carried forward, 1 otherwise."""
     decimals = precision(decimals, digits)
-    from .answers import looks_like_answers, parse_answers
+    from .answers import changed_sheet, looks_like_answers
     from .check import check as run_check
+    from .forms import is_pdf
     from .solve import solve as run_solve
 
     if len(paths) not in (1, 2):
         raise click.UsageError("give the answers file, and before it the spec unless it is the built-in problem")
     spec_path, answers_path = (None, paths[0]) if len(paths) == 1 else paths
-    text = read_text(answers_path, lambda message: AnswersError(str(answers_path), None, message))
-    if spec_path is not None and not looks_like_answers(text):
+    data = read_bytes(answers_path, lambda message: AnswersError(str(answers_path), None, message), MAX_PDF_BYTES)
+    text = "" if is_pdf(data) or len(data) > MAX_INPUT_BYTES else data.decode("utf-8-sig", "replace")
+    if spec_path is not None and text and not looks_like_answers(text):
         spec_text = read_text(spec_path, lambda message: SpecError(str(spec_path), "", message))
         if looks_like_answers(spec_text):
             raise AnswersError(str(spec_path), None, f"this is an answers file and {answers_path} a spec: the spec "
                                                      f"comes first, as in `worksheet check {answers_path} {spec_path}`")
     spec = load_spec(spec_path)
     sol = run_solve(spec)
-    sheet = parse_answers(text, str(answers_path), sol)
+    sheet = answers_from(data, str(answers_path), sol)
+    if warning := changed_sheet(sheet, sol):
+        click.echo(terminal_safe(f"worksheet: {answers_path}: {warning}"), err=True)
     marking = run_check(sol, sheet, weights, sheet.parts)
     outputs = {}
     if html_path or pdf_path:
@@ -490,7 +530,7 @@ def check(ctx: click.Context, paths: tuple[Path, ...], html_path: Path | None, p
         from .feedback import print_marking
 
         print_marking(marking, Console(highlight=False), decimals, sol.exact)
-    write_all(outputs)
+    write_all(outputs, err=as_json)
     if marking.counts["wrong"] or marking.counts["missing"]:
         ctx.exit(1)
 

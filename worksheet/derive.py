@@ -8,9 +8,16 @@ layer down; and the gradient of every trainable parameter. Each backward
 equation comes in two forms: `chain`, the chain rule in partial-derivative
 factors, and `symbolic`, the same in the network's own symbols.
 
-A hidden layer's gradient refers to the next layer's deltas (δ symbols)
-rather than expanding every path to the output, as backpropagation does:
-so the derivation grows with the number of parameters, not of paths.
+The symbolic form is the one courses teach: factors identically 1 (an
+identity's derivative, ∂z/∂b) are left out, and where the output layer and the
+loss cancel (softmax with cross-entropy, sigmoid with binary cross-entropy) the
+output δ is (ŷ − y), scaled as the loss averages, with a note saying why;
+its chain form still shows the product it comes from.
+
+A hidden layer's δ refers to the next layer's deltas (δ symbols), and every
+gradient to its own layer's δ (∂L/∂w = δ·a), rather than expanding every path
+to the output, as backpropagation does: so the derivation grows with the
+number of parameters, not of paths.
 Expressions are built unevaluated so that printing keeps the factor order.
 """
 
@@ -38,6 +45,7 @@ class Equation:
     layer: int = 0  # the unit's layer (the output layer for ∂L/∂ŷ), or the parameter's
     unit: int = 0  # the unit (or output) within it; a parameter's i
     sample: int = 1  # a gradient sums over every sample and keeps 1
+    note: str = ""  # why the symbolic form is simpler than the chain rule's product, where it is
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,18 @@ def _rat(q: Fraction) -> sp.Rational:
 
 def _scaled(q: Fraction, expr) -> sp.Expr:
     return expr if q == 1 else _mul(_rat(q), expr)
+
+
+def _times(*factors) -> sp.Expr:
+    """A product without its factors that are identically 1 (an identity's derivative,
+    ∂z/∂b): the symbolic form does not print them; the chain form keeps its ∂z/∂b."""
+    kept = [f for f in factors if f != 1]
+    return _mul(*kept) if kept else sp.Integer(1)
+
+
+# Output layer and loss pairs whose δ = ∂L/∂z collapses to (ŷ − y), scaled as the loss
+# averages: the form courses teach, after the chain rule's line that shows where it comes from.
+CANCELLING = {("softmax", "cross_entropy"), ("sigmoid", "bce")}
 
 
 def sample_suffix(spec: Spec, s: int) -> str:
@@ -174,14 +194,28 @@ def derive(spec: Spec) -> Derivation:
     grad_of_yhat = {(eq.lhs, s): eq.symbolic for eq, s in
                     zip(output_grads, [s for s in samples for _ in outputs])}
 
-    # delta[l, i, s] = (chain, symbolic) of ∂L/∂z for unit i of layer l
-    delta: dict[tuple[int, int, int], tuple[sp.Expr, sp.Expr]] = {}
+    def cancelled_delta(i: int, s: int) -> tuple[sp.Expr, str]:
+        """δ of output i in its taught form. Softmax with cross-entropy: Σₖ ∂L/∂ŷₖ·∂ŷₖ/∂zᵢ
+        = ŷᵢ·Σₖ yₖ − yᵢ, which is ŷᵢ − yᵢ where the sample's targets sum to 1 (the spec's
+        y are fixed, so the form holds for every step). Sigmoid with binary cross-entropy:
+        (−y/ŷ + (1 − y)/(1 − ŷ))·ŷ(1 − ŷ) = ŷ − y."""
+        yh, y = S.yhat(i, s), S.y(i, s)
+        if spec.loss == "bce":
+            return _scaled(scale, diff[i, s]), "ŷ(1 − ŷ) cancels the denominators of ∂L/∂ŷ"
+        targets = spec.y[s - 1]
+        if sum(targets) == 1:
+            return _scaled(scale, diff[i, s]), "the softmax terms add up to ŷᵢ − yᵢ, as Σₖ yₖ = 1"
+        total = _add(*(S.y(k, s) for k in outputs))
+        return (_scaled(scale, _add(_mul(yh, total), _neg(y))),
+                "the softmax terms add up to ŷᵢ·Σₖ yₖ − yᵢ (these targets do not sum to 1)")
+
     deltas = []
     for s in samples:
         for l in range(depth, 0, -1):
             soft = spec.layers[l - 1].activation == "softmax"
             for i in range(1, units[l - 1] + 1):
                 z = S.z(l, i, s)
+                note = ""
                 if l == depth:
                     ks = list(outputs) if soft else [i]
                     chain_terms, sym_terms = [], []
@@ -189,24 +223,23 @@ def derive(spec: Spec) -> Derivation:
                         yh = S.yhat(k, s)
                         d = softmax_derivative(l, k, i, s) if soft else derivative(l, i, s)
                         chain_terms.append(_mul(S.partial(L, yh), S.partial(yh, z)))
-                        sym_terms.append(_mul(grad_of_yhat[S.partial(L, yh), s], d))
+                        sym_terms.append(_times(grad_of_yhat[S.partial(L, yh), s], d))
                     chain, sym = _add(*chain_terms), _add(*sym_terms)
+                    if (spec.layers[-1].activation, spec.loss) in CANCELLING:
+                        sym, note = cancelled_delta(i, s)
                 else:
                     a = S.a(l, i, s)
                     ks = range(1, units[l] + 1)
                     upstream = _add(*(_mul(S.partial(L, S.z(l + 1, k, s)), S.partial(S.z(l + 1, k, s), a))
                                       for k in ks))
                     chain = _mul(upstream, S.partial(a, z))
-                    sym = _mul(_add(*(_mul(S.delta(l + 1, k, s), S.w(l + 1, k, i)) for k in ks)),
-                               derivative(l, i, s))
-                delta[l, i, s] = (chain, sym)
+                    sym = _times(_add(*(_mul(S.delta(l + 1, k, s), S.w(l + 1, k, i)) for k in ks)),
+                                 derivative(l, i, s))
                 deltas.append(Equation(f"delta{l}_{i}{sample_suffix(spec, s)}", S.delta(l, i, s), sym, chain,
-                                       kind="delta", layer=l, unit=i, sample=s))
+                                       kind="delta", layer=l, unit=i, sample=s, note=note))
 
-    def unwrap(expr: sp.Expr) -> list[sp.Expr]:
-        """The factors of a delta, so a gradient's factors read as one product."""
-        return list(expr.args) if isinstance(expr, sp.Mul) else [expr]
-
+    # Every layer's gradient from its own δ, as backpropagation writes it: ∂L/∂w⁽ˡ⁾ᵢⱼ = δ⁽ˡ⁾ᵢ·a⁽ˡ⁻¹⁾ⱼ
+    # and ∂L/∂b⁽ˡ⁾ᵢ = δ⁽ˡ⁾ᵢ, summed over the samples; δ is a box the student has just filled.
     grads = []
     for l in range(1, depth + 1):
         layer = spec.layers[l - 1]
@@ -216,26 +249,15 @@ def derive(spec: Spec) -> Derivation:
             if trainable_w:
                 for j in range(1, fan_in[l - 1] + 1):
                     w = S.w(l, i, j)
-                    if l == depth:  # from the output δ, as written above it, not ∂L/∂ŷ·∂ŷ/∂z again
-                        chain = _add(*(_mul(S.partial(L, S.z(l, i, s)), S.partial(S.z(l, i, s), w))
-                                       for s in samples))
-                        sym = _add(*(_mul(S.delta(l, i, s), S.a(l - 1, j, s)) for s in samples))
-                    else:
-                        chain = _add(*(_mul(*unwrap(delta[l, i, s][0]), S.partial(S.z(l, i, s), w))
-                                       for s in samples))
-                        sym = _add(*(_mul(*unwrap(delta[l, i, s][1]), S.a(l - 1, j, s)) for s in samples))
+                    chain = _add(*(_mul(S.partial(L, S.z(l, i, s)), S.partial(S.z(l, i, s), w)) for s in samples))
+                    sym = _add(*(_mul(S.delta(l, i, s), S.a(l - 1, j, s)) for s in samples))
                     grads.append(Equation(f"dW{l}_{i}_{j}", S.partial(L, w), sym, chain, (f"W{l}", l, (i, j)),
                                           kind="grad", layer=l, unit=i))
         if trainable_b:
             for i in range(1, units[l - 1] + 1):
                 b = S.b(l, i)
-                if l == depth:
-                    chain = _add(*(_mul(S.partial(L, S.z(l, i, s)), S.partial(S.z(l, i, s), b)) for s in samples))
-                    sym = _add(*(S.delta(l, i, s) for s in samples))
-                else:
-                    chain = _add(*(_mul(*unwrap(delta[l, i, s][0]), S.partial(S.z(l, i, s), b))
-                                   for s in samples))
-                    sym = _add(*(_mul(*unwrap(delta[l, i, s][1]), sp.Integer(1)) for s in samples))
+                chain = _add(*(_mul(S.partial(L, S.z(l, i, s)), S.partial(S.z(l, i, s), b)) for s in samples))
+                sym = _add(*(S.delta(l, i, s) for s in samples))
                 grads.append(Equation(f"db{l}_{i}", S.partial(L, b), sym, chain, (f"b{l}", l, (i,)),
                                       kind="grad", layer=l, unit=i))
     # output layer first, as backpropagation reaches them; W before b (a stable sort)

@@ -141,6 +141,7 @@ class Derived:
     # rows: "=" opens a form; a sum over the samples of a batch goes on with "+" rows
     rows: tuple[tuple[str, Markup], ...]
     one_line: bool = False  # two short forms, printed one after the other on one line
+    note: str = ""  # why the symbolic form is simpler than the product above it
 
 
 @dataclass(frozen=True)
@@ -299,7 +300,7 @@ class _Builder:
                 # two short forms share a line: = chain = symbols
                 one_line = len(rows) == 2 and sum(_markup_mm(form) + 6 for _, form in rows) <= self.rhs_mm
                 out.append(Derived(n, eq.name, Markup(self.display.doprint(eq.lhs)),
-                                   tuple((sign, Markup(form)) for sign, form in rows), one_line))
+                                   tuple((sign, Markup(form)) for sign, form in rows), one_line, eq.note))
             return tuple(out)
 
         for n, layer in enumerate(spec.layers, start=1):

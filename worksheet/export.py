@@ -90,13 +90,14 @@ def _given(sol: Solution) -> dict[str, Any]:
 
 def to_json(sol: Solution, decimals: int = 4) -> dict[str, Any]:
     printer = TextPrinter(decimals)
+    forms = TextPrinter(decimals, fractions=True)  # a formula's constants exact: ⅓·…, never 0.3333·…
     der = sol.derivation
     latex = LatexPrinter(der.symbols)
     latex_numbers = LatexPrinter(der.symbols, decimals)
     equations = der.forward + (der.loss,) + der.output_grads + der.deltas + der.grads
 
     def text(expr):
-        return None if expr is None else printer.doprint(expr)
+        return None if expr is None else forms.doprint(expr)
 
     def tex(expr):
         return None if expr is None else latex.doprint(expr)
@@ -130,7 +131,8 @@ def to_json(sol: Solution, decimals: int = 4) -> dict[str, Any]:
         "derivation": [
             {"name": eq.name, "lhs": text(eq.lhs), "chain": text(eq.chain), "symbolic": text(eq.symbolic),
              "latex": " = ".join(latex.doprint(f) for f in (eq.lhs, eq.chain, eq.symbolic) if f is not None),
-             "latex_lhs": tex(eq.lhs), "latex_chain": tex(eq.chain), "latex_symbolic": tex(eq.symbolic)}
+             "latex_lhs": tex(eq.lhs), "latex_chain": tex(eq.chain), "latex_symbolic": tex(eq.symbolic),
+             "note": eq.note or None}
             for eq in equations
         ],
         "steps": steps,

@@ -120,6 +120,22 @@ class Symbols:
         )
 
 
+# A given −1 put into a formula: not the −1 the derivation builds a minus sign from, so
+# that w·x with w = −1 reads (−1)·2, not −2. `substitute` values use it.
+# (1·−1, which the derivation never builds: its minus signs are −1·term, first)
+MINUS_ONE = sp.Mul(sp.S.One, sp.S.NegativeOne, evaluate=False)
+
+
+def negated(expr) -> bool:
+    """A term the derivation negated: −1 times something, printed with a minus sign."""
+    return isinstance(expr, sp.Mul) and expr.args[0] is sp.S.NegativeOne and len(expr.args) > 1
+
+
+def number_value(expr):
+    """The value to substitute for a symbol: a −1 marked as a given number."""
+    return MINUS_ONE if expr == -1 else expr
+
+
 class _BuildOrder:
     """Products and sums as the derivation built them: factors in their order,
     a leading −1 as a minus sign, a sum or a negated product bracketed inside a
@@ -133,23 +149,39 @@ class _BuildOrder:
 
     def _print_Mul(self, expr):
         factors = list(expr.args)
-        if factors and factors[0] == -1 and len(factors) > 1:
+        if expr.args == MINUS_ONE.args:
+            return self._number(Fraction(-1))
+        if negated(expr):
             return self.minus + self._factor_join(factors[1:])
         return self._factor_join(factors)
 
     def _factor_join(self, factors) -> str:
-        parts = []
-        for f in factors:
+        last = factors[-1]
+        if len(factors) > 1 and isinstance(last, sp.Pow) and last.exp == -1:  # a·(1/b) reads a/b
+            return self._fraction(factors[:-1], last.base)
+        out = ""
+        for n, f in enumerate(factors):
+            if n and isinstance(f, sp.Pow) and f.exp == -1:  # y·1/ŷ reads y/ŷ
+                out += self._divided(f.base)
+                continue
             text = self._print(f)
-            if isinstance(f, sp.Add) or (isinstance(f, sp.Mul) and f.args[0] == -1):
+            if isinstance(f, sp.Add) or negated(f):
                 text = self._paren(text)
-            parts.append(text)
-        return self.times.join(parts)
+            out += (self.times if n else "") + text
+        return out
+
+    def _fraction(self, numerator, denominator) -> str:
+        return self._factor_join(numerator) + self._divided(denominator)
+
+    def _divided(self, base) -> str:
+        text = self._print(base)
+        bracket = isinstance(base, (sp.Add, sp.Mul, sp.Pow)) or (base.is_Number and text.startswith("("))
+        return "/" + (self._paren(text) if bracket and not text.startswith("(") else text)
 
     def _print_Add(self, expr, order=None):
         out = []
         for n, term in enumerate(expr.args):
-            if isinstance(term, sp.Mul) and term.args[0] == -1:
+            if negated(term):
                 out.append((self.minus if n == 0 else f" {self.minus} ") + self._factor_join(term.args[1:]))
             else:
                 out.append(("" if n == 0 else " + ") + self._print(term))
@@ -219,7 +251,8 @@ class TextPrinter(_BuildOrder, StrPrinter):
         return f"{expr.func.__name__}({', '.join(self._arg(a) for a in expr.args)})"
 
     def _print_exp(self, expr):
-        return f"e^({self._arg(expr.args[0])})"
+        # exp(z³₁), not e^(z³₁): an index inside a superscript is too small to read
+        return f"exp({self._arg(expr.args[0])})"
 
     def _print_log(self, expr):
         return f"log({self._arg(expr.args[0])})"
@@ -355,6 +388,10 @@ class LatexPrinter(_BuildOrder, SympyLatexPrinter):
     def _paren(self, text: str) -> str:
         return rf"\left({text}\right)"
 
+    def _fraction(self, numerator, denominator) -> str:
+        top = self._print(numerator[0]) if len(numerator) == 1 else self._factor_join(numerator)
+        return rf"\frac{{{top}}}{{{self._print(denominator)}}}"
+
     def _print_Pow(self, expr, rational=False):
         base, exp = expr.args
         text = self._print(base)
@@ -387,21 +424,37 @@ class HtmlPrinter(TextPrinter):
     def _print_Symbol(self, expr):
         return self.names.get(expr) or html.escape(str(expr))
 
+    def doprint(self, expr) -> str:
+        """A sum's top-level terms as unbreakable pieces, each ending in the sign of
+        the next: a long formula wraps after a + or − between terms, never inside a
+        term, a symbol or its index."""
+        if not isinstance(expr, sp.Add):
+            return super().doprint(expr)
+        pieces = []
+        for term in expr.args:
+            negative = negated(term)
+            text = self._factor_join(term.args[1:]) if negative else self._print(term)
+            sign = self.minus if negative else "+"
+            if pieces:
+                pieces[-1] += f" {sign}"
+                pieces.append(text)
+            else:
+                pieces.append((self.minus if negative else "") + text)
+        return " ".join(f'<span class="t">{p}</span>' for p in pieces)
+
     def _number(self, value: Fraction) -> str:
         if self.display and self.fractions and value.denominator != 1:
             sign = "−" if value < 0 else ""
             return f"{sign}{frac_html(str(abs(value.numerator)), str(value.denominator))}"
         return super()._number(value)
 
-    def _print_Mul(self, expr):
-        factors = list(expr.args)
-        last = factors[-1]
-        if self.display and len(factors) > 1 and isinstance(last, sp.Pow) and last.exp == -1:
-            # a·(1/b) reads as a fraction a/b (a softmax)
-            rest = factors[:-1]
-            num = self._print(rest[0]) if len(rest) == 1 else self._factor_join(rest)
-            return frac_html(num, self._print(last.base))
-        return super()._print_Mul(expr)
+    def _fraction(self, numerator, denominator) -> str:
+        # stacked in the derivation, and wherever the denominator is a sum (a softmax):
+        # a formula's exp(z)/(exp(z) + exp(z)) on one line reads less clearly than stacked
+        if not (self.display or (self.fractions and isinstance(denominator, sp.Add))):
+            return super()._fraction(numerator, denominator)
+        top = self._print(numerator[0]) if len(numerator) == 1 else self._factor_join(numerator)
+        return frac_html(top, self._print(denominator))
 
     def _paren(self, text: str) -> str:
         if 'class="frac"' in text:  # brackets as tall as the fractions they hold
@@ -414,7 +467,7 @@ class HtmlPrinter(TextPrinter):
         return f'<span class="fn">{html.escape(name)}</span>({args})'
 
     def _print_exp(self, expr):
-        return f"e<sup>{self._arg(expr.args[0])}</sup>"
+        return f'<span class="fn">exp</span>({self._arg(expr.args[0])})'
 
     def _print_log(self, expr):
         return f'<span class="fn">log</span>({self._arg(expr.args[0])})'

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import textwrap
 
+import sympy as sp
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -75,7 +76,7 @@ class _Writer:
         forms = [self.forms.doprint(f) for f in (eq.chain, eq.symbolic) if f is not None]
         numbers = self.p.doprint(step.substituted[eq.name])
         value = value_text(step.values[eq.name], self.decimals, self.sol.exact)
-        if numbers not in forms:
+        if numbers not in forms and not isinstance(eq.symbolic, sp.Symbol):  # ŷ = z²₁ = −1, not = (−1) = −1
             forms.append(numbers)
         if value != forms[-1]:
             forms.append(value)
@@ -87,6 +88,8 @@ class _Writer:
             self.line(lead + wrapped[0])
             for more in wrapped[1:]:
                 self.line(" " * len(lead) + "  " + more)
+            if n == 1 and eq.note:  # under the symbolic form it explains
+                self.line(" " * len(lead) + f"({eq.note})")
 
     def step(self, step: Step) -> None:
         der, spec = self.sol.derivation, self.sol.spec

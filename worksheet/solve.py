@@ -31,7 +31,7 @@ import mpmath
 import sympy as sp
 
 from .derive import Derivation, derive, loss_scale
-from .notation import DERIVATIVE_FN
+from .notation import DERIVATIVE_FN, number_value
 from .spec import Spec
 
 WORKING_DIGITS = 60
@@ -451,7 +451,7 @@ def _agree(a, b, digits: int) -> bool:
 def _step(spec: Spec, der: Derivation, arith, params, numbers: _Numbers, number: int) -> Step:
     values, symbol_values = _name_values(spec, der, params, numbers)
     with sp.evaluate(False):
-        mapping = {sym: arith.sympy(v) for sym, v in symbol_values.items()}
+        mapping = {sym: number_value(arith.sympy(v)) for sym, v in symbol_values.items()}
         equations = der.forward + (der.loss,) + der.output_grads + der.deltas + der.grads
         substituted = {eq.name: eq.symbolic.xreplace(mapping) for eq in equations}
     return Step(

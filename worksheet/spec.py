@@ -459,7 +459,8 @@ class _Parser:
             x = self.matrix(raw_x, "data.x", len(raw_x), inputs, f"{inputs} inputs per sample")
             if not (isinstance(raw_y, list) and all(isinstance(r, list) for r in raw_y)):
                 raise self.fail(
-                    "data.y", f"expected one list of {outputs} targets per sample, as data.x is a batch"
+                    "data.y", f"expected one list of {outputs} target{'s' if outputs > 1 else ''} per sample, "
+                    "as data.x is a batch"
                 )
             if len(raw_y) != len(x):
                 raise self.fail("data.y", f"has {len(raw_y)} samples; data.x has {len(x)}")
