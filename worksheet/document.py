@@ -77,6 +77,7 @@ class Box:
     note: str = ""  # under a wrong answer: the expected value, and what follows from the student's own numbers
     slip: str = ""  # under that: the mistake that explains the number, where one does
     line_mm: float = LINE_MM  # a working area's line: typeset on the key, handwritten on a blank sheet
+    field: str = ""  # on a blank sheet: the PDF form field's name, the answers file's key (step1.z1_1)
 
     @property
     def height_mm(self) -> float:
@@ -275,7 +276,9 @@ class _Builder:
                     slip = mark.note
                 text = shown(mark.answer.text) if mark.answer else ""
                 return Box(name, text, width, lines, mark.verdict, note, slip)
-        return Box(name, "" if self.opt.blank else text, width, lines)
+        # a number written again (the old p of step 2) is the earlier field's: one field per key
+        field = f"step{self.step_no}.{name}" if self.opt.blank and self.marks is None and not repeat else ""
+        return Box(name, "" if self.opt.blank else text, width, lines, field=field)
 
     def value(self, v: Fraction) -> str:
         return value_text(v, self.opt.decimals, self.sol.exact)
@@ -389,7 +392,7 @@ class _Builder:
                 new = at(step.updated[group], index)
                 d = f"d{key}"
                 rows.append(UpdateRow(
-                    label, old_cell, self.box(d, self.value(grad), cell_mm),
+                    label, old_cell, self.box(d, self.value(grad), cell_mm, repeat=True),  # the gradient above
                     self.box(f"v_{key}", self.value(vel), cell_mm) if mom else None,
                     self.box(eta_name(key, mom), self.value(spec.learning_rate * vel), cell_mm),
                     self.box(f"new_{key}", self.value(new), cell_mm),

@@ -46,7 +46,8 @@ def to_pdf(html: str) -> bytes:
     page = _page_class()
     fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
     try:
-        return page(string=html, url_fetcher=fetcher, base_url=None).write_pdf()
+        # a blank sheet's boxes hold <input>s: as PDF form fields, a student fills it in on screen
+        return page(string=html, url_fetcher=fetcher, base_url=None).write_pdf(pdf_forms="<input" in html)
     except FatalURLFetchingError as exc:
         cause = exc.__cause__ or exc
         raise PdfError(f"the page refers to something outside it, which is not fetched: {cause}") from None
@@ -85,9 +86,15 @@ def _page_class():
     if sheet is None or not hasattr(weasyprint.HTML, "_ua_stylesheets"):
         return weasyprint.HTML
 
+    import weasyprint.html
+
+    forms_sheet = getattr(weasyprint.html, "UA_FORM_STYLESHEET", None)
+
     class Page(weasyprint.HTML):
         def _ua_stylesheets(self, forms=False):
-            return super()._ua_stylesheets(forms) if forms else [sheet]
+            if not forms:
+                return [sheet]
+            return [sheet, forms_sheet] if forms_sheet is not None else super()._ua_stylesheets(forms)
 
     return Page
 
