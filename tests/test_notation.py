@@ -96,3 +96,15 @@ def test_a_given_minus_one_stays_a_factor():
     assert text.doprint(step.substituted["z2_1"]) == "(−1)·0 + (−1)"
     html = HtmlPrinter(sol.derivation.symbols).doprint(step.substituted["z1_1"])
     assert "(−1)·2" in html
+
+
+def test_a_long_product_breaks_between_the_terms_of_its_bracketed_sum():
+    """−¼·(… + …) over four samples wraps between the samples' terms inside the bracket,
+    with the factor before it and the closing bracket held to their pieces."""
+    spec = parse_spec(open("examples/bce.toml").read())
+    der = solve(spec).derivation
+    markup = HtmlPrinter(der.symbols, fractions=True, display=True).doprint(der.loss.symbolic)
+    found = pieces(markup)
+    assert len(found) == 2 and markup.startswith('<span class="t">−')  # −½·(sample 1 + sample 2)
+    assert found[0].count("[1]") == 4 and "[2]" not in found[0] and found[0].endswith(" +")
+    assert found[1].count("[2]") == 4 and found[1].endswith("))")

@@ -427,20 +427,40 @@ class HtmlPrinter(TextPrinter):
     def doprint(self, expr) -> str:
         """A sum's top-level terms as unbreakable pieces, each ending in the sign of
         the next: a long formula wraps after a + or − between terms, never inside a
-        term, a symbol or its index."""
-        if not isinstance(expr, sp.Add):
-            return super().doprint(expr)
-        pieces = []
+        term, a symbol or its index. A product holding one bracketed sum (−¼·(…),
+        (Σ δ·w)·f′(z)) breaks the same way between the terms inside its bracket."""
+        if isinstance(expr, sp.Add):
+            return self._spans(self._pieces(expr))
+        full = super().doprint(expr)
+        sums = list(_sums_in_product(expr))
+        # a product short enough for any line is left whole; a long one breaks in its longest sum
+        if not sums or len(TextPrinter(self.decimals).doprint(expr)) <= SHORT_FORMULA:
+            return full
+        longest = max(sums, key=lambda f: len(self._print(f)))
+        bracketed = f"({self._print(longest)})"
+        if full.count(bracketed) != 1:  # stacked, or in tall brackets: left whole
+            return full
+        before, after = full.split(bracketed)
+        pieces = self._pieces(longest)
+        pieces[0], pieces[-1] = f"{before}({pieces[0]}", f"{pieces[-1]}){after}" if len(pieces) > 1 else \
+            f"{before}({pieces[0]}){after}"
+        return self._spans(pieces) if len(pieces) > 1 else full
+
+    @staticmethod
+    def _spans(pieces: list[str]) -> str:
+        return " ".join(f'<span class="t">{p}</span>' for p in pieces)
+
+    def _pieces(self, expr: sp.Add) -> list[str]:
+        pieces: list[str] = []
         for term in expr.args:
             negative = negated(term)
             text = self._factor_join(term.args[1:]) if negative else self._print(term)
-            sign = self.minus if negative else "+"
             if pieces:
-                pieces[-1] += f" {sign}"
+                pieces[-1] += f" {self.minus if negative else '+'}"
                 pieces.append(text)
             else:
                 pieces.append((self.minus if negative else "") + text)
-        return " ".join(f'<span class="t">{p}</span>' for p in pieces)
+        return pieces
 
     def _number(self, value: Fraction) -> str:
         if self.display and self.fractions and value.denominator != 1:
@@ -479,6 +499,19 @@ class HtmlPrinter(TextPrinter):
         if exp == -1 and self.display:
             return frac_html("1", self._print(base))
         return super()._print_Pow(expr, rational)
+
+
+SHORT_FORMULA = 60  # characters of plain text: narrower than any line a formula is set on
+
+
+def _sums_in_product(expr):
+    """The bracketed sums among a product's factors, through nested products (−¼·(…))."""
+    if isinstance(expr, sp.Mul):
+        for factor in expr.args:
+            if isinstance(factor, sp.Add):
+                yield factor
+            else:
+                yield from _sums_in_product(factor)
 
 
 def frac_html(num: str, den: str) -> str:
