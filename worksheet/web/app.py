@@ -444,8 +444,8 @@ def create_app(problems_dir: Path | None = None, allowed_hosts: list[str] | tupl
               for name in ("web.css", "student.js", "instructor.js")}
     media = {"css": "text/css; charset=utf-8", "js": "text/javascript; charset=utf-8"}
 
-    def page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        return HTMLResponse(env.get_template(name).render(**context), status)
+    def page(name: str, code: int = 200, **context: Any) -> HTMLResponse:
+        return HTMLResponse(env.get_template(name).render(**context), code)
 
     def error_page(status: int, message: str) -> HTMLResponse:
         return page("error.html.j2", status, title="Error", message=message, status=status)

@@ -4,8 +4,9 @@ Pure: `sheet_view(sol, doc)` reads a blank sheet's document model (the one
 `worksheet render --blank` prints) and returns plain data for the page's
 template: per step, the groups of lines (left-hand side, formula, and the
 box's answers-file key, `step1.z1_1`) and the update table, whose boxes are
-inputs too. Step 2's "old p" is step 1's "new p" written again: it is shown
-as a copy of that box, not asked for twice.
+inputs too. A number the sheet writes twice (the update table's gradient, step
+2's "old p", which is step 1's "new p") is asked for once: the second box shows
+a copy of the first.
 """
 
 from __future__ import annotations
@@ -54,15 +55,17 @@ class PartView:
 
 def sheet_view(sol: Solution, doc: Document) -> tuple[PartView, ...]:
     words = {q.key: q.words for q in quantities(sol)}
+    seen: set[str] = set()
 
     def cell(box: Box | str | None, step: int, repeat: bool = False) -> Cell | None:
         if box is None:
             return None
         if isinstance(box, str):
             return Cell(text=box)
-        if repeat:  # the previous step's new value, written again
-            return Cell(name=box.name, mirror=f"step{step - 1}.{box.name}")
-        key = f"step{step}.{box.name}"
+        key = f"step{step - 1 if repeat else step}.{box.name}"
+        if key in seen:  # written again: the old p (the last step's new p), the update table's gradient
+            return Cell(name=box.name, mirror=key)
+        seen.add(key)
         return Cell(key=key, name=box.name, words=words.get(key, ""))
 
     def groups(gs: tuple[Group, ...], step: int) -> tuple[GroupView, ...]:
@@ -72,6 +75,8 @@ def sheet_view(sol: Solution, doc: Document) -> tuple[PartView, ...]:
     parts = []
     for part in doc.parts:
         n = part.number
+        forward = groups((*part.forward, part.loss), n)  # first: the update table repeats their gradients
+        backward = groups((*part.backward, *part.gradients), n)
         rows = []
         for r in part.updates:
             cells = [cell(r.old, n, repeat=not isinstance(r.old, str)), cell(r.grad, n)]
@@ -79,8 +84,7 @@ def sheet_view(sol: Solution, doc: Document) -> tuple[PartView, ...]:
                 cells.append(cell(r.velocity, n))
             cells += [cell(r.step, n), cell(r.new, n)]
             rows.append((r.param, tuple(cells)))
-        view = PartView(n, groups((*part.forward, part.loss), n), groups((*part.backward, *part.gradients), n),
-                        part.update_rule, part.update_heads, tuple(rows))
+        view = PartView(n, forward, backward, part.update_rule, part.update_heads, tuple(rows))
         keys = [line.cell.key for g in (*view.forward, *view.backward) for line in g.lines]
         keys += [c.key for _, cells in rows for c in cells if c.key]
         parts.append(PartView(**{**view.__dict__, "keys": tuple(keys)}))
