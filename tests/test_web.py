@@ -372,3 +372,18 @@ def test_serve_prints_its_address_and_stops_on_ctrl_c(tmp_path):
         proc.kill()
     assert proc.returncode == 0, err
     assert "stopped" in out and "Traceback" not in err
+
+
+def test_the_wheel_ships_the_web_app_and_the_examples(tmp_path):
+    """A non-editable install has the pages' templates, scripts and style, and the examples it offers."""
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                    "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True)
+    names = set(zipfile.ZipFile(next(tmp_path.glob("worksheet-*.whl"))).namelist())
+    for name in ("base.html.j2", "student.html.j2", "instructor.html.j2", "index.html.j2", "error.html.j2"):
+        assert f"worksheet/web/templates/{name}" in names
+    for name in ("web.css", "student.js", "instructor.js"):
+        assert f"worksheet/web/static/{name}" in names
+    for example in (ROOT / "examples").glob("*.toml"):
+        assert f"worksheet/examples/{example.name}" in names

@@ -71,11 +71,11 @@ class Problem:
 
 def examples_dir() -> Path | None:
     """The examples shipped in the package (`worksheet.examples`), or the repo's `examples/` beside it."""
-    try:
-        folder = Path(str(resources.files("worksheet.examples")))
-    except (ModuleNotFoundError, TypeError):
-        folder = Path(__file__).resolve().parents[2] / "examples"
-    return folder if folder.is_dir() else None
+    for folder in (Path(str(resources.files("worksheet").joinpath("examples"))),
+                   Path(__file__).resolve().parents[2] / "examples"):  # an editable install: the repo's
+        if folder.is_dir():
+            return folder
+    return None
 
 
 def _slug(text: str) -> str:

@@ -93,11 +93,9 @@
       }
       const html = await response.text();
       if (mine !== seq) return;
-      const y = preview.contentWindow ? preview.contentWindow.scrollY : 0;
-      preview.srcdoc = html;
-      preview.onload = () => {
-        if (y && preview.contentWindow) preview.contentWindow.scrollTo(0, y);
-      };
+      // the printed page's margins come from @page, which a screen ignores: give it some
+      const margins = "<style>@media screen { body { margin: 20px 28px; } }</style>";
+      preview.srcdoc = html.replace(/<\/head>/i, margins + "</head>"); // sandboxed: no scripts, and no access to (or from) this page
       shown = wanted;
       showMessage("");
       pane.classList.remove("stale");
@@ -177,7 +175,12 @@
       validate();
     });
   }
+  const original = spec.value;
   document.getElementById("problem-pick").addEventListener("change", (e) => {
+    if (spec.value !== original && !confirm("Leave your changes to this spec? (Download it first to keep them.)")) {
+      e.target.value = new URLSearchParams(location.search).get("problem") || e.target.options[0].value;
+      return;
+    }
     location.search = "?problem=" + encodeURIComponent(e.target.value);
   });
   drawGutter();
