@@ -8,8 +8,10 @@ empty and a comment naming each in words. `parse_answers(text, source, sol)`
 reads one back as an `AnswerSheet`: decimals (1.5, "-0.5") keep the number
 of decimals written, since that is the precision the checker holds them to;
 fractions ("7/2", quoted or not) are exact; an empty value is a missing
-answer. Anything wrong raises `AnswersError` naming the file, the line, the
-key, the bad value and what is allowed.
+answer. `sheet_from_tables(data, source, sol)` does the same from the tables
+already read (the web page's JSON), with the same checks and messages.
+Anything wrong raises `AnswersError` naming the file, the line, the key, the
+bad value and what is allowed.
 """
 
 from __future__ import annotations
@@ -201,6 +203,16 @@ def parse_answers(text: str, source: str, sol: Solution) -> AnswerSheet:
         raise AnswersError(source, None, "not valid TOML: nested too deeply") from None
     except ValueError:  # an integer beyond Python's 4300-digit conversion limit
         raise AnswersError(source, None, f"a number is too long; at most {MAX_NUMBER_TEXT} characters") from None
+    return sheet_from_tables(data, source, sol, where)
+
+
+def sheet_from_tables(data: Mapping, source: str, sol: Solution,
+                      lines: Mapping[tuple[str, str], int] | None = None) -> AnswerSheet:
+    """An answers file's tables, as TOML reads them ({"step1": {"z1_1": "1.5"}, "sheet": …}), as an
+    `AnswerSheet`, with the same checks and messages as `parse_answers`; `lines` gives (table, key) ->
+    the line it was written on, when the tables were read from a text (the web page's JSON has none).
+    Numbers are strings, ints or `Decimal`s (what TOML's `parse_float=Decimal` or JSON's gives)."""
+    where: Mapping[tuple[str, str], int] = lines or {}
     if isinstance(data.get("network"), dict) or "training" in data or "data" in data:
         raise AnswersError(source, where.get(("", "network")) or where.get(("", "training")),
                            "this is a problem spec, not an answers file: `worksheet check SPEC ANSWERS` takes "

@@ -546,6 +546,52 @@ def torch_script(spec_path: Path | None, iters: int) -> None:
     click.echo(make(load_spec(spec_path), iters), nl=False)
 
 
+@cli.command(short_help="Serve the student page and the problem editor in a browser, on this machine.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; the default answers this machine only.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on (0: any free port).")
+@click.option("--problems", "problems_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A folder whose *.toml problems are offered beside the built-in one and the examples.")
+def serve(host: str, port: int, problems_dir: Path | None) -> None:
+    """Serve the web app: a student page that marks each box as it is filled in,
+    and a problem editor with a live preview of the answer key. Ctrl-C stops it."""
+    try:
+        import uvicorn
+
+        from .web.app import LOCAL_HOSTS, create_app
+    except ImportError as exc:
+        raise OutputError(f"serve needs starlette and uvicorn ({exc.name} is missing): "
+                          "pip install starlette uvicorn") from None
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="worksheet: %(levelname)s: %(message)s")
+    any_host = host in ("0.0.0.0", "::", "")
+    hosts = ["*"] if any_host else [*LOCAL_HOSTS, host, f"[{host}]"]
+    app = create_app(problems_dir, allowed_hosts=hosts)
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets=None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                bound = self.servers[0].sockets[0].getsockname()
+                shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+                click.echo(f"worksheet: serving http://{shown}:{bound[1]}/ "
+                           f"({len(app.state.problems)} problems); Ctrl-C stops it")
+
+    server = Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                                   server_header=False, timeout_graceful_shutdown=5))
+    try:
+        server.run()
+    except KeyboardInterrupt:  # uvicorn has shut down, then raises Ctrl-C again for whoever runs it
+        pass
+    except SystemExit as exc:  # uvicorn exits when it cannot listen (the port is taken), having said why
+        if exc.code:
+            raise OutputError(f"cannot serve on {host}:{port} (see the message above)") from None
+        raise
+    click.echo("worksheet: stopped")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status instead of exiting when called in-process."""
     try:

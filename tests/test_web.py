@@ -1,0 +1,389 @@
+"""`worksheet serve`: the JSON API and the pages, through Starlette's TestClient, and a bounded
+load test against a real uvicorn server on loopback. The API must say what the command line
+says: the same JSON as `solve --json` and `check --json`, the same messages."""
+
+import asyncio
+import json
+import logging
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+from conftest import ROOT
+
+pytest.importorskip("starlette")
+pytest.importorskip("httpx")
+
+from starlette.testclient import TestClient  # noqa: E402
+
+from worksheet.answers import parse_answers, sheet_from_tables  # noqa: E402
+from worksheet.cli import main  # noqa: E402
+from worksheet.quantities import quantities  # noqa: E402
+from worksheet.solve import solve  # noqa: E402
+from worksheet.spec import builtin_text, parse_spec  # noqa: E402
+from worksheet.web import MAX_BODY  # noqa: E402
+from worksheet.web import app as web  # noqa: E402
+
+BUILTIN = parse_spec(builtin_text(), "builtin")
+SLIP = "step1.dL_dyhat1"
+
+
+def written(value: Fraction) -> str:
+    """A number as a student writes it: a decimal when it ends within 6 places, else a fraction."""
+    d = Decimal(value.numerator) / Decimal(value.denominator)
+    return format(d.normalize(), "f") if Fraction(d) == value and -d.as_tuple().exponent <= 6 else str(value)
+
+
+def answers_for(spec=BUILTIN, steps=(1, 2), slip: str | None = None) -> dict[str, dict[str, str]]:
+    """The right answers as the API takes them, {"step1": {"z1_1": "1.5"}}; `slip`'s doubled."""
+    out: dict[str, dict[str, str]] = {}
+    for q in quantities(solve(spec)):
+        if q.step in steps:
+            out.setdefault(f"step{q.step}", {})[q.name] = written(2 * q.value if q.key == slip else q.value)
+    return out
+
+
+def toml_of(answers: dict) -> str:
+    return "".join(f"[{step}]\n" + "".join(f'{name} = "{text}"\n' for name, text in entries.items())
+                   for step, entries in answers.items())
+
+
+def cli(capsys, *argv):
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture(scope="module")
+def client():
+    with TestClient(web.create_app(), raise_server_exceptions=False) as c:
+        yield c
+
+
+def no_traceback(response):
+    assert "Traceback" not in response.text and 'File "' not in response.text
+
+
+# -- the API says what the command line says ---------------------------------------------------------
+
+
+def test_solve_is_solve_json(client, capsys):
+    code, out, _ = cli(capsys, "solve", "--json")
+    assert code == 0
+    r = client.post("/api/solve", json={})
+    assert r.status_code == 200
+    assert r.json() == json.loads(out)
+    example = ROOT / "examples" / "batch-momentum.toml"
+    _, out, _ = cli(capsys, "solve", str(example), "--json")
+    assert client.post("/api/solve", json={"spec": example.read_text()}).json() == json.loads(out)
+    assert client.post("/api/solve", json={"problem": "batch-momentum"}).json() == json.loads(out)
+
+
+def test_check_of_a_right_sheet(client):
+    r = client.post("/api/check", json={"answers": answers_for()})
+    assert r.status_code == 200
+    marking = r.json()
+    assert marking["counts"] == {"right": len(quantities(solve(BUILTIN))), "carried": 0, "wrong": 0, "missing": 0}
+    assert marking["first_wrong"] is None and marking["score"] == marking["points"]
+
+
+def test_check_names_the_half_left_out_as_check_json_does(client, capsys, tmp_path):
+    answers = answers_for(steps=(1,), slip=SLIP)
+    r = client.post("/api/check", json={"answers": answers})
+    assert r.status_code == 200
+    marking = r.json()
+    assert marking["first_wrong"] == SLIP
+    row = next(q for q in marking["quantities"] if q["key"] == SLIP)
+    assert row["verdict"] == "wrong" and row["mistake"]["id"] == "half" and "½" in row["mistake"]["words"]
+    others = [q for q in marking["quantities"] if q["key"].startswith("step1.") and q["key"] != SLIP]
+    assert others and all(q["verdict"] == "right" for q in others)
+    path = tmp_path / "mine.toml"
+    path.write_text(toml_of(answers))
+    code, out, _ = cli(capsys, "check", str(path), "--json")
+    assert code == 1
+    assert marking == json.loads(out)
+    # the same numbers, sent as JSON numbers, or for the problem by id, or as its text: the same marking
+    as_numbers = {step: {k: float(v) if "/" not in v else v for k, v in entries.items()}
+                  for step, entries in answers.items()}
+    by_numbers = client.post("/api/check", json={"answers": as_numbers}).json()
+    assert [(q["key"], q["verdict"], q["mistake"]) for q in by_numbers["quantities"]] == \
+        [(q["key"], q["verdict"], q["mistake"]) for q in marking["quantities"]]
+    assert client.post("/api/check", json={"problem": "hw2-1", "answers": answers}).json() == marking
+    assert client.post("/api/check", json={"spec": builtin_text(), "answers": answers}).json() == marking
+
+
+def test_sheet_from_tables_is_parse_answers_without_the_text():
+    sol = solve(BUILTIN)
+    answers = answers_for(slip=SLIP)
+    text = 'sheet = "00000000"\n' + toml_of(answers)
+    from_text = parse_answers(text, "a.toml", sol)
+    tables = {"sheet": "00000000", **answers}
+    from_tables = sheet_from_tables(tables, "a.toml", sol)
+    assert {k: (a.value, a.decimals, a.text) for k, a in from_text.items()} == \
+        {k: (a.value, a.decimals, a.text) for k, a in from_tables.items()}
+    assert from_tables.parts is None
+    with pytest.raises(Exception) as a:
+        parse_answers('[step1]\nz1_1 = "abc"\n', "a.toml", sol)
+    with pytest.raises(Exception) as b:
+        sheet_from_tables({"step1": {"z1_1": "abc"}}, "a.toml", sol)
+    assert a.value.message == b.value.message and a.value.line == 2 and b.value.line is None
+
+
+def test_answers_is_worksheet_answers(client, capsys):
+    _, out, _ = cli(capsys, "answers")
+    r = client.post("/api/answers", json={})
+    assert r.status_code == 200 and r.text == out
+    assert "attachment" in r.headers["content-disposition"]
+    filled = client.post("/api/answers", json={"answers": {"step1": {"z1_1": "1.5"}}}).text
+    assert 'z1_1 = "1.5"' in filled and parse_answers(filled, "f", solve(BUILTIN))["step1.z1_1"].text == "1.5"
+
+
+def test_render_html_is_worksheet_render(client, capsys, tmp_path):
+    code, _, _ = cli(capsys, "render", "--format", "html", "-o", str(tmp_path))
+    assert code == 0
+    r = client.post("/api/render", json={"format": "html"})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert r.text == (tmp_path / "hw2-1.html").read_text()
+    assert "sandbox" in r.headers["content-security-policy"]
+    code, _, _ = cli(capsys, "render", "--blank", "--format", "html", "-o", str(tmp_path))
+    assert client.post("/api/render", json={"blank": True}).text == (tmp_path / "hw2-1-blank.html").read_text()
+
+
+def test_render_pdf_and_a_marked_sheet(client):
+    r = client.post("/api/render", json={"format": "pdf", "blank": True})
+    assert r.status_code == 200 and r.content.startswith(b"%PDF")
+    assert r.headers["content-type"] == "application/pdf"
+    r = client.post("/api/render", json={"format": "html", "answers": answers_for(steps=(1,), slip=SLIP)})
+    assert r.status_code == 200
+    assert "the ½ of the loss is left out" in r.text and 'class="box wrong"' in r.text
+
+
+# -- errors: the command line's messages, the right status, never a traceback -----------------------
+
+
+def test_malformed_json_is_400(client):
+    for body in (b"{", b"[1, 2]", b"\xff\xfe", b"", b'{"spec": NaN}', b"[" * 100_000):
+        r = client.post("/api/check", content=body, headers={"content-type": "application/json"})
+        assert r.status_code == 400, body[:10]
+        assert r.json()["error"]
+        no_traceback(r)
+
+
+def test_a_body_over_1_mib_is_413(client):
+    big = json.dumps({"spec": "#" * (MAX_BODY + 10)})
+    r = client.post("/api/solve", content=big, headers={"content-type": "application/json"})
+    assert r.status_code == 413 and "MiB" in r.json()["error"]
+
+    def chunks():  # no Content-Length: counted as it arrives
+        for _ in range(MAX_BODY // 65536 + 2):
+            yield b" " * 65536
+
+    r = client.post("/api/solve", content=chunks(), headers={"content-type": "application/json"})
+    assert r.status_code == 413
+
+
+def test_a_bad_spec_is_422_with_the_cli_message(client, capsys, tmp_path):
+    bad = builtin_text().replace('activation = "relu"', 'activation = "relux"', 1)
+    path = tmp_path / "hw3.toml"
+    path.write_text(bad)
+    code, _, err = cli(capsys, "solve", str(path))
+    assert code == 2
+    r = client.post("/api/solve", json={"spec": bad, "name": str(path)})
+    assert r.status_code == 422
+    assert f"worksheet: {r.json()['error']}" == err.strip()
+    assert r.json()["line"] == next(n for n, line in enumerate(bad.splitlines(), 1) if "relux" in line)
+    # not TOML: the message names the line
+    r = client.post("/api/validate", json={"spec": 'title = "x"\n[network\n'})
+    assert r.status_code == 422 and r.json()["line"] == 2 and r.json()["error"].startswith("spec: not valid TOML")
+    # beyond the limits
+    r = client.post("/api/solve", json={"spec": builtin_text().replace("steps = 2", "steps = 99")})
+    assert r.status_code == 422 and "steps" in r.json()["error"]
+    no_traceback(r)
+
+
+def test_bad_answers_are_422_naming_the_box(client, capsys, tmp_path):
+    r = client.post("/api/check", json={"answers": {"step1": {"z1_1": "abc"}}})
+    assert r.status_code == 422
+    assert r.json()["key"] == "step1.z1_1"
+    path = tmp_path / "answers"
+    path.write_text('[step1]\nz1_1 = "abc"\n')
+    _, _, err = cli(capsys, "check", str(path))
+    assert r.json()["error"] in err.replace(f"{path}:2:", "answers:")
+    for answers, status in (({"step9": {}}, 422), ({"step1": {"zz": "1"}}, 422), ({"step1": []}, 422),
+                            ("x", 400), ({"step1": {"z1_1": True}}, 422), ({"step1": {"z1_1": {"a": 1}}}, 422)):
+        r = client.post("/api/check", json={"answers": answers})
+        assert r.status_code == status, answers
+        no_traceback(r)
+    assert client.post("/api/check", json={}).status_code == 400
+    assert client.post("/api/check", json={"answers": {"step1": {"z1_1": None}}}).json()["counts"]["missing"] > 0
+
+
+def test_unknown_problem_is_404_and_no_path_is_read(client):
+    for pid in ("nope", "../../etc/passwd", "/etc/passwd", "..%2Fpyproject"):
+        r = client.post("/api/check", json={"problem": pid, "answers": {}})
+        assert r.status_code == 404 and "no such problem" in r.json()["error"]
+    assert client.get("/api/problems/nope").status_code == 404
+    assert client.get("/student/nope").status_code == 404
+    assert client.get("/api/nothing").status_code == 404
+    assert client.get("/api/nothing").json() == {"error": "no such page"}
+    assert client.get("/static/../app.py").status_code == 404
+    assert client.post("/api/solve", json={"spec": "", "problem": "hw2-1"}).status_code == 400
+
+
+def test_wrong_options_are_400(client):
+    for body in ({"format": "docx"}, {"blank": "yes"}, {"decimals": 99}, {"formulas": "hide"}, {"spec": 3}):
+        r = client.post("/api/render", json=body)
+        assert r.status_code == 400, body
+        assert r.json()["error"]
+
+
+def test_an_internal_error_is_logged_and_answered_without_a_traceback(client, monkeypatch, caplog):
+    def broken(*args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(web, "do_check", broken)
+    with caplog.at_level(logging.ERROR, logger="worksheet.web"):
+        r = client.post("/api/check", json={"answers": {}})
+    assert r.status_code == 500 and r.json() == {"error": web.INTERNAL}
+    no_traceback(r)
+    assert "a bug" in caplog.text  # on the server, with its traceback
+    assert client.post("/api/check", json={"answers": {}}).status_code == 500
+    monkeypatch.undo()
+    assert client.post("/api/check", json={"answers": {}}).status_code == 200  # still serving
+
+
+def test_another_host_name_is_refused(client):
+    r = client.get("/", headers={"host": "evil.example"})
+    assert r.status_code == 400
+
+
+# -- pages ----------------------------------------------------------------------------------------
+
+
+def test_the_pages(client):
+    r = client.get("/")
+    assert r.status_code == 200 and "/student/hw2-1" in r.text and "/student/mazur" in r.text
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    r = client.get("/student/hw2-1")
+    assert r.status_code == 200
+    names = re.findall(r'<input type="text" name="([^"]+)"', r.text)
+    assert names == [q.key for q in quantities(solve(BUILTIN))]
+    assert 'data-mirror="step1.new_W1_1_1"' in r.text  # step 2's old p is step 1's new p, not asked again
+    r = client.get("/instructor?problem=mazur")
+    assert r.status_code == 200 and "biases frozen" in r.text and "<textarea" in r.text
+    for name in ("web.css", "student.js", "instructor.js"):
+        assert client.get(f"/static/{name}").status_code == 200
+
+
+def test_every_example_has_a_student_page(client):
+    for p in client.get("/api/problems").json()["problems"]:
+        r = client.get(f"/student/{p['id']}")
+        assert r.status_code == 200, p
+        spec = parse_spec(client.get(f"/api/problems/{p['id']}").json()["spec"], "x")
+        assert re.findall(r'<input type="text" name="([^"]+)"', r.text) == [q.key for q in quantities(solve(spec))]
+
+
+def test_a_problems_folder(tmp_path):
+    (tmp_path / "hw3.toml").write_text(builtin_text().replace("HW2-1", "HW3"))
+    (tmp_path / "broken.toml").write_text("[network\n")
+    (tmp_path / "notes.txt").write_text("not a problem")
+    with TestClient(web.create_app(tmp_path)) as c:
+        listed = {p["id"]: p for p in c.get("/api/problems").json()["problems"]}
+        assert "hw3" in listed and "broken" in listed and "notes" not in listed
+        assert listed["broken"]["error"].startswith(str(tmp_path / "broken.toml"))
+        assert "HW3" in c.get("/student/hw3").text
+        r = c.post("/api/check", json={"problem": "broken", "answers": {}})
+        assert r.status_code == 422 and "not valid TOML" in r.json()["error"]
+        assert c.get("/student/broken").status_code == 422
+
+
+# -- a real server: the command, and a bounded load ---------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def live_server():
+    """The app under uvicorn in a background thread on a free loopback port: its base URL."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(web.create_app(), host="127.0.0.1", port=free_port(),
+                                           log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{server.config.port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+def rss_mb() -> float:
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    pytest.skip("no /proc/self/status to read the memory from")
+
+
+def test_50_concurrent_checks(live_server):
+    import httpx
+
+    bodies = [{"answers": answers_for(steps=(1,), slip=SLIP if n % 2 else None)} for n in range(50)]
+
+    async def round_of_50():
+        async with httpx.AsyncClient(base_url=live_server, timeout=60) as c:
+            return await asyncio.gather(*(c.post("/api/check", json=b) for b in bodies))
+
+    first = asyncio.run(round_of_50())
+    assert all(r.status_code == 200 for r in first)
+    assert {r.json()["first_wrong"] for r in first} == {None, SLIP}
+    before = rss_mb()
+    second = asyncio.run(round_of_50())
+    assert all(r.status_code == 200 for r in second)
+    assert rss_mb() - before < 50
+
+
+def test_serve_prints_its_address_and_stops_on_ctrl_c(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "worksheet", "serve", "--port", "0", "--problems", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert m, line + proc.stderr.read()
+        import httpx
+
+        assert httpx.get(f"http://127.0.0.1:{m[1]}/api/problems").status_code == 200
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert "stopped" in out and "Traceback" not in err
+
+
+def test_the_wheel_ships_the_web_app_and_the_examples(tmp_path):
+    """A non-editable install has the pages' templates, scripts and style, and the examples it offers."""
+    import zipfile
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                    "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True)
+    names = set(zipfile.ZipFile(next(tmp_path.glob("worksheet-*.whl"))).namelist())
+    for name in ("base.html.j2", "student.html.j2", "instructor.html.j2", "index.html.j2", "error.html.j2"):
+        assert f"worksheet/web/templates/{name}" in names
+    for name in ("web.css", "student.js", "instructor.js"):
+        assert f"worksheet/web/static/{name}" in names
+    for example in (ROOT / "examples").glob("*.toml"):
+        assert f"worksheet/examples/{example.name}" in names

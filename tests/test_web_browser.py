@@ -1,0 +1,179 @@
+"""`worksheet serve`'s pages in a real headless browser (Debian's Chromium, driven by Selenium):
+a student types step 1 with one slip, sees each box marked and the slip named, reloads, downloads
+the marked PDF; an instructor edits a spec and sees the CLI's message, then the preview.
+
+Needs /usr/bin/chromium and /usr/bin/chromedriver (`apt-get install chromium chromium-driver`);
+no browser is downloaded at test time."""
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from test_web import BUILTIN, SLIP, answers_for, live_server  # noqa: F401  (live_server: a fixture)
+
+from worksheet.quantities import quantities
+from worksheet.solve import solve
+
+CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
+if not (os.access(CHROMIUM, os.X_OK) and os.access(DRIVER, os.X_OK)):
+    pytest.skip(f"no Chromium here ({CHROMIUM} and {DRIVER}): apt-get install -y chromium chromium-driver",
+                allow_module_level=True)
+
+from selenium.common.exceptions import TimeoutException  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+SHOTS = Path(os.environ.get("WORKSHEET_SCREENSHOTS", "/tmp"))
+
+
+@pytest.fixture(scope="module")
+def downloads(tmp_path_factory):
+    return tmp_path_factory.mktemp("downloads")
+
+
+@pytest.fixture(scope="module")
+def browser(downloads):
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1280,1000", "--force-device-scale-factor=1"):
+        options.add_argument(arg)
+    options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
+                                              "download.prompt_for_download": False})
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=DRIVER))
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def wait(driver, condition, timeout=30):
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+def checks(driver) -> int:
+    return int(driver.find_element(By.TAG_NAME, "body").get_attribute("data-checked") or -1)
+
+
+def box_class(driver, key: str) -> str:
+    return driver.find_element(By.CSS_SELECTOR, f'[data-box="{key}"]').get_attribute("class")
+
+
+def note(driver, key: str) -> str:
+    return driver.find_element(By.CSS_SELECTOR, f'[data-note="{key}"]').text
+
+
+def test_student_types_step_1_with_a_slip(browser, live_server, downloads):  # noqa: F811
+    browser.get(f"{live_server}/student/hw2-1")
+    wait(browser, lambda d: checks(d) >= 0)
+    browser.execute_script("localStorage.clear()")
+    browser.refresh()
+    wait(browser, lambda d: checks(d) == 0)
+    step1 = [q for q in quantities(solve(BUILTIN)) if q.step == 1]
+    typed = answers_for(steps=(1,), slip=SLIP)["step1"]
+    for q in step1:
+        field = browser.find_element(By.NAME, q.key)
+        field.send_keys(typed[q.name], Keys.TAB)  # leaving the box marks it
+    wait(browser, lambda d: "right" in box_class(d, step1[-1].key) and "wrong" in box_class(d, SLIP))
+    for q in step1:
+        assert ("wrong" if q.key == SLIP else "right") in box_class(browser, q.key).split(), q.key
+    assert "first" in box_class(browser, SLIP).split()
+    assert "the ½ of the loss is left out" in note(browser, SLIP)
+    assert "first wrong" in note(browser, SLIP).lower()
+    first = browser.find_element(By.ID, "first-wrong").text
+    assert "dL_dyhat1" in first and "½" in first
+    # step 2's old p shows step 1's new p, as typed
+    assert browser.find_element(By.CSS_SELECTOR, 'output[data-mirror="step1.new_W1_1_1"]').text == \
+        typed["new_W1_1_1"]
+    browser.execute_script("window.scrollTo(0, 0)")
+    time.sleep(0.3)
+    browser.save_screenshot(str(SHOTS / "worksheet-student-top.png"))
+
+    # a reload keeps the answers (localStorage) and marks them again
+    browser.refresh()
+    wait(browser, lambda d: checks(d) >= 1)
+    for q in step1:
+        assert browser.find_element(By.NAME, q.key).get_attribute("value") == typed[q.name]
+    assert "wrong" in box_class(browser, SLIP) and "½" in note(browser, SLIP)
+
+    # carried on from the slip: carried forward, naming the number it follows from
+    field = browser.find_element(By.NAME, "step1.delta3_1")
+    field.clear()
+    field.send_keys("7", Keys.TAB)
+    wait(browser, lambda d: "carried" in box_class(d, "step1.delta3_1"))
+    assert "right from your dL_dyhat1 = 7" in note(browser, "step1.delta3_1")
+    browser.execute_script("document.getElementById('box-' + arguments[0]).scrollIntoView({block: 'center'})", SLIP)
+    time.sleep(0.3)
+    browser.save_screenshot(str(SHOTS / "worksheet-student.png"))
+    field.clear()
+    field.send_keys(typed["delta3_1"], Keys.TAB)
+    wait(browser, lambda d: "right" in box_class(d, "step1.delta3_1"))
+
+    # a number the checker cannot read is named at its box; the rest are still marked
+    field = browser.find_element(By.NAME, "step2.z1_1")
+    field.send_keys("1.5x", Keys.TAB)
+    wait(browser, lambda d: "invalid" in box_class(d, "step2.z1_1"))
+    assert "not a number" in note(browser, "step2.z1_1")
+    assert "right" in box_class(browser, step1[0].key)
+    field.clear()
+    field.send_keys(Keys.TAB)
+
+    # the marked PDF, downloaded as the button does it
+    for old in downloads.iterdir():
+        old.unlink()
+    browser.find_element(By.ID, "download-pdf").click()
+    try:
+        wait(browser, lambda d: any(p.suffix == ".pdf" for p in downloads.iterdir()), timeout=60)
+    except TimeoutException:
+        pytest.fail(f"no PDF downloaded; the page says: {browser.find_element(By.ID, 'message').text!r}")
+    pdf = next(p for p in downloads.iterdir() if p.suffix == ".pdf")
+    assert pdf.name == "hw2-1-marked.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF")
+
+
+def test_instructor_edits_a_spec(browser, live_server, downloads):  # noqa: F811
+    browser.get(f"{live_server}/instructor")
+    validation = browser.find_element(By.ID, "validation")
+    wait(browser, lambda d: "ok" in validation.get_attribute("class").split())
+    assert "HW2-1" in validation.text
+    frame = browser.find_element(By.ID, "preview")
+    wait(browser, lambda d: "Answer key" in (frame.get_attribute("srcdoc") or ""))
+    assert frame.get_attribute("sandbox") == ""
+    time.sleep(0.5)
+    browser.save_screenshot(str(SHOTS / "worksheet-instructor.png"))
+
+    # a typo: the command line's message, with its line, as they type
+    spec = browser.find_element(By.ID, "spec")
+    text = spec.get_attribute("value")
+    browser.execute_script("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'))",
+                           spec, text.replace('activation = "relu"', 'activation = "relux"', 1))
+    wait(browser, lambda d: "bad" in validation.get_attribute("class").split())
+    bad_line = next(n for n, line in enumerate(text.splitlines(), 1) if 'activation = "relu"' in line)
+    assert f"Line {bad_line}:" in validation.text and "relux" in validation.text
+    assert browser.find_element(By.CSS_SELECTOR, "#gutter .bad").text == str(bad_line)
+    browser.save_screenshot(str(SHOTS / "worksheet-instructor-error.png"))
+
+    # fixed, with another title: the preview follows
+    browser.execute_script("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'))",
+                           spec, text.replace("HW2-1: forward pass", "HW3: forward pass", 1))
+    wait(browser, lambda d: "HW3" in (frame.get_attribute("srcdoc") or ""))
+    browser.find_element(By.CSS_SELECTOR, '[data-preview="blank"]').click()
+    wait(browser, lambda d: "Student ID" in (frame.get_attribute("srcdoc") or ""))
+
+    # the answers template downloads
+    for old in downloads.iterdir():
+        old.unlink()
+    browser.find_element(By.CSS_SELECTOR, '[data-download="answers"]').click()
+    wait(browser, lambda d: any(p.suffix == ".toml" for p in downloads.iterdir()))
+    got = next(p for p in downloads.iterdir() if p.suffix == ".toml").read_text()
+    assert "[step1]" in got and 'z1_1 = ""' in got
+
+
+def test_the_problem_list(browser, live_server):  # noqa: F811
+    browser.get(live_server)
+    links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "a.button")]
+    assert f"{live_server}/student/hw2-1" in links and f"{live_server}/student/mazur" in links
+    browser.save_screenshot(str(SHOTS / "worksheet-index.png"))
+
