@@ -529,6 +529,13 @@ def _chain(sol: Solution, qs: tuple[Quantity, ...], given: Mapping[str, Fraction
     return values
 
 
+def rounded_chain(sol: Solution, decimals: int, terms: bool = False) -> dict[str, Fraction | None]:
+    """Every quantity (by key) as a student gets it who works the whole sheet correctly and rounds
+    each number to `decimals` as they go (`terms`: each product inside a sum too); the checker
+    marks these right, and an export that cannot carry the checker compares with them."""
+    return _chain(sol, quantities(sol), {}, decimals, terms)
+
+
 def _reader(values: Mapping[str, Fraction | None], used: list[str] | None = None,
             nudge: tuple[str, Fraction] | None = None) -> Lookup:
     """A lookup into `values` that records what it read and moves one value by a nudge."""

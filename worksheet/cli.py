@@ -592,6 +592,63 @@ def serve(host: str, port: int, problems_dir: Path | None) -> None:
     click.echo("worksheet: stopped")
 
 
+@cli.group(short_help="Export a problem, or a class's variants, for a learning platform.")
+def export() -> None:
+    """Export a problem, or a class's variants, for a learning platform (Moodle XML)."""
+
+
+@export.command("moodle", short_help="A Moodle XML question bank: one Cloze question per variant.")
+@click.argument("source", metavar="[SOURCE]", required=False, type=click.Path(path_type=Path))
+@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+              help="Write the XML here (- or nothing: print it).")
+@click.option("--only", "parts", callback=_parts, metavar="PARTS",
+              help="Ask only for these parts, comma-separated: forward, loss, backward, gradients, momentum, "
+                   "eta, updates.")
+@click.option("--partial", type=click.IntRange(0, 99), default=0, show_default=True, metavar="PERCENT",
+              help="Also give this share of a box's mark to an answer right to 2 decimals only.")
+@click.option("--category", default="", metavar="NAME",
+              help="Import into this question category of the course (Moodle creates it).")
+def export_moodle(source: Path | None, out_path: Path | None, parts: tuple[str, ...] | None, partial: int,
+                  category: str) -> None:
+    """A Moodle XML question bank with one Cloze (embedded answers) question per variant: the problem,
+    the network's picture, the givens, and a NUMERICAL box for every number a student computes.
+
+    SOURCE is a class directory (one question per SOURCE/variants/*.toml, named by the file's stem,
+    the student's id), a spec file (one question, named by its title), or nothing (the built-in
+    problem). Import the file in Moodle's question bank as "Moodle XML format"."""
+    from .answers import absent_parts
+    from .classes.moodle import moodle_xml
+    from .solve import solve as run_solve
+
+    if source is not None and source.is_dir():
+        folder = source / "variants"
+        if not folder.is_dir():
+            raise SpecError(str(source), "", "a folder, but not a class directory: it has no variants/ folder "
+                                             "(give a class directory or a spec file)")
+        files = sorted(p for p in folder.glob("*.toml") if p.is_file())
+        if not files:
+            raise SpecError(str(folder), "", "no variants (*.toml) in it")
+        named = [(p.stem, p) for p in files]
+        inputs = [*files, source / "class.csv"]
+    else:
+        named = [(None, source)]
+        inputs = [spec_file(source)]
+    questions = []
+    for name, path in named:
+        sol = run_solve(load_spec(path))
+        if parts and absent_parts(sol, parts):
+            raise click.BadParameter(f"{path or 'the built-in problem'} has no "
+                                     f"{' or '.join(absent_parts(sol, parts))} to work out", param_hint="'--only'")
+        questions.append((name if name is not None else sol.spec.title, sol))
+    text = moodle_xml(questions, parts, partial, category.strip())
+    if out_path is None or str(out_path) == "-":
+        click.echo(text, nl=False)
+        return
+    guard_outputs([out_path], inputs)
+    write_whole(out_path, text.encode("utf-8"))
+    click.echo(str(out_path))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status instead of exiting when called in-process."""
     try:
