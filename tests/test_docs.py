@@ -51,14 +51,21 @@ def help_text(*command: str) -> str:
     return result.output
 
 
-def commands_in_help() -> set[str]:
-    """The command names listed under `Commands:` in `worksheet --help`."""
-    listing = help_text().split("Commands:", 1)[1]
+def commands_in_help(*group: str) -> set[str]:
+    """The command names listed under `Commands:` in `worksheet --help` (or a group's, such as `export`)."""
+    listing = help_text(*group).split("Commands:", 1)[1] if "Commands:" in help_text(*group) else ""
     return {m.group(1) for m in re.finditer(r"^\s+([a-z][a-z-]*)\s", listing, re.M)}
 
 
-def options_in_help(command: str | None) -> set[str]:
-    return set(OPTION.findall(help_text(*([command] if command else []))))
+def options_in_help(command: str | None, sub: str | None = None) -> set[str]:
+    return set(OPTION.findall(help_text(*[c for c in (command, sub) if c])))
+
+
+def subcommand(command: str | None, words: list[str]) -> str | None:
+    """The word after a group's name (`worksheet export moodle`): the group's command it names."""
+    if command is None or command not in commands_in_help() or not words:
+        return None
+    return words[0] if words[0] in commands_in_help(command) else None
 
 
 def table_rows() -> list[str]:
@@ -66,9 +73,9 @@ def table_rows() -> list[str]:
     return [line for line in text(README).splitlines() if re.match(r"\|\s*`worksheet\b", line)]
 
 
-def invocations(markdown: str) -> list[tuple[str | None, set[str], str]]:
+def invocations(markdown: str) -> list[tuple[str | None, str | None, set[str], str]]:
     """Every `worksheet ...` command line in the document's code (spans and shell blocks):
-    (command or None, the options it names, the line)."""
+    (command or None, the group's subcommand or None, the options it names, the line)."""
     found = []
     pieces = [" ".join(span.split()) for span in CODE_SPAN.findall(prose(markdown))]
     for lang, body in FENCE.findall(markdown):
@@ -80,7 +87,7 @@ def invocations(markdown: str) -> list[tuple[str | None, set[str], str]]:
             continue
         rest = m.group(1).split()
         command = rest[0] if rest and COMMAND_WORD.fullmatch(rest[0]) else None
-        found.append((command, set(OPTION.findall(m.group(1))), piece))
+        found.append((command, subcommand(command, rest[1:]), set(OPTION.findall(m.group(1))), piece))
     return found
 
 
@@ -123,7 +130,7 @@ def test_every_command_and_option_in_the_table_exists(row):
     if command is not None:
         assert command in commands_in_help(), f"`worksheet {command}` is not in `worksheet --help`"
     named = {opt for span in CODE_SPAN.findall(row) for opt in OPTION.findall(span)}
-    missing = named - options_in_help(command)
+    missing = named - options_in_help(command, subcommand(command, first[2:]))
     assert not missing, f"`worksheet {command or ''}` has no option {sorted(missing)}"
 
 
@@ -135,10 +142,10 @@ def test_every_command_of_the_cli_is_in_the_table():
 
 @pytest.mark.parametrize("path", DOCUMENTS, ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_every_command_line_in_the_documents_exists(path):
-    for command, options, line in invocations(text(path)):
+    for command, sub, options, line in invocations(text(path)):
         if command is not None:
             assert command in commands_in_help(), f"{path.name}: {line!r}: no command {command!r}"
-        missing = options - options_in_help(command)
+        missing = options - options_in_help(command, sub)
         assert not missing, f"{path.name}: {line!r}: no option {sorted(missing)}"
 
 

@@ -1,0 +1,289 @@
+"""`worksheet export moodle`: the Moodle XML question bank, read back as Moodle's importer reads it.
+
+The XML is parsed with xml.etree; each question's text is read with a Cloze
+parser written here from Moodle's documented syntax (question/type/multianswer:
+a box is `{weight:TYPE:alternatives}`, alternatives split by `~`, each `=` or
+`%n%`, the answer, `#feedback`; a NUMERICAL answer is `number:tolerance`), not
+with the generator's code; every box must be the key's value, and the
+tolerance must hold what the checker marks right for a student who rounds to
+4 decimals as they go (the simulated student of test_check)."""
+
+import base64
+import html
+import re
+import xml.etree.ElementTree as ET
+from decimal import Decimal
+from fractions import Fraction as F
+
+import pytest
+from conftest import PROBLEMS, ROOT, load
+from test_check import Student
+
+from worksheet.classes.moodle import box, feedback_text, moodle_xml, number_text, question_name
+from worksheet.cli import main
+from worksheet.quantities import quantities
+from worksheet.solve import solve
+from worksheet.spec import PARTS, builtin_text, fingerprint, parse_spec
+
+# -- a Cloze reader, from Moodle's documented syntax -------------------------------------
+
+# every question type a Cloze box may name (Moodle's ANSWER_TYPE_DEF_REGEX): any of them starts a box
+TYPES = ("NUMERICAL|NM|MULTICHOICE|MC|MULTICHOICE_V|MCV|MULTICHOICE_H|MCH|SHORTANSWER|SA|MW|SHORTANSWER_C|SAC|MWC|"
+         "MULTICHOICE_S|MCS|MULTICHOICE_VS|MCVS|MULTICHOICE_HS|MCHS|MULTIRESPONSE|MR|MULTIRESPONSE_H|MRH|"
+         "MULTIRESPONSE_S|MRS|MULTIRESPONSE_HS|MRHS")
+BOX_START = re.compile(r"\{([0-9]*):(" + TYPES + "):")
+NUMBER = r"-?(?:[0-9]+[.,]?[0-9]*|[.,][0-9]+)(?:[eE][-+]?[0-9]+)?"
+NUMERICAL = re.compile(f"^({NUMBER})(?::({NUMBER}))?$")
+UNESCAPED = r"(?<!\\)"
+
+
+def split_unescaped(text: str, sep: str) -> list[str]:
+    return re.split(UNESCAPED + re.escape(sep), text)
+
+
+def read_cloze(text: str) -> list[dict]:
+    """Every box of a question text: weight, type and alternatives (fraction, answer, tolerance, feedback)."""
+    boxes = []
+    for start in BOX_START.finditer(text):
+        end = re.compile(UNESCAPED + r"\}").search(text, start.end())
+        assert end, f"a box that never closes: {text[start.start():start.start() + 80]!r}"
+        alternatives = []
+        for alt in split_unescaped(text[start.end():end.start()], "~"):
+            m = re.match(r"(=|%(-?[0-9]+(?:[.,][0-9]*)?)%)?(.*)$", alt, re.S)
+            fraction = 1.0 if m.group(1) == "=" else float(m.group(2).replace(",", ".")) / 100 if m.group(2) else 0.0
+            answer, _, feedback = _answer_feedback(m.group(3))
+            number = NUMERICAL.match(answer)
+            assert number, f"not a NUMERICAL answer: {answer!r}"
+            alternatives.append({"fraction": fraction, "value": Decimal(number.group(1).replace(",", ".")),
+                                 "tolerance": Decimal((number.group(2) or "0").replace(",", ".")),
+                                 "feedback": feedback})
+        boxes.append({"weight": int(start.group(1) or 1), "type": start.group(2), "alternatives": alternatives})
+    return boxes
+
+
+def _answer_feedback(alt: str) -> tuple[str, str, str]:
+    """An alternative's answer and feedback: the answer ends at the first '#' that is not escaped
+    (nor part of an entity such as &#123;)."""
+    m = re.search(r"(?<!\\)(?<!&)#", alt)
+    return (alt, "", "") if m is None else (alt[:m.start()], "#", alt[m.end():])
+
+
+def moodle_feedback(feedback: str) -> str:
+    """The text a student reads: Moodle decodes the feedback's entities once, then shows it as HTML."""
+    shown = html.unescape(feedback).replace("\\}", "}").replace("\\#", "#")
+    return html.unescape(re.sub(r"<[^>]+>", "", shown))
+
+
+def questions(xml: str) -> list[ET.Element]:
+    root = ET.fromstring(xml)
+    assert root.tag == "quiz"
+    return [q for q in root if q.get("type") != "category"]
+
+
+def text_of(question: ET.Element) -> str:
+    return question.find("questiontext/text").text
+
+
+def specs_xml(*specs, **options) -> str:
+    return moodle_xml([(f"q{n}", solve(spec)) for n, spec in enumerate(specs, start=1)], **options)
+
+
+# -- the file -------------------------------------------------------------------------------
+
+# what Moodle's importer reads of a cloze question (import_multianswer): nothing else is written
+CLOZE_CHILDREN = {"name", "questiontext", "generalfeedback", "penalty", "hidden"}
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_each_question_is_a_cloze_question_as_moodle_reads_it(name):
+    spec = load(name)
+    xml = specs_xml(spec)
+    assert xml.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<quiz>')
+    [q] = questions(xml)
+    assert q.tag == "question" and q.get("type") == "cloze"
+    assert {child.tag for child in q} == CLOZE_CHILDREN
+    assert [child.tag for child in q].count("questiontext") == 1
+    assert q.find("name/text").text == "q1"
+    text = q.find("questiontext")
+    assert text.get("format") == "html" and text_of(q).strip()
+    assert q.find("generalfeedback").get("format") == "html" and q.find("generalfeedback/text") is not None
+    assert 0 <= float(q.find("penalty").text) <= 1
+    assert q.find("hidden").text in ("0", "1")
+    # the picture: a file stored with the question, which the text shows
+    [file] = text.findall("file")
+    assert (file.get("name"), file.get("path"), file.get("encoding")) == ("network.svg", "/", "base64")
+    svg = ET.fromstring(base64.b64decode(file.text, validate=True))
+    assert svg.tag == "{http://www.w3.org/2000/svg}svg"
+    assert '<img src="@@PLUGINFILE@@/network.svg"' in text_of(q)
+    # the givens are stated, and the sheet's version
+    assert "Given" in text_of(q) and f"Sheet {fingerprint(spec)}" in text_of(q)
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_every_box_is_the_keys_value(name):
+    sol = solve(load(name))
+    qs = quantities(sol)
+    text = text_of(questions(specs_xml(sol.spec))[0])
+    boxes = read_cloze(text)
+    assert len(boxes) == len(qs)
+    for q, b in zip(qs, boxes):
+        assert b["type"] == "NUMERICAL" and b["weight"] == 1
+        [alt] = b["alternatives"]
+        assert alt["fraction"] == 1.0 and alt["feedback"] == ""
+        assert abs(F(alt["value"]) - q.value) <= F(1, 10**10), q.key
+        assert F(1, 20000) <= F(alt["tolerance"]) < F(1, 1000), q.key
+    # each box sits beside its label, in the worksheet's order
+    places = [text.index(f"<code>{q.name}</code>") for q in qs if q.step == 1]
+    assert places == sorted(places)
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+@pytest.mark.parametrize("terms", [False, True], ids=["rounds-each-number", "rounds-each-product-too"])
+def test_a_student_who_rounds_to_4_decimals_as_they_go_is_marked_right(name, terms):
+    spec = load(name)
+    boxes = read_cloze(text_of(questions(specs_xml(spec))[0]))
+    student = Student(spec, decimals=4, terms=terms).work()
+    for q, b in zip(quantities(solve(spec)), boxes):
+        [alt] = b["alternatives"]
+        assert abs(F(student[q.key]) - F(alt["value"])) <= F(alt["tolerance"]), q.key
+
+
+def test_the_tolerance_is_half_a_unit_of_the_4th_decimal_where_nothing_drifts():
+    sol = solve(parse_spec(builtin_text()))
+    boxes = read_cloze(text_of(questions(specs_xml(sol.spec))[0]))
+    tol = {q.key: b["alternatives"][0]["tolerance"] for q, b in zip(quantities(sol), boxes)}
+    assert tol["step1.z1_1"] == Decimal("0.00005")  # 1.5: nothing to round before it
+    assert tol["step2.dW3_1_1"] > Decimal("0.00005")  # after a step of rounded numbers
+    assert max(tol.values()) <= Decimal("0.0005")
+
+
+def test_partial_credit_is_a_second_answer_with_the_2_decimal_allowance():
+    sol = solve(parse_spec(builtin_text()))
+    boxes = read_cloze(text_of(questions(specs_xml(sol.spec, partial=50))[0]))
+    for b in boxes:
+        full, half = b["alternatives"]
+        assert (full["fraction"], half["fraction"]) == (1.0, 0.5)
+        assert full["value"] == half["value"]
+        assert half["tolerance"] >= Decimal("0.005") > full["tolerance"]
+        assert "not to 4 decimals" in moodle_feedback(half["feedback"])
+    with pytest.raises(ValueError):
+        specs_xml(sol.spec, partial=100)
+
+
+def test_only_some_parts():
+    sol = solve(parse_spec(builtin_text()))
+    boxes = read_cloze(text_of(questions(specs_xml(sol.spec, parts=("updates",)))[0]))
+    new = [q for q in quantities(sol) if q.kind in PARTS["updates"]]
+    assert len(boxes) == len(new) == 26
+    assert [b["alternatives"][0]["value"] for b in boxes] == [Decimal(number_text(q.value)) for q in new]
+
+
+# -- escaping ----------------------------------------------------------------------------------
+
+NASTY = "Quiz {1:NUMERICAL:=9} #1 ~ a<b & c]]> \\ } 𝑥"
+
+
+def test_cloze_and_xml_characters_in_the_title_are_text():
+    spec = parse_spec(builtin_text().replace("title = ", f"title = '{NASTY}'\n# ", 1))
+    assert spec.title == NASTY
+    xml = moodle_xml([(spec.title, solve(spec))])
+    [q] = questions(xml)  # well-formed: the ]]> and the & did not break it
+    text = text_of(q)
+    # the title made no box, and no stray brace of it ends a box early
+    assert len(BOX_START.findall(text)) == len(read_cloze(text)) == 112
+    assert "{" not in text.split("{1:NUMERICAL:", 1)[0] and "}" not in text.split("{1:NUMERICAL:", 1)[0]
+    # a browser shows the title as written
+    shown = html.unescape(re.sub(r"<[^>]+>", "", text))
+    assert NASTY in shown
+    # characters beyond the basic plane are references (a 3-byte utf8 database stores them)
+    assert not re.search("[\U00010000-\U0010ffff]", text)
+    assert q.find("name/text").text == NASTY.replace("𝑥", "x")
+
+
+def test_feedback_keeps_its_text_through_moodles_decoding():
+    words = "a } b ~ c # d \\ e <b> & {1:SA:=x}"
+    made = box(F(7, 2), Decimal("0.00005"), 50, Decimal("0.005")).replace(
+        feedback_text("Close, but not to 4 decimals: write at least 4, rounded half up."), feedback_text(words))
+    [b] = read_cloze(made)
+    full, half = b["alternatives"]
+    assert full["value"] == half["value"] == Decimal("3.5")
+    assert moodle_feedback(half["feedback"]) == words
+
+
+def test_numbers_as_a_cloze_answer_reads_them():
+    assert number_text(F(7, 2)) == "3.5"
+    assert number_text(F(-1, 3)) == "-0.3333333333"
+    assert number_text(F(1, 10**12)) == "0"
+    assert number_text(F(-1, 10**12)) == "0"
+    assert number_text(F(12)) == "12"
+    assert NUMERICAL.match(number_text(F(-2, 3)))
+
+
+def test_question_names_are_one_line_of_plain_text():
+    assert question_name("  a\n b\x00 𝑥 ") == "a b x"
+    assert question_name("") == "worksheet"
+    assert len(question_name("x" * 300)) == 255
+
+
+# -- the command ---------------------------------------------------------------------------------
+
+def make_class(tmp_path, ids=("s2", "s1")):
+    folder = tmp_path / "class"
+    (folder / "variants").mkdir(parents=True)
+    for n, sid in enumerate(ids):
+        text = builtin_text().replace("x = [2]", f"x = [{3 + n}]")
+        assert text != builtin_text()
+        (folder / "variants" / f"{sid}.toml").write_text(text)
+    (folder / "class.csv").write_text("id,name,fingerprint,files\n")
+    return folder
+
+
+def test_a_class_directory_gives_one_question_per_variant_named_by_its_id(tmp_path, capsys):
+    folder = make_class(tmp_path)
+    out = tmp_path / "quiz.xml"
+    assert main(["export", "moodle", str(folder), "-o", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == str(out)
+    qs = questions(out.read_text(encoding="utf-8"))
+    assert [q.find("name/text").text for q in qs] == ["s1", "s2"]
+    for q, sid in zip(qs, ("s1", "s2")):
+        spec = parse_spec((folder / "variants" / f"{sid}.toml").read_text())
+        first = read_cloze(text_of(q))[0]["alternatives"][0]["value"]
+        assert F(first) == quantities(solve(spec))[0].value
+    assert read_cloze(text_of(qs[0]))[0]["alternatives"][0]["value"] != \
+        read_cloze(text_of(qs[1]))[0]["alternatives"][0]["value"]
+
+
+def test_a_spec_file_or_the_built_in_problem_gives_one_question(tmp_path, capsys):
+    assert main(["export", "moodle"]) == 0
+    [q] = questions(capsys.readouterr().out)
+    assert q.find("name/text").text == parse_spec(builtin_text()).title
+    spec_path = ROOT / "examples" / "mazur.toml"
+    assert main(["export", "moodle", str(spec_path), "-o", "-", "--only", "updates", "--category", "NN/HW"]) == 0
+    xml = capsys.readouterr().out
+    root = ET.fromstring(xml)
+    assert root[0].get("type") == "category" and root[0].find("category/text").text == "$course$/top/NN/HW"
+    [q] = questions(xml)
+    assert len(read_cloze(text_of(q))) == len([x for x in quantities(solve(load("mazur"))) if x.kind == "new"])
+
+
+@pytest.mark.parametrize("args, says", [
+    (["{tmp}"], "no variants/ folder"),
+    (["{tmp}/empty"], "no variants"),
+    (["{tmp}/missing.toml"], "no such file"),
+    (["{tmp}/bad"], "bad.toml"),
+    (["{tmp}/class", "-o", "{tmp}/class/variants/s1.toml"], "never replaces an input"),
+    (["{tmp}/class", "-o", "{tmp}/class/class.csv"], "never replaces an input"),
+    (["--only", "momentum"], "no momentum"),
+    (["--only", "nonsense"], "not a part"),
+    (["--partial", "100"], "100"),
+])
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, says):
+    make_class(tmp_path)
+    (tmp_path / "empty" / "variants").mkdir(parents=True)
+    (tmp_path / "bad" / "variants").mkdir(parents=True)
+    (tmp_path / "bad" / "variants" / "bad.toml").write_text("[network]\ninputs = 'x'\n")
+    before = (tmp_path / "class" / "variants" / "s1.toml").read_bytes()
+    assert main(["export", "moodle", *(a.format(tmp=tmp_path) for a in args)]) == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
+    assert (tmp_path / "class" / "variants" / "s1.toml").read_bytes() == before
