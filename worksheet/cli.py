@@ -618,7 +618,8 @@ def variant_command(ctx: click.Context, spec_path: Path | None, student_id: str,
     spec = variant(base, variants, student_id, seed, source)
     used = seed if seed is not None else variants.seed
     header = (f"Student {student_id}'s variant of {source} (problem {fingerprint(base)}), class seed {used}.\n"
-              f"Drawn from SHA-256 of {fingerprint(base)}, {used} and {student_id} joined by NUL bytes (docs/class.md).\n"
+              f"Drawn from SHA-256 of {fingerprint(base)}, {used} and {student_id} joined by NUL bytes "
+              "(docs/class.md).\n"
               "A complete spec without the [variants] table: render, answers and check take it as it is.")
     click.echo(to_toml(spec, header), nl=False)
 

@@ -32,7 +32,7 @@ import hashlib
 import tomllib
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
 from functools import lru_cache
@@ -43,6 +43,7 @@ from ..spec import (
     MAX_DIGITS,
     MAX_GIVEN,
     MAX_TEXT,
+    PIECEWISE_LINEAR,
     UNSAFE_TEXT,
     Spec,
     SpecError,
@@ -93,6 +94,7 @@ class Variants:
     max_decimals: int | None = None  # None: DEFAULT_MAX_DECIMALS or the base problem's, the larger
     loss_decreases: bool = True
     seed: str = DEFAULT_SEED
+    source: str = field(default="<spec>", compare=False)  # the spec file, for messages
 
     def slots(self, base: Spec) -> tuple[tuple[tuple, Choices], ...]:
         """Every varied number of `base`, in draw order, with its choices: per layer its W (row by row),
@@ -174,7 +176,7 @@ def read_variants(raw: Any, base: Spec, source: str) -> Variants:
                    for n, b in enumerate(base.biases, start=1))
     bounded_targets = base.loss in ("bce", "cross_entropy")
     variants = Variants(weights, biases, x=choices("x"), y=choices("y", unit=bounded_targets),
-                        learning_rate=choices("learning_rate", positive=True), **settings)
+                        learning_rate=choices("learning_rate", positive=True), source=source, **settings)
     if not variants.slots(base):
         raise p.fail("variants", "varies nothing; give at least one of " + ", ".join(value_keys(base))
                      + ", as a range { from = -1, to = 1, step = 0.25 } or a list [0.1, 0.05]")
@@ -298,8 +300,10 @@ class DrawStream:
 
 
 def variant(base: Spec, variants: Variants, student_id: str, seed: str | None = None,
-            source: str = "<spec>") -> Spec:
-    """A student's variant: the first draw of their stream that meets the constraints."""
+            source: str | None = None) -> Spec:
+    """A student's variant: the first draw of their stream that meets the constraints. `seed` None: the
+    table's seed (DEFAULT_SEED without one); `source` None: the spec file the table was read from."""
+    source = variants.source if source is None else source
     student_id, seed = check_student_id(student_id, source), _seed(variants, seed, source)
     try:
         return next(_accepted(base, variants, seed, student_id))
@@ -308,13 +312,14 @@ def variant(base: Spec, variants: Variants, student_id: str, seed: str | None = 
 
 
 def roster_variants(base: Spec, variants: Variants, student_ids: Iterable[str], seed: str | None = None,
-                    source: str = "<spec>") -> dict[str, Spec]:
+                    source: str | None = None) -> dict[str, Spec]:
     """Every student's variant, in the roster's order, no two with the same numbers.
 
     The students are taken in the order of their IDs (sorted by code point, so the roster's own order
     does not matter); each gets their `variant` unless an earlier student already has its numbers, and
     then the next draw of their stream that meets the constraints and is not taken. So a student's
     variant is `variant(...)`'s unless it collided, and depends only on the set of IDs."""
+    source = variants.source if source is None else source
     ids = [check_student_id(sid, source) for sid in student_ids]
     seed = _seed(variants, seed, source)
     seen: set[str] = set()
@@ -457,6 +462,8 @@ CONSTRAINTS = {  # what a draw that fails each did, and how to relax it
 
 def _verdict(spec: Spec, variants: Variants, limits: _Limits) -> str | None:
     """The first constraint a candidate fails (a key of CONSTRAINTS), or None when it meets them all."""
+    if not variants.allow_dead and _dead_before_solving(spec):
+        return "dead"  # most rejected draws: found in a few exact products instead of a whole solve
     run = replace(spec, steps=2) if variants.loss_decreases and spec.steps == 1 else spec
     try:
         sol = solve(run)
@@ -478,6 +485,22 @@ def _verdict(spec: Spec, variants: Variants, limits: _Limits) -> str | None:
     if variants.loss_decreases and not sol.steps[1].loss < first.loss:
         return "loss"
     return None
+
+
+def _dead_before_solving(spec: Spec) -> bool:
+    """A ReLU unit with z <= 0 in step 1, found by a forward pass in exact fractions through the layers up
+    to the first that is not piecewise linear (a later one is checked on the solution)."""
+    for xs in spec.x:
+        a = list(xs)
+        for layer, W, b in zip(spec.layers, spec.weights, spec.biases):
+            if layer.activation not in PIECEWISE_LINEAR:
+                break
+            z = [sum((w * v for w, v in zip(row, a)), Fraction(0)) + (b[i] if b is not None else 0)
+                 for i, row in enumerate(W)]
+            if layer.activation == "relu" and any(zi <= 0 for zi in z):
+                return True
+            a = [layer.slope * zi if zi <= 0 and layer.activation == "leaky_relu" else zi for zi in z]
+    return False
 
 
 def _step_numbers(spec: Spec, step: Step) -> list[Fraction]:
