@@ -13,7 +13,7 @@ from dataclasses import replace
 from fractions import Fraction
 
 import pytest
-from conftest import EXAMPLES, PROBLEMS, ROOT, load
+from conftest import PROBLEMS, ROOT, load
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -214,7 +214,7 @@ def meets_constraints(name, v):
     base_sol = solve(base)
     assert min(sol.exact_steps, v.steps) >= base_sol.exact_steps
     if base_sol.exact_steps:
-        assert max(map(decimals, V._step_numbers(v, first))) <= 6
+        assert max(map(decimals, V._step_numbers(v, first))) <= V._limits(base, variants).max_decimals
     # every varied number is one of its choices, the rest as in the base problem
     for (kind, *index), choices in variants.slots(base):
         if kind == "learning_rate":
@@ -406,4 +406,16 @@ def test_variant_needs_a_variants_table(capsys):
     code, out, err = run(capsys, "variant", "--student", "ann")
     assert code == 2 and out == ""
     assert "<built-in hw2-1.toml>: variants: missing; `worksheet variant` needs a [variants] table" in err
-    assert len(EXAMPLES) >= 5
+
+
+def test_a_bad_seed_is_refused(capsys):
+    code, out, err = run(capsys, "variant", str(CLASS), "--student", "ann", "--seed", "")
+    assert code == 2 and out == "" and "seed: is empty; give a class seed of 1 to 64 characters" in err
+
+
+def test_the_classes_package_ships_in_the_wheel():
+    """The package list is explicit: a subpackage left off it would be missing from an installed worksheet."""
+    import tomllib
+
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    assert "worksheet.classes" in packages

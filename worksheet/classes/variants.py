@@ -240,13 +240,12 @@ def _given(p: _Parser, value: Any, where: str, max_value: Fraction, positive: bo
     return q
 
 
-def _seed_text(value: Any, where: str, p: _Parser | None = None) -> str:
-    fail = p.fail if p is not None else (lambda w, m: SpecError("<seed>", w, m))
+def _seed_text(value: Any, where: str, p: _Parser) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
-        raise fail(where, f"expected a string or a whole number, got {_show(value)}")
-    _check_id(value, where, MAX_SEED, fail, "a class seed")
+        raise p.fail(where, f"expected a string or a whole number, got {_show(value)}")
+    _check_id(value, where, MAX_SEED, p.fail, "a class seed")
     return value
 
 
