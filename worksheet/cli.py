@@ -649,6 +649,38 @@ def export_moodle(source: Path | None, out_path: Path | None, parts: tuple[str, 
     click.echo(str(out_path))
 
 
+@cli.command("variant", short_help="Print one student's variant of a problem with a [variants] table, as a spec.")
+@SPEC_ARG
+@click.option("--student", "student_id", required=True, metavar="ID",
+              help="The student's ID: each ID gets numbers of its own.")
+@click.option("--seed", default=None, metavar="S",
+              help="The class seed: another seed, other numbers for every student.  [default: the table's "
+                   "seed, else 0]")
+@click.pass_context
+def variant_command(ctx: click.Context, spec_path: Path | None, student_id: str, seed: str | None) -> None:
+    """Print the student's variant of SPEC as a complete spec file (TOML), without the [variants] table:
+    the same spec, seed and ID give the same numbers on any machine, and `worksheet render` of the
+    printed file gives the student's sheet (docs/class.md)."""
+    from .classes.variants import parse_variants, to_toml, variant
+    from .spec import fingerprint
+
+    source = f"<built-in {BUILTIN_NAME}>" if spec_path is None else str(spec_path)
+    ctx.meta["spec_source"] = source
+    text = builtin_text() if spec_path is None else read_text(
+        spec_path, lambda message: SpecError(source, "", message))
+    base, variants = parse_variants(text, source)
+    if variants is None:
+        raise SpecError(source, "variants", "missing; `worksheet variant` needs a [variants] table saying what "
+                                            "varies, as weight = { from = -1, to = 1, step = 0.25 } (docs/class.md)")
+    spec = variant(base, variants, student_id, seed, source)
+    used = seed if seed is not None else variants.seed
+    header = (f"Student {student_id}'s variant of {source} (problem {fingerprint(base)}), class seed {used}.\n"
+              f"Drawn from SHA-256 of {fingerprint(base)}, {used} and {student_id} joined by NUL bytes "
+              "(docs/class.md).\n"
+              "A complete spec without the [variants] table: render, answers and check take it as it is.")
+    click.echo(to_toml(spec, header), nl=False)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status instead of exiting when called in-process."""
     try:

@@ -292,7 +292,7 @@ class _Parser:
     def spec(self, doc: dict[str, Any]) -> Spec:
         self.table(
             doc, "", ("title", "course", "instructor", "due", "instructions", "network", "init", "data", "training",
-                      "marking")
+                      "marking", "variants")
         )
         for key in ("network", "data", "training"):
             if key not in doc:
@@ -311,7 +311,7 @@ class _Parser:
                 f"make {quantities} quantities to work by hand; a worksheet allows at most {MAX_QUANTITIES} "
                 "(it renders in under a minute): use fewer samples, steps or units",
             )
-        return Spec(
+        spec = Spec(
             title=texts["title"] or "Forward pass and backpropagation",
             inputs=inputs,
             layers=layers,
@@ -327,6 +327,12 @@ class _Parser:
             points=self.points(doc.get("marking", {})),
             **training,
         )
+        if "variants" in doc:  # a class set's table: checked here, so every command refuses a bad one; the
+            # Spec is the base problem (worksheet.classes.variants draws each student's numbers from it)
+            from .classes.variants import read_variants
+
+            read_variants(doc["variants"], spec, self.source)
+        return spec
 
     def points(self, marking: Any) -> tuple[tuple[str, Fraction], ...]:
         self.table(marking, "marking", ("points",))
