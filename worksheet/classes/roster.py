@@ -1,0 +1,159 @@
+"""Roster stage: a class list (CSV) in, its students out; and the class directory's layout.
+
+Contract: pure (text in, values out; no files). `parse_roster(text, source)` reads a
+roster as a spreadsheet exports it (UTF-8, a byte order mark already removed by the
+caller's decoding, any of `,` `;` or a tab as delimiter): an `id` column, a `name`
+column if there is one, and any other columns kept as they are. A student ID names
+the student's files, so it is limited to letters, digits, `.`, `_` and `-` (1 to 64,
+not starting with a dot). Every refusal is a `RosterError` naming the file, the line
+and the value.
+
+A class directory (`worksheet class … -o DIR`) holds, per student ID:
+`variants/<id>.toml` (the student's problem as a spec), `keys/<id>.pdf`,
+`sheets/<id>.pdf` (the blank sheet, fillable), optionally `keys/<id>.html` and
+`sheets/<id>.html`; and `class.csv` with one row per student:
+id, name, fingerprint (the variant's `spec.fingerprint`, printed on its sheet), and the
+files relative to DIR. `class_csv` writes it, `parse_class_csv` reads it back.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+
+MAX_STUDENTS = 2000
+MAX_ID = 64
+_SAFE_ID = re.compile(rf"[A-Za-z0-9_\-][A-Za-z0-9._\-]{{0,{MAX_ID - 1}}}")
+CLASS_COLUMNS = ("id", "name", "fingerprint", "variant", "key", "sheet")
+
+
+class RosterError(ValueError):
+    def __init__(self, source: str, line: int | None, message: str):
+        self.source, self.line, self.message = source, line, message
+        super().__init__(f"{source}:{line}: {message}" if line else f"{source}: {message}")
+
+
+@dataclass(frozen=True)
+class Student:
+    id: str
+    name: str = ""
+    extra: tuple[tuple[str, str], ...] = ()  # the roster's other columns, in its order
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One row of a class directory's class.csv."""
+
+    id: str
+    name: str
+    fingerprint: str
+    variant: str  # paths relative to the class directory
+    key: str
+    sheet: str
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a student's files go, relative to the class directory."""
+
+    student_id: str
+
+    @property
+    def variant(self) -> str:
+        return f"variants/{self.student_id}.toml"
+
+    @property
+    def key(self) -> str:
+        return f"keys/{self.student_id}.pdf"
+
+    @property
+    def sheet(self) -> str:
+        return f"sheets/{self.student_id}.pdf"
+
+    def html(self, kind: str) -> str:
+        """`keys` or `sheets`: the HTML beside the PDF."""
+        return f"{kind}/{self.student_id}.html"
+
+
+def check_id(value: str, source: str, line: int | None) -> str:
+    text = value.strip()
+    if not text:
+        raise RosterError(source, line, "id: empty; every student needs an ID")
+    if not _SAFE_ID.fullmatch(text):
+        shown = text if len(text) <= 40 else text[:40] + "…"
+        raise RosterError(source, line, f"id: {shown!r} cannot name a file; an ID is 1 to {MAX_ID} letters, digits, "
+                                        "'.', '_' or '-', not starting with '.'")
+    return text
+
+
+def _dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
+    try:
+        return csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        return csv.excel
+
+
+def parse_roster(text: str, source: str = "roster.csv") -> tuple[Student, ...]:
+    """The students of a roster CSV, in its order."""
+    if not text.strip():
+        raise RosterError(source, None, "empty; a roster is a CSV with a header line naming an 'id' column, "
+                                        "then one student per line")
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline=""), _dialect(text)))
+    except csv.Error as exc:
+        raise RosterError(source, None, f"not a CSV file ({exc})") from None
+    header = [h.strip().lower() for h in rows[0]]
+    if "id" not in header:
+        shown = ", ".join(repr(h) for h in rows[0][:8]) or "nothing"
+        raise RosterError(source, 1, f"no 'id' column; the header line has {shown} (a roster needs a column "
+                                     "named id, and may have name and others)")
+    at_id, at_name = header.index("id"), (header.index("name") if "name" in header else None)
+    students: list[Student] = []
+    first_line: dict[str, int] = {}
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue  # a blank line, as spreadsheets leave at the end
+        if len(row) <= at_id:
+            raise RosterError(source, number, "id: missing (the line has fewer cells than the header)")
+        sid = check_id(row[at_id], source, number)
+        if sid in first_line:
+            raise RosterError(source, number, f"id: {sid!r} appears twice (also on line {first_line[sid]}); "
+                                              "each student once")
+        first_line[sid] = number
+        name = row[at_name].strip() if at_name is not None and at_name < len(row) else ""
+        extra = tuple((rows[0][k].strip(), cell) for k, cell in enumerate(row)
+                      if k not in (at_id, at_name) and k < len(rows[0]))
+        students.append(Student(sid, name, extra))
+        if len(students) > MAX_STUDENTS:
+            raise RosterError(source, number, f"more than {MAX_STUDENTS} students; split the class")
+    if not students:
+        raise RosterError(source, None, "has a header line but no students")
+    return tuple(students)
+
+
+def class_csv(entries: list[Entry] | tuple[Entry, ...]) -> str:
+    """class.csv's text: the header, then one row per student."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CLASS_COLUMNS)
+    for e in entries:
+        writer.writerow([e.id, e.name, e.fingerprint, e.variant, e.key, e.sheet])
+    return out.getvalue()
+
+
+def parse_class_csv(text: str, source: str = "class.csv") -> tuple[Entry, ...]:
+    """A class directory's class.csv read back; RosterError names what is wrong."""
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    if not rows or tuple(h.strip() for h in rows[0]) != CLASS_COLUMNS:
+        raise RosterError(source, 1, f"not a class directory's class.csv (its header is {', '.join(CLASS_COLUMNS)}); "
+                                     "make the directory with `worksheet class`")
+    entries = []
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(CLASS_COLUMNS):
+            raise RosterError(source, number, f"expected {len(CLASS_COLUMNS)} cells, found {len(row)}")
+        entries.append(Entry(check_id(row[0], source, number), *row[1:]))
+    return tuple(entries)
