@@ -112,6 +112,11 @@ def _subset_without_layout_tables() -> None:
         return  # HarfBuzz subsets, or a WeasyPrint whose fonts this does not know
     if getattr(font_class._fonttools_subset, "_worksheet", False):
         return
+    import inspect
+
+    # the replacement takes WeasyPrint 70's arguments; another WeasyPrint keeps its own subsetting
+    if list(inspect.signature(font_class._fonttools_subset).parameters) != ["self", "to_unicode", "hinting"]:
+        return
 
     def fonttools_subset(self, to_unicode, hinting):
         # WeasyPrint's own options (fonts.Font._fonttools_subset), and its layout tables deleted unread
