@@ -687,7 +687,7 @@ def variant_command(ctx: click.Context, spec_path: Path | None, student_id: str,
 @click.argument("submissions_dir", metavar="SUBMISSIONS", type=click.Path(path_type=Path))
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
               default=Path("gradebook.csv"), show_default=True, help="Write the gradebook (CSV) here.")
-@click.option("--marked", "marked_dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--marked", "marked_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR2",
               help="Also write each marked student's sheet as DIR2/<id>.pdf (as `check --pdf` does).")
 @click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.html|.pdf",
               help="Also write the class summary (scores, slips, first wrong steps), HTML or PDF by its suffix.")
