@@ -681,6 +681,107 @@ def variant_command(ctx: click.Context, spec_path: Path | None, student_id: str,
     click.echo(to_toml(spec, header), nl=False)
 
 
+
+@cli.command("grade", short_help="Grade a class: every student's submission against their own variant.")
+@click.argument("class_dir", metavar="DIR", type=click.Path(path_type=Path))
+@click.argument("submissions_dir", metavar="SUBMISSIONS", type=click.Path(path_type=Path))
+@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("gradebook.csv"), show_default=True, help="Write the gradebook (CSV) here.")
+@click.option("--marked", "marked_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR2",
+              help="Also write each marked student's sheet as DIR2/<id>.pdf (as `check --pdf` does).")
+@click.option("--report", "report_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.html|.pdf",
+              help="Also write the class summary (scores, slips, first wrong steps), HTML or PDF by its suffix.")
+@click.option("--weights", callback=_weights, metavar="right=1,carried=1,wrong=0,missing=0",
+              help="Points per verdict for the score, as for check.  [default: right=1,carried=1,wrong=0,missing=0]")
+@click.option("--decimals", type=click.IntRange(0, 12), default=4, show_default=True,
+              help="Decimals of the expected values on the marked sheets.")
+def grade_command(class_dir: Path, submissions_dir: Path, out_path: Path, marked_dir: Path | None,
+                  report_path: Path | None, weights, decimals: int) -> None:
+    """Grade a class: DIR is a class directory (class.csv and variants/<id>.toml, as `worksheet class`
+    makes it), SUBMISSIONS a folder with one file per student, an answers file (TOML) or the filled
+    blank sheet (PDF), named by the student's ID (s01.toml, S01-answers.pdf) or matched by the sheet
+    version it carries. Each is marked against the student's own variant, as `worksheet check` marks it.
+
+    Writes the gradebook (CSV, one row per student of class.csv), and with --marked and --report the
+    marked sheets and the class summary. A file of another student's variant, two files for one
+    student, an unreadable file: the row says so and nothing is marked. Exit status 0 when the
+    gradebook is written, 2 when DIR or SUBMISSIONS cannot be used (docs/class.md)."""
+    from .classes.grade import Submission, grade, gradebook_csv
+    from .classes.roster import RosterError, parse_class_csv
+
+    if report_path is not None and report_path.suffix.lower() not in (".html", ".pdf"):
+        raise click.BadParameter(f"{report_path}: give a file ending in .html or .pdf", param_hint="'--report'")
+    csv_path = class_dir / "class.csv"
+    if not class_dir.is_dir():
+        raise OutputError(f"{class_dir}: {'no such folder' if not class_dir.exists() else 'not a folder'}; "
+                          "give a class directory (make it with `worksheet class`)")
+    if not csv_path.is_file():
+        raise OutputError(f"{class_dir}: not a class directory, it has no class.csv (make it with `worksheet class`)")
+    if not submissions_dir.is_dir():
+        raise OutputError(f"{submissions_dir}: {'no such folder' if not submissions_dir.exists() else 'not a folder'}"
+                          "; give the folder of submissions, one file per student")
+    try:
+        entries = parse_class_csv(read_text(csv_path, lambda message: RosterError(str(csv_path), None, message)),
+                                  str(csv_path))
+    except RosterError as exc:
+        raise OutputError(str(exc)) from None
+    specs: dict[str, Spec | str] = {}
+    for e in entries:
+        path = class_dir / e.variant
+        try:
+            specs[e.id] = parse_spec(read_text(path, lambda message, p=path: SpecError(str(p), "", message)),
+                                     str(path))
+        except SpecError as exc:
+            specs[e.id] = str(exc)
+            click.echo(terminal_safe(f"worksheet: {exc} (student {e.id} is not graded)"), err=True)
+    files = sorted((p for p in submissions_dir.iterdir() if not p.name.startswith(".") and not p.is_dir()),
+                   key=lambda p: p.name)
+    submissions = []
+    for p in files:
+        try:
+            submissions.append(Submission(p.name, read_bytes(p, lambda message: OSError(message), MAX_PDF_BYTES)))
+        except OSError as exc:
+            submissions.append(Submission(p.name, error=str(exc)))
+    book = grade(entries, specs, submissions, weights)
+    inputs = [csv_path, *(class_dir / e.variant for e in entries), *files]
+    outputs: dict[Path, bytes] = {out_path: gradebook_csv(book).encode("utf-8")}
+    if marked_dir is not None:
+        from .document import Options, build
+        from .solve import solve as run_solve
+        from .trace import run
+
+        for r in book.rows:
+            if r.marking is None or r.status != "marked":
+                continue
+            spec = specs[r.entry.id]
+            doc = build(run_solve(spec), run(spec, spec.steps), Options(decimals, blank=True), marking=r.marking)
+            outputs.update(rendered(doc, None, marked_dir / f"{r.entry.id}.pdf"))
+    if report_path is not None:
+        from .classes.summary import summary_html
+        from .pdf import PdfError, to_pdf
+
+        title = "Class summary: " + (next((s.title for s in specs.values() if isinstance(s, Spec)), "")
+                                     .rsplit(" (student", 1)[0] or class_dir.name)
+        html = summary_html(book, title)
+        try:
+            outputs[report_path] = html.encode("utf-8") if report_path.suffix.lower() == ".html" else to_pdf(html)
+        except PdfError as exc:
+            raise OutputError(str(exc)) from None
+    guard_outputs(list(outputs), inputs)
+    for r in book.rows:
+        score = f"{_points(r.score)} of {_points(r.points)}" if r.score is not None else "-"
+        note = f"  ({'; '.join(r.notes)})" if r.status != "marked" or r.notes else ""
+        click.echo(terminal_safe(f"{r.entry.id}  {score}  {r.status}{note}"))
+    for u in book.unmatched:
+        click.echo(terminal_safe(f"worksheet: {submissions_dir / u.name}: matches no student: {u.reason}"), err=True)
+    write_all(outputs)
+
+
+def _points(n) -> str:
+    from .classes.grade import number
+
+    return number(n)
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status instead of exiting when called in-process."""
     try:

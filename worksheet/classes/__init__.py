@@ -11,7 +11,10 @@ Contract: the stages of a class set, each pure unless it says otherwise:
 - `moodle`: exports, a Moodle XML question bank with one Cloze question per
   variant. Text in, text out.
 
-Planned beside them (issue 11): the roster (a class list read from a file),
-a class directory's keys and sheets, and grading a class's answers against
-each student's own variant.
+- `grade`: a class's submissions (files' names and bytes) matched to its
+  students by name or by the sheet they carry, and marked against each
+  student's own variant: the gradebook's rows and the class summary.
+- `summary`: the class summary as an HTML page (`class_summary.html.j2`).
+
+Planned beside them (issue 11): a class directory's keys and sheets.
 """

@@ -1,0 +1,262 @@
+"""Grading a class (`worksheet grade`): a class directory built here (variants from
+examples/class-variants.toml, class.csv), submissions by simulated students (test_check's
+`Student`): right, slipped, none, another student's variant, a filled PDF, and the gradebook,
+the marked sheets and the class summary read back."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+from test_check import Student, answers_text
+from test_forms import fill, typed
+
+from worksheet.classes.grade import Submission, grade, id_of_name, sheet_version
+from worksheet.classes.roster import Entry, Layout, class_csv
+from worksheet.classes.variants import parse_variants, roster_variants, to_toml
+from worksheet.cli import main
+from worksheet.document import Options, build
+from worksheet.pdf import to_pdf
+from worksheet.render import to_html
+from worksheet.solve import solve
+from worksheet.spec import fingerprint
+from worksheet.trace import run as trace_run
+
+IDS = ("s01", "s02", "s03", "s04", "s05")
+NAMES = {"s01": "Ada Lovelace", "s02": "Alan Turing", "s03": "Grace Hopper", "s04": "=Edsger", "s05": "Emmy Noether"}
+SLIP = ("step1.dL_dyhat1", "half")
+
+
+def make_class(folder: Path) -> dict:
+    """A class directory as `worksheet class` lays it out, its keys and sheets left out (grading needs none)."""
+    text = (ROOT / "examples" / "class-variants.toml").read_text(encoding="utf-8")
+    base, variants = parse_variants(text, "class-variants.toml")
+    specs = roster_variants(base, variants, IDS, seed="test-grade")
+    (folder / "variants").mkdir(parents=True)
+    entries = []
+    for sid, spec in specs.items():
+        layout = Layout(sid)
+        (folder / layout.variant).write_text(to_toml(spec), encoding="utf-8")
+        entries.append(Entry(sid, NAMES[sid], fingerprint(spec), layout.variant, layout.key, layout.sheet))
+    (folder / "class.csv").write_text(class_csv(entries), encoding="utf-8")
+    return specs
+
+
+def blank_pdf(spec) -> bytes:
+    sol = solve(spec)
+    return to_pdf(to_html(build(sol, trace_run(spec, spec.steps), Options(blank=True))))
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """The class graded once: s01 right (TOML), s02 the ½ slip (named S02-answers.toml), s03 nothing,
+    s04 s01's variant under s04's name, s05 a filled PDF named by nothing but its sheet; one stray file."""
+    root = tmp_path_factory.mktemp("grade")
+    specs = make_class(root / "class")
+    subs = root / "submissions"
+    subs.mkdir()
+    sols = {sid: solve(spec) for sid, spec in specs.items()}
+    right = {sid: Student(spec).work() for sid, spec in specs.items()}
+    slipped = Student(specs["s02"], slip=SLIP).work()
+    assert slipped[SLIP[0]] != right["s02"][SLIP[0]], "the slip must change the number"
+    (subs / "s01.toml").write_text(answers_text(sols["s01"], right["s01"]), encoding="utf-8")
+    (subs / "S02-answers.toml").write_text(answers_text(sols["s02"], slipped), encoding="utf-8")
+    (subs / "s04.toml").write_text(answers_text(sols["s01"], right["s01"]), encoding="utf-8")
+    s05 = dict(right["s05"])
+    s05.pop("step2.L", None)
+    (subs / "scan-0042.pdf").write_bytes(fill(blank_pdf(specs["s05"]), typed(s05)))
+    (subs / "notes.txt").write_text("not a submission", encoding="utf-8")
+    out = root / "gradebook.csv"
+    code = main(["grade", str(root / "class"), str(subs), "-o", str(out), "--marked", str(root / "marked"),
+                 "--report", str(root / "summary.pdf")])
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    return root, specs, {r["id"]: r for r in rows}
+
+
+def test_every_student_has_a_row_in_class_order(graded):
+    root, _, rows = graded
+    assert list(rows) == list(IDS)
+    assert rows["s04"]["name"] == "'=Edsger"  # never a spreadsheet formula
+    assert rows["s01"]["status"] == "marked" and rows["s01"]["wrong"] == "0" and rows["s01"]["missing"] == "0"
+    assert rows["s01"]["score"] == rows["s01"]["points"]
+
+
+def check_json(capsys, spec_path: Path, answers: Path) -> dict:
+    capsys.readouterr()
+    main(["check", str(spec_path), str(answers), "--json"])
+    return json.loads(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("sid, file", [("s01", "s01.toml"), ("s02", "S02-answers.toml"), ("s05", "scan-0042.pdf")])
+def test_scores_are_what_check_gives_for_the_same_file(graded, capsys, sid, file):
+    root, _, rows = graded
+    marked = check_json(capsys, root / "class" / "variants" / f"{sid}.toml", root / "submissions" / file)
+    row = rows[sid]
+    assert row["files"] == file and row["status"] == "marked"
+    assert float(row["score"]) == pytest.approx(marked["score"]) and float(row["points"]) == marked["points"]
+    for verdict, column in (("right", "right"), ("carried", "carried_forward"), ("wrong", "wrong"),
+                            ("missing", "missing")):
+        assert int(row[column]) == marked["counts"][verdict]
+    assert row["first_wrong"] == (marked["first_wrong"] or "")
+
+
+def test_the_slip_is_named_in_the_row(graded):
+    _, _, rows = graded
+    assert rows["s02"]["first_wrong"] == SLIP[0]
+    assert rows["s02"]["slips"] == f"half at {SLIP[0]}"
+    assert int(rows["s05"]["missing"]) == 1 and rows["s05"]["wrong"] == "0"
+
+
+def test_no_submission_is_all_missing_and_says_so(graded):
+    _, _, rows = graded
+    row = rows["s03"]
+    assert row["status"] == "no submission" and row["score"] == "0" and row["missing"] == row["points"]
+    assert "no submission" in row["notes"]
+
+
+def test_another_students_variant_is_flagged_not_marked(graded):
+    _, specs, rows = graded
+    row = rows["s04"]
+    assert row["status"] == "wrong variant" and row["score"] == "" and row["right"] == ""
+    assert fingerprint(specs["s01"]) in row["notes"] and "s01's" in row["notes"]
+
+
+def test_marked_sheets_for_the_marked_students_only(graded):
+    root, _, _ = graded
+    assert sorted(p.name for p in (root / "marked").iterdir()) == ["s01.pdf", "s02.pdf", "s05.pdf"]
+    assert (root / "marked" / "s02.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_the_summary_counts_the_slip_and_the_first_wrong_steps(graded):
+    root, specs, _ = graded
+    pdf = (root / "summary.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF")
+    import pypdf
+
+    text = " ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    flat = " ".join(text.split())
+    assert "5 students" in flat and "1 wrong variant" in flat and "notes.txt" in flat
+    assert "the ½ of the loss is left out" in flat
+    if shutil.which("pdftoppm"):  # the page as a picture, for a person to look at (docs/class.md)
+        subprocess.run(["pdftoppm", "-png", "-r", "80", str(root / "summary.pdf"), str(root / "summary")],
+                       check=True)
+
+
+def test_the_summary_model():
+    base, variants = parse_variants((ROOT / "examples" / "class-variants.toml").read_text(), "cv.toml")
+    specs = roster_variants(base, variants, IDS[:3], seed="x")
+    entries = [Entry(s, "", fingerprint(specs[s]), Layout(s).variant, "", "") for s in specs]
+    sols = {s: solve(spec) for s, spec in specs.items()}
+    subs = [Submission("s01.toml", answers_text(sols["s01"], Student(specs["s01"], slip=SLIP).work()).encode()),
+            Submission("s02.toml", answers_text(sols["s02"], Student(specs["s02"], slip=SLIP).work()).encode())]
+    book = grade(entries, specs, subs)
+    s = book.summary
+    assert s.slips[0][0] == "half" and s.slips[0][2] == 2
+    assert s.first_wrong[0][0] == SLIP[0] and s.first_wrong[0][2] == 2
+    assert dict(s.first_wrong_parts) == {"backward": 2}
+    assert sum(s.histogram) == 3 and s.histogram[0] == 1  # s03, no submission, at 0
+    from worksheet.classes.summary import summary_html
+
+    html = summary_html(book, "HW3 <b>")
+    assert "HW3 &lt;b&gt;" in html and "<svg" in html and "the ½ of the loss is left out" in html
+
+
+def test_file_names_match_leniently():
+    ids = ["s01", "s010", "Bob", "j.doe", "x-1"]
+    assert id_of_name("s01.toml", ids) == "s01"
+    assert id_of_name("S01.PDF", ids) == "s01"
+    assert id_of_name("s01-answers.toml", ids) == "s01"
+    assert id_of_name("s010_filled.pdf", ids) == "s010"
+    assert id_of_name("bob.toml", ids) == "Bob"
+    assert id_of_name("j.doe.toml", ids) == "j.doe"
+    assert id_of_name("x-1-final.pdf", ids) == "x-1"
+    assert id_of_name("s0.toml", ids) is None and id_of_name("s01x.toml", ids) is None
+    assert id_of_name("a.toml", ["a", "A"]) == "a" and id_of_name("A.toml", ["a", "A"]) == "A"
+    assert id_of_name("a-x.toml", ["a", "A"]) is None
+
+
+def class_of(tmp_path, specs=None):
+    base, variants = parse_variants((ROOT / "examples" / "class-variants.toml").read_text(), "cv.toml")
+    specs = specs or roster_variants(base, variants, IDS[:2], seed="y")
+    entries = [Entry(s, "", fingerprint(specs[s]), Layout(s).variant, "", "") for s in specs]
+    return specs, entries
+
+
+def test_two_files_unmatched_and_unreadable(tmp_path):
+    specs, entries = class_of(tmp_path)
+    sols = {s: solve(spec) for s, spec in specs.items()}
+    good = answers_text(sols["s01"], Student(specs["s01"]).work()).encode()
+    subs = [Submission("s01.toml", good), Submission("s01-v2.toml", good),
+            Submission("s02.toml", b'[step1]\nz1_1 = "x"\n'),
+            Submission("stray.toml", b"[step1]\n"), Submission("other.toml", good)]
+    book = grade(entries, specs, subs)
+    rows = {r.entry.id: r for r in book.rows}
+    assert rows["s01"].status == "several files" and rows["s01"].marking is None
+    assert rows["s02"].status == "unreadable" and "z1_1" in rows["s02"].notes[0]
+    assert [u.name for u in book.unmatched] == ["stray.toml"]
+    # other.toml names nobody, but carries s01's sheet: s01's third file
+    assert rows["s01"].files == ("s01.toml", "s01-v2.toml", "other.toml")
+    assert "3 files" in rows["s01"].notes[0]
+
+
+def test_a_shared_sheet_falls_back_to_the_file_name(tmp_path):
+    """Without variants every student has the same sheet: the name decides."""
+    text = (ROOT / "examples" / "class-variants.toml").read_text()
+    base, _ = parse_variants(text, "cv.toml")
+    specs = {"s01": base, "s02": base}
+    entries = [Entry(s, "", fingerprint(base), Layout(s).variant, "", "") for s in specs]
+    sol = solve(base)
+    good = answers_text(sol, Student(base).work()).encode()
+    book = grade(entries, specs, [Submission("s02.toml", good), Submission("mine.toml", good)])
+    rows = {r.entry.id: r for r in book.rows}
+    assert rows["s02"].status == "marked" and rows["s01"].status == "no submission"
+    assert len(book.unmatched) == 1 and "shared by s01, s02" in book.unmatched[0].reason
+
+
+def test_a_sheet_of_no_one_in_the_class_is_flagged(tmp_path):
+    specs, entries = class_of(tmp_path)
+    sol = solve(specs["s01"])
+    text = answers_text(sol, Student(specs["s01"]).work()).replace(fingerprint(specs["s01"]), "00000000")
+    book = grade(entries, specs, [Submission("s01.toml", text.encode())])
+    row = book.rows[0]
+    assert row.status == "wrong variant" and "no student's in this class" in row.notes[0]
+    assert sheet_version(text.encode()) == "00000000"
+
+
+def test_bad_input(tmp_path, capsys):
+    (tmp_path / "subs").mkdir()
+    code = main(["grade", str(tmp_path), str(tmp_path / "subs")])
+    err = capsys.readouterr().err
+    assert code == 2 and "no class.csv" in err and "worksheet class" in err
+    code = main(["grade", str(tmp_path / "nope"), str(tmp_path / "subs")])
+    assert code == 2 and "no such folder" in capsys.readouterr().err
+    make_class(tmp_path / "class")
+    code = main(["grade", str(tmp_path / "class"), str(tmp_path / "none")])
+    assert code == 2 and "submissions" in capsys.readouterr().err
+    code = main(["grade", str(tmp_path / "class"), str(tmp_path / "subs"), "--report", str(tmp_path / "r.txt")])
+    assert code == 2 and ".html or .pdf" in capsys.readouterr().err
+    (tmp_path / "class" / "class.csv").write_text("id,name\n", encoding="utf-8")
+    code = main(["grade", str(tmp_path / "class"), str(tmp_path / "subs")])
+    assert code == 2 and "not a class directory's class.csv" in capsys.readouterr().err
+
+
+def test_an_empty_folder_grades_everyone_missing(tmp_path, capsys):
+    make_class(tmp_path / "class")
+    (tmp_path / "subs").mkdir()
+    out = tmp_path / "book.csv"
+    code = main(["grade", str(tmp_path / "class"), str(tmp_path / "subs"), "-o", str(out),
+                 "--report", str(tmp_path / "r.html")])
+    assert code == 0
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert [r["status"] for r in rows] == ["no submission"] * len(IDS)
+    assert "<svg" in (tmp_path / "r.html").read_text(encoding="utf-8")
+    code = main(["grade", str(tmp_path / "class"), str(tmp_path / "subs"), "-o",
+                 str(tmp_path / "class" / "class.csv")])
+    assert code == 2 and "is the input" in capsys.readouterr().err
