@@ -16,6 +16,10 @@
    arguments) against the homework's script; then `worksheet render` as the
    network grows (width 1..4, ReLU) and as the steps grow (1..5); and the
    built-in render's stages in-process, to see where the time goes.
+7. With `--class` (alone, or beside the rest): `worksheet class` for a class of
+   20 students of examples/class-variants.toml (a key and a fillable sheet
+   each: 40 PDFs), with --jobs 1 and --jobs 2, as a ratio to the homework's
+   script; and the 100-student class extrapolated from --jobs 2.
 6. With `--worst` (not run by default: a few minutes): the largest problems
    inside the spec's limits, one cold `worksheet solve` and `worksheet render`
    (HTML + PDF) each, with the pages of the PDF; every render must stay under
@@ -90,6 +94,8 @@ def main() -> None:
     parser.add_argument("--skip-growth", action="store_true", help="only section 1 and the in-process parts")
     parser.add_argument("--worst", action="store_true", help="also time the largest problems inside the limits")
     parser.add_argument("--render", action="store_true", help="only the rendering: sections 1 and 5, and a profile")
+    parser.add_argument("--class", dest="class_set", action="store_true",
+                        help="only section 1 and a class set of 20 students, --jobs 1 and 2 (section 7)")
     args = parser.parse_args()
     worksheet = shutil.which("worksheet") or sys.exit("install the package first: worksheet is not on PATH")
     with tempfile.TemporaryDirectory() as tmp:
@@ -110,6 +116,9 @@ def main() -> None:
             print(f"   {name:<24} {t:6.2f} s   {t / base:5.2f} x the homework's script")
         if args.render:
             render_stages(args.repeats, profile=True)
+            return
+        if args.class_set:
+            class_set(worksheet, Path(tmp), base, baseline, min(args.repeats, 2))
             return
 
         commands, shapes = {}, {}
@@ -205,6 +214,30 @@ def render_stages(repeats: int, profile: bool = False) -> None:
         print(f"\n   the key with its script: {pages} pages, {html.count('<')} tags; "
               f"PDF stage under cProfile: {stats.total_calls} calls")
         print("\n".join("   " + line for line in out.getvalue().splitlines() if line.strip()))
+
+
+def class_set(worksheet: str, tmp: Path, base: float, baseline: str, repeats: int, students: int = 20) -> None:
+    """`worksheet class` over a roster of `students`, each run from an empty directory (--force would too)."""
+    roster = tmp / "roster.csv"
+    roster.write_text("id,name\n" + "".join(f"s{n:03},Student {n}\n" for n in range(students)))
+    spec = str(ROOT / "examples" / "class-variants.toml")
+    times: dict[int, list[float]] = {1: [], 2: []}
+    for round_ in range(repeats):
+        for jobs in times:
+            out = tmp / f"class-{jobs}-{round_}"
+            start = time.perf_counter()
+            proc = subprocess.run([worksheet, "class", spec, "--roster", str(roster), "-o", str(out),
+                                   "--jobs", str(jobs)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            times[jobs].append(time.perf_counter() - start)
+            if proc.returncode != 0:
+                sys.exit(f"worksheet class failed: {proc.stderr.decode()[-500:]}")
+    best = {jobs: statistics.median(t) for jobs, t in times.items()}
+    print(f"\n7. `worksheet class`, {students} students of class-variants.toml (key + sheet each, "
+          f"{2 * students} PDFs), cold, median of {repeats}")
+    for jobs, t in best.items():
+        print(f"   --jobs {jobs}   {t:6.1f} s   {t / students:5.2f} s a student   {t / base:6.1f} x {baseline}")
+    print(f"   --jobs 2 is {best[1] / best[2]:.2f} x as fast as --jobs 1; 100 students at --jobs 2: "
+          f"about {best[2] * 100 / students:.0f} s (the target is 60 s)")
 
 
 def in_process(repeats: int) -> None:

@@ -28,6 +28,7 @@ from pathlib import Path
 import click
 
 from .answers import AnswersError, AnswerSheet
+from .classes.roster import RosterError
 from .solve import Solution, SolveError
 from .spec import BUILTIN_NAME, MAX_NUMBER_TEXT, MAX_TRACE_ITERS, UNSAFE_TEXT, Spec, SpecError, builtin_text, parse_spec
 
@@ -99,7 +100,7 @@ class _Group(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except (SpecError, OutputError, AnswersError) as exc:
+        except (SpecError, OutputError, AnswersError, RosterError) as exc:
             click.echo(f"worksheet: {terminal_safe(str(exc))}", err=True)
             ctx.exit(2)
         except SolveError as exc:
@@ -679,6 +680,80 @@ def variant_command(ctx: click.Context, spec_path: Path | None, student_id: str,
               "(docs/class.md).\n"
               "A complete spec without the [variants] table: render, answers and check take it as it is.")
     click.echo(to_toml(spec, header), nl=False)
+
+
+MAX_ROSTER_BYTES = 5_000_000  # a class of MAX_STUDENTS with a few columns is well under a megabyte
+
+
+@cli.command("class", short_help="A class set: every student's variant, answer key and named fillable sheet.")
+@SPEC_ARG
+@click.option("--roster", "roster_path", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The class list: a CSV with an id column, and a name column to print on the sheets.")
+@click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The class directory: variants/, keys/, sheets/ and class.csv go here.")
+@click.option("--seed", default=None, metavar="S",
+              help="The class seed: another seed, other numbers for every student.  [default: the table's "
+                   "seed, else 0]")
+@click.option("--jobs", type=click.IntRange(1, 256), default=None, metavar="N",
+              help="Render in N processes.  [default: the number of CPUs]")
+@click.option("--html", is_flag=True, help="Also write each key and sheet as HTML beside its PDF.")
+@click.option("--force", is_flag=True, help="Render every student again, even those whose files are up to date.")
+@click.pass_context
+def class_command(ctx: click.Context, spec_path: Path | None, roster_path: Path, out_dir: Path, seed: str | None,
+                  jobs: int | None, html: bool, force: bool) -> None:
+    """Render a class set: for every student of the roster their variant of SPEC (its [variants] table;
+    without one, everyone gets SPEC's numbers), their answer key and their fillable blank sheet with
+    their name and ID printed on it, and class.csv listing them (docs/class.md).
+
+    A rerun renders only the students whose files are missing or out of date, so an interrupted run
+    resumes. Exit status 0 when every student's files are written, 1 when some failed (each named)."""
+    from .classes.classset import outputs, plan
+    from .classes.roster import Entry, Layout, class_csv, parse_class_csv, parse_roster
+    from .classes.run import default_jobs, run_class
+
+    source = f"<built-in {BUILTIN_NAME}>" if spec_path is None else str(spec_path)
+    ctx.meta["spec_source"] = source
+    text = builtin_text() if spec_path is None else read_text(
+        spec_path, lambda message: SpecError(source, "", message))
+    roster_error = lambda message: RosterError(str(roster_path), None, message)  # noqa: E731
+    students = parse_roster(decode(read_bytes(roster_path, roster_error, MAX_ROSTER_BYTES), roster_error),
+                            str(roster_path))
+    class_plan = plan(text, source, students, seed)
+    if not class_plan.varied:
+        click.echo(f"worksheet: note: {terminal_safe(source)} has no [variants] table: every student gets its "
+                   "numbers, with their own name on their sheet" + (" (--seed does nothing)" if seed else ""),
+                   err=True)
+    csv_path = out_dir / "class.csv"
+    planned = [csv_path] + [out_dir / rel for m in class_plan.members
+                            for rel in (Layout(m.student.id).variant, *outputs(m.student.id, html))]
+    guard_outputs(planned, [spec_file(spec_path), roster_path])
+    old: dict[str, Entry] = {}
+    if csv_path.exists():
+        old_text = read_text(csv_path, lambda message: OutputError(f"{csv_path}: {message}"))
+        try:
+            old = {e.id: e for e in parse_class_csv(old_text, str(csv_path))}
+        except RosterError as exc:
+            raise OutputError(f"{exc}; it is not replaced (give another folder, or delete it)") from None
+    try:
+        outcome = run_class(out_dir, class_plan.members, jobs=jobs or default_jobs(), html=html, force=force,
+                            old=old)
+    except KeyboardInterrupt:
+        click.echo("worksheet: interrupted; the students finished so far are written whole: run the same "
+                   "command again to go on", err=True)
+        ctx.exit(130)
+    failed = dict(outcome.failed)
+    entries = [m.entry for m in class_plan.members if m.student.id not in failed]
+    new_csv = class_csv(entries)
+    if not old or class_csv(list(old.values())) != new_csv:
+        write_whole(csv_path, new_csv.encode("utf-8"))
+    click.echo(f"worksheet: {len(class_plan.members)} students: {len(outcome.written)} rendered, "
+               f"{len(outcome.skipped)} up to date, {len(outcome.failed)} failed", err=True)
+    click.echo(str(csv_path))
+    if outcome.failed:
+        several = len(failed) > 1
+        click.echo(terminal_safe(f"worksheet: {len(failed)} student{'s' if several else ''} failed and "
+                                 f"{'are' if several else 'is'} left out of class.csv: {', '.join(failed)}"), err=True)
+        ctx.exit(1)
 
 
 

@@ -36,6 +36,7 @@ from .notation import ACTIVATION_NAMES, HtmlPrinter, TextPrinter, format_decimal
 from .quantities import at, entries, eta_name, neuron_order, param_name, sections
 from .solve import Solution, Step, arithmetic_text, conventions
 from .spec import POINT_NAMES, Spec, fingerprint
+from .spec import one_line as _one_line
 from .trace import Snapshot, format_tensor
 
 # Handwriting is wider than print: millimetres a written character takes, and a line's height.
@@ -62,6 +63,8 @@ class Options:
     blank: bool = False
     paper: str = "a4"
     formulas: bool = True  # False: no derivation and no formula beside a box; the student writes them
+    student_name: str = ""  # a blank sheet made for one student (`worksheet class`): printed in its header
+    student_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -202,6 +205,8 @@ class Document:
     points: tuple[tuple[str, str], ...] = ()  # (part, points) from the spec's [marking], then ("total", …)
     given_split: int = 0  # the Given rows in the left of two columns, when every row fits half the page; 0: one
     script_columns: tuple[tuple[str, ...], ...] = ()  # the script's lines in two columns of about equal height
+    student_name: str = ""  # a blank sheet's student, printed in place of the empty Name / Student ID rules
+    student_id: str = ""
 
 
 DEFAULT_INSTRUCTIONS = (
@@ -599,6 +604,7 @@ def build(sol: Solution, snapshots: tuple[Snapshot, ...], options: Options = Opt
         iterations=len(snapshots) - 1, torch_script=torch_script, script_columns=_script_columns(torch_script),
         boxes=tuple(b.boxes),
         marking=_marking_lines(marking, options.decimals, sol.exact) if marking is not None else (),
+        student_name=_one_line(options.student_name), student_id=_one_line(options.student_id),
     )
 
 

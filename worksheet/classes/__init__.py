@@ -8,13 +8,16 @@ Contract: the stages of a class set, each pure unless it says otherwise:
   without the table, which every other stage (solve, render, check) takes
   unchanged. Also a roster's variants, distinct numbers guaranteed, and a
   spec written back as TOML. Touches no files.
-- `moodle`: exports, a Moodle XML question bank with one Cloze question per
-  variant. Text in, text out.
-
+- `roster`: a class list (CSV) read from its text, and the class directory's
+  layout and `class.csv`.
+- `classset`: a class's plan (each student's variant and files) and the
+  rendering of one student's key and named sheet, as bytes.
+- `run`: the I/O edge of `worksheet class`: the process pool, the progress
+  bar, files written whole, a rerun resuming.
 - `grade`: a class's submissions (files' names and bytes) matched to its
   students by name or by the sheet they carry, and marked against each
   student's own variant: the gradebook's rows and the class summary.
 - `summary`: the class summary as an HTML page (`class_summary.html.j2`).
-
-Planned beside them (issue 11): a class directory's keys and sheets.
+- `moodle`: exports, a Moodle XML question bank with one Cloze question per
+  variant. Text in, text out.
 """

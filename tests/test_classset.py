@@ -1,0 +1,189 @@
+"""`worksheet class`: a roster's class directory, resumed, in parallel, one failure kept to itself."""
+
+import io
+
+import pypdf
+import pytest
+from conftest import ROOT
+
+from worksheet.classes import classset
+from worksheet.classes.roster import Student, parse_class_csv
+from worksheet.cli import main
+
+CLASS = ROOT / "examples" / "class-variants.toml"
+STUDENTS = [("s01", "Lovelace, Ada"), ("s02", "Alan Turing"), ("s-03", "Grace Hopper"), ("s04", "Émile Borel")]
+ROSTER = "\ufeffid,name\n" + "".join(f'{sid},"{name}"\n' for sid, name in STUDENTS)
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def files(folder):
+    return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def roster(tmp_path_factory):
+    path = tmp_path_factory.mktemp("roster") / "roster.csv"
+    path.write_bytes(ROSTER.encode("utf-8"))  # with a byte order mark, as Excel saves "CSV UTF-8"
+    return path
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory, roster):
+    out = tmp_path_factory.mktemp("class") / "hw3"
+    code = main(["class", str(CLASS), "--roster", str(roster), "-o", str(out), "--seed", "fall", "--jobs", "1"])
+    assert code == 0
+    return out
+
+
+def test_the_class_directory_has_every_file(made):
+    expected = {"class.csv"} | {f"{kind}/{sid}.{ext}" for sid, _ in STUDENTS
+                                for kind, ext in (("variants", "toml"), ("keys", "pdf"), ("sheets", "pdf"))}
+    assert set(files(made)) == expected
+    entries = parse_class_csv((made / "class.csv").read_text(encoding="utf-8"))
+    assert [(e.id, e.name) for e in entries] == STUDENTS
+    assert all((e.variant, e.key, e.sheet) == (f"variants/{e.id}.toml", f"keys/{e.id}.pdf", f"sheets/{e.id}.pdf")
+               for e in entries)
+
+
+def test_each_variant_is_what_worksheet_variant_prints(made, capsys):
+    for sid, _ in STUDENTS:
+        code, out, _ = run(capsys, "variant", CLASS, "--student", sid, "--seed", "fall")
+        assert code == 0
+        assert (made / "variants" / f"{sid}.toml").read_text(encoding="utf-8") == out
+
+
+def test_the_sheet_names_its_student_and_is_a_fillable_form(made):
+    entries = {e.id: e for e in parse_class_csv((made / "class.csv").read_text(encoding="utf-8"))}
+    for sid, name in STUDENTS:
+        reader = pypdf.PdfReader(made / "sheets" / f"{sid}.pdf")
+        text = reader.pages[0].extract_text()
+        assert name in text and sid in text
+        assert reader.get_fields()  # a fillable blank sheet
+        assert f"worksheet-sheet:{entries[sid].fingerprint}" in reader.metadata["/Keywords"]
+        key = pypdf.PdfReader(made / "keys" / f"{sid}.pdf")
+        assert not key.get_fields() and "Answer key" in key.pages[0].extract_text().replace("ANSWER KEY", "Answer key")
+
+
+def test_a_rerun_skips_everything_and_renders_again_what_was_deleted(made, roster, capsys):
+    argv = ["class", CLASS, "--roster", roster, "-o", made, "--seed", "fall", "--jobs", "1"]
+    before = files(made)
+    code, out, err = run(capsys, *argv)
+    assert code == 0 and "0 rendered, 4 up to date" in err
+    assert files(made) == before  # nothing rewritten, class.csv included
+    (made / "sheets" / "s02.pdf").unlink()
+    code, out, err = run(capsys, *argv)
+    assert code == 0 and "1 rendered, 3 up to date" in err
+    after = files(made)
+    assert set(after) == set(before)
+    changed = {path for path in after if after[path] != before[path]}
+    assert changed == {"sheets/s02.pdf", "keys/s02.pdf"}
+
+
+def test_jobs_2_gives_the_same_variants(made, roster, tmp_path, capsys):
+    code, _, err = run(capsys, "class", CLASS, "--roster", roster, "-o", tmp_path, "--seed", "fall", "--jobs", "2")
+    assert code == 0, err
+    for sid, _ in STUDENTS:
+        assert (tmp_path / "variants" / f"{sid}.toml").read_bytes() == (made / "variants" / f"{sid}.toml").read_bytes()
+        assert (tmp_path / "sheets" / f"{sid}.pdf").exists()
+    assert (tmp_path / "class.csv").read_bytes() == (made / "class.csv").read_bytes()
+
+
+@pytest.fixture
+def fake_render(monkeypatch):
+    """Rendering replaced by placeholder bytes (fast); the student with ID `bad` fails."""
+    calls = []
+
+    def render(job):
+        calls.append(job.student_id)
+        if job.student_id == "bad":
+            raise ValueError("the sheet would not fit")
+        if job.student_id == "stop":
+            raise KeyboardInterrupt
+        return {rel: f"{job.student_id} {job.name}".encode() for rel in classset.outputs(job.student_id, job.html)}
+
+    monkeypatch.setattr(classset, "render_member", render)
+    return calls
+
+
+def test_one_failing_student_is_named_and_the_others_are_written(tmp_path, capsys, fake_render):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\na1,Ann\nbad,Bo\nc3,Cy\n")
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "class", CLASS, "--roster", roster, "-o", out, "--jobs", "1", "--html")
+    assert code == 1
+    assert "worksheet: bad: ValueError: the sheet would not fit" in err
+    assert "1 student failed and is left out of class.csv: bad" in err
+    for sid in ("a1", "c3"):
+        assert (out / "sheets" / f"{sid}.pdf").exists() and (out / "keys" / f"{sid}.html").exists()
+    assert not (out / "sheets" / "bad.pdf").exists()
+    assert [e.id for e in parse_class_csv((out / "class.csv").read_text())] == ["a1", "c3"]
+    # the next run tries the failed student again, and only them; a changed name renders that student again
+    fake_render.clear()
+    roster.write_text("id,name\na1,Ann\nbad,Bo\nc3,Cyril\n")
+    code, _, err = run(capsys, "class", CLASS, "--roster", roster, "-o", out, "--jobs", "1", "--html")
+    assert code == 1 and fake_render == ["bad", "c3"]
+    assert (out / "sheets" / "c3.pdf").read_bytes() == b"c3 Cyril"
+
+
+def test_ctrl_c_leaves_whole_files_and_a_rerun_goes_on(tmp_path, capsys, fake_render):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\na1,Ann\nstop,Stu\nc3,Cy\n")
+    out = tmp_path / "out"
+    code, _, err = run(capsys, "class", CLASS, "--roster", roster, "-o", out, "--jobs", "1")
+    assert code == 130 and "interrupted" in err and "Traceback" not in err
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+    assert (out / "sheets" / "a1.pdf").read_bytes() == b"a1 Ann" and not (out / "class.csv").exists()
+    fake_render.clear()
+    roster.write_text("id,name\na1,Ann\nc3,Cy\n")
+    code, _, err = run(capsys, "class", CLASS, "--roster", roster, "-o", out, "--jobs", "1")
+    assert code == 0 and fake_render == ["c3"]
+
+
+def test_without_a_variants_table_everyone_gets_the_problem(tmp_path, capsys, fake_render):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id\nx1\nx2\n")
+    spec = ROOT / "examples" / "mazur.toml"
+    code, _, err = run(capsys, "class", spec, "--roster", roster, "-o", tmp_path / "out", "--jobs", "1")
+    assert code == 0 and "has no [variants] table: every student gets its numbers" in err
+    a, b = ((tmp_path / "out" / "variants" / f"{sid}.toml").read_text() for sid in ("x1", "x2"))
+    assert a == b
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"", "roster.csv: empty"),
+    (b"name\nAda\n", "roster.csv:1: no 'id' column"),
+    (b"id,name\n../etc,Eve\n", "roster.csv:2: id: '../etc' cannot name a file"),
+    (b"id\nab\xff\n", "roster.csv: not UTF-8 text"),
+    (None, "roster.csv: no such file"),
+])
+def test_a_bad_roster_is_one_line_and_exit_2(tmp_path, capsys, data, message):
+    roster = tmp_path / "roster.csv"
+    if data is not None:
+        roster.write_bytes(data)
+    code, _, err = run(capsys, "class", CLASS, "--roster", roster, "-o", tmp_path / "out")
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_output_never_replaces_the_roster(tmp_path, capsys):
+    out = tmp_path / "out"
+    (out / "variants").mkdir(parents=True)
+    roster = out / "variants" / "s1.toml"
+    roster.write_text("id\ns1\n")
+    code, _, err = run(capsys, "class", CLASS, "--roster", roster, "-o", out)
+    assert code == 2 and "an output never replaces an input" in err
+    assert roster.read_text() == "id\ns1\n"
+
+
+def test_the_worker_renders_the_html_too():
+    spec_text = classset.plan(CLASS.read_text(), "hw3.toml", [Student("s9", "Nine")]).members[0].text
+    out = classset.render_member(classset.Job("s9", "Nine", spec_text, "variants/s9.toml", html=True))
+    assert set(out) == {"keys/s9.pdf", "sheets/s9.pdf", "keys/s9.html", "sheets/s9.html"}
+    assert "Nine" in out["sheets/s9.html"].decode() and "Nine" not in out["keys/s9.html"].decode()
+    assert pypdf.PdfReader(io.BytesIO(out["sheets/s9.pdf"])).get_fields()
