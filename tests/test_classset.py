@@ -187,3 +187,35 @@ def test_the_worker_renders_the_html_too():
     assert set(out) == {"keys/s9.pdf", "sheets/s9.pdf", "keys/s9.html", "sheets/s9.html"}
     assert "Nine" in out["sheets/s9.html"].decode() and "Nine" not in out["keys/s9.html"].decode()
     assert pypdf.PdfReader(io.BytesIO(out["sheets/s9.pdf"])).get_fields()
+
+
+def test_ctrl_c_stops_a_parallel_run_at_once(tmp_path):
+    """SIGINT to the whole process group (as a terminal's Ctrl-C sends it) while two workers
+    render: the run stops within seconds with status 130, no worker is left, no file is half
+    written, and the same command goes on from there."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id\n" + "".join(f"s{i:02d}\n" for i in range(1, 13)), encoding="utf-8")
+    argv = [sys.executable, "-m", "worksheet", "class", str(ROOT / "examples" / "class-variants.toml"),
+            "--roster", str(roster), "-o", str(tmp_path / "c"), "--jobs", "2"]
+    # a background shell job ignores SIGINT; the run under test gets the default handling
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 60
+    while time.time() < deadline and not list((tmp_path / "c").glob("keys/*.pdf")):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGINT)
+    start = time.time()
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and time.time() - start < 10, err
+    assert "interrupted" in err and "Traceback" not in err
+    with pytest.raises(ProcessLookupError):
+        os.killpg(proc.pid, 0)  # no worker of the group is left
+    assert not [p for p in (tmp_path / "c").rglob("*") if p.is_file() and p.suffix not in (".pdf", ".toml", ".csv")]
+    assert subprocess.run(argv, capture_output=True, text=True, timeout=300).returncode == 0
+    assert len(list((tmp_path / "c").glob("sheets/*.pdf"))) == 12
