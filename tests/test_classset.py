@@ -219,3 +219,18 @@ def test_ctrl_c_stops_a_parallel_run_at_once(tmp_path):
     assert not [p for p in (tmp_path / "c").rglob("*") if p.is_file() and p.suffix not in (".pdf", ".toml", ".csv")]
     assert subprocess.run(argv, capture_output=True, text=True, timeout=300).returncode == 0
     assert len(list((tmp_path / "c").glob("sheets/*.pdf"))) == 12
+
+
+def test_a_student_dropped_from_the_roster_is_said_and_their_files_are_kept(tmp_path, capsys, fake_render):
+    spec = str(ROOT / "examples" / "class-variants.toml")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\ns01,Ada\ns02,Alan\n", encoding="utf-8")
+    out = tmp_path / "c"
+    assert main(["class", spec, "--roster", str(roster), "-o", str(out), "--jobs", "1"]) == 0
+    roster.write_text("id,name\ns01,Ada\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["class", spec, "--roster", str(roster), "-o", str(out), "--jobs", "1"]) == 0
+    err = capsys.readouterr().err
+    assert "s02 is no longer on the roster" in err
+    assert [e.id for e in parse_class_csv((out / "class.csv").read_text(encoding="utf-8"))] == ["s01"]
+    assert (out / "variants" / "s02.toml").exists()

@@ -748,6 +748,12 @@ def class_command(ctx: click.Context, spec_path: Path | None, roster_path: Path,
         write_whole(csv_path, new_csv.encode("utf-8"))
     click.echo(f"worksheet: {len(class_plan.members)} students: {len(outcome.written)} rendered, "
                f"{len(outcome.skipped)} up to date, {len(outcome.failed)} failed", err=True)
+    # files of students no longer on the roster are an instructor's to remove, never the tool's
+    gone = sorted(set(old) - {m.student.id for m in class_plan.members})
+    if gone:
+        shown = ", ".join(gone[:10]) + (f" and {len(gone) - 10} more" if len(gone) > 10 else "")
+        click.echo(terminal_safe(f"worksheet: {out_dir}: {shown} {'are' if len(gone) > 1 else 'is'} no longer on "
+                                 "the roster and left out of class.csv; their files are left as they are"), err=True)
     click.echo(str(csv_path))
     if outcome.failed:
         several = len(failed) > 1
