@@ -311,7 +311,7 @@ def test_solve_json_carries_the_givens_the_answer_names_and_latex(capsys):
     new = {q["name"]: q["exact"] for q in data["steps"][0]["quantities"]}
     assert new["new_W1_1_1"] == "43/50" and new["eta_dW1_1_1"] == "7/50"  # 1 − 0.01·14, and 0.01·14
     loss = next(e for e in data["steps"][0]["equations"] if e["name"] == "L")
-    assert loss["latex"] == r"0.5 \cdot \left(4.5 - 1\right)^{2}"
+    assert loss["latex"] == r"\frac{1}{2} \cdot \left(4.5 - 1\right)^{2}"
     z = next(e for e in data["steps"][0]["equations"] if e["name"] == "z1_1")
     assert z["latex"] == r"1 \cdot 2 + \left(-0.5\right)"
     d = next(e for e in data["derivation"] if e["name"] == "dW1_1_1")

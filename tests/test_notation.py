@@ -108,3 +108,15 @@ def test_a_long_product_breaks_between_the_terms_of_its_bracketed_sum():
     assert len(found) == 2 and markup.startswith('<span class="t">−')  # −½·(sample 1 + sample 2)
     assert found[0].count("[1]") == 4 and "[2]" not in found[0] and found[0].endswith(" +")
     assert found[1].count("[2]") == 4 and found[1].endswith("))")
+
+
+def test_a_formulas_constant_is_one_spelling_in_its_numbers_too():
+    """½·(ŷ − y)² is worked as ½·(4.5 − 1)², not 0.5·(4.5 − 1)²; a given 0.5 stays a decimal."""
+    from worksheet.notation import LatexPrinter
+    from worksheet.spec import builtin_text
+    sol = solve(parse_spec(builtin_text()))
+    worked = sol.steps[0].substituted["L"]
+    assert TextPrinter().doprint(worked) == "½·(4.5 − 1)²"
+    assert HtmlPrinter(sol.derivation.symbols).doprint(worked).startswith("½·(4.5 − 1)")
+    assert LatexPrinter(sol.derivation.symbols, 4).doprint(worked).startswith(r"\frac{1}{2} \cdot")
+    assert TextPrinter().doprint(solve(parse_spec(MINUS_ONE_SPEC)).steps[0].substituted["z1_1"]).startswith("0.5·1")

@@ -28,7 +28,7 @@ from fractions import Fraction
 
 import sympy as sp
 
-from .notation import ACTIVATION_FN, DERIVATIVE_FN, Symbols
+from .notation import ACTIVATION_FN, DERIVATIVE_FN, Symbols, constant
 from .spec import Spec
 
 
@@ -76,7 +76,7 @@ def _rat(q: Fraction) -> sp.Rational:
 
 
 def _scaled(q: Fraction, expr) -> sp.Expr:
-    return expr if q == 1 else _mul(_rat(q), expr)
+    return expr if q == 1 else _mul(constant(_rat(q)), expr)
 
 
 def _times(*factors) -> sp.Expr:

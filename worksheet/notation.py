@@ -126,6 +126,21 @@ class Symbols:
 MINUS_ONE = sp.Mul(sp.S.One, sp.S.NegativeOne, evaluate=False)
 
 
+def constant(q: sp.Rational) -> sp.Expr:
+    """A formula's constant factor (the ½ of ½·Σ(ŷ − y)², the ⅓ of a mean), marked as q¹ so that
+    every printer, the numbers' too, writes it as the fraction: ½·(4.5 − 1)², never 0.5·(4.5 − 1)².
+    (Nothing else is a power 1: the derivation builds none, and substituting numbers makes none.)"""
+    return sp.Pow(q, sp.S.One, evaluate=False)
+
+
+def is_constant(expr) -> bool:
+    return isinstance(expr, sp.Pow) and expr.exp is sp.S.One and expr.base.is_Rational
+
+
+def _constant_value(expr) -> Fraction:
+    return Fraction(int(expr.base.p), int(expr.base.q))
+
+
 def negated(expr) -> bool:
     """A term the derivation negated: −1 times something, printed with a minus sign."""
     return isinstance(expr, sp.Mul) and expr.args[0] is sp.S.NegativeOne and len(expr.args) > 1
@@ -172,6 +187,9 @@ class _BuildOrder:
 
     def _fraction(self, numerator, denominator) -> str:
         return self._factor_join(numerator) + self._divided(denominator)
+
+    def _constant(self, value: Fraction) -> str:
+        return fraction_text(value)
 
     def _divided(self, base) -> str:
         text = self._print(base)
@@ -232,6 +250,8 @@ class TextPrinter(_BuildOrder, StrPrinter):
         return self._paren(text) if indexed or isinstance(base, (sp.Add, sp.Mul, sp.Pow)) else text
 
     def _print_Pow(self, expr, rational=False):
+        if is_constant(expr):
+            return self._constant(_constant_value(expr))
         base, exp = expr.args
         if exp == -1:  # 1/ŷ₁: an indexed symbol needs no brackets here
             text = self._print(base)
@@ -392,7 +412,14 @@ class LatexPrinter(_BuildOrder, SympyLatexPrinter):
         top = self._print(numerator[0]) if len(numerator) == 1 else self._factor_join(numerator)
         return rf"\frac{{{top}}}{{{self._print(denominator)}}}"
 
+    def _constant(self, value: Fraction) -> str:
+        if value.denominator == 1:
+            return str(value.numerator)
+        return ("-" if value < 0 else "") + rf"\frac{{{abs(value.numerator)}}}{{{value.denominator}}}"
+
     def _print_Pow(self, expr, rational=False):
+        if is_constant(expr):
+            return self._constant(_constant_value(expr))
         base, exp = expr.args
         text = self._print(base)
         if exp == -1:
@@ -464,9 +491,14 @@ class HtmlPrinter(TextPrinter):
 
     def _number(self, value: Fraction) -> str:
         if self.display and self.fractions and value.denominator != 1:
-            sign = "−" if value < 0 else ""
-            return f"{sign}{frac_html(str(abs(value.numerator)), str(value.denominator))}"
+            return self._constant(value)
         return super()._number(value)
+
+    def _constant(self, value: Fraction) -> str:
+        if not self.display or value.denominator == 1:
+            return super()._constant(value)
+        sign = "−" if value < 0 else ""
+        return f"{sign}{frac_html(str(abs(value.numerator)), str(value.denominator))}"
 
     def _fraction(self, numerator, denominator) -> str:
         # stacked in the derivation, and wherever the denominator is a sum (a softmax):
