@@ -65,10 +65,10 @@ def read_filled(data: bytes, source: str, sol: Solution) -> AnswerSheet:
                                          "spec it was made for first (`worksheet check SPEC FILLED.pdf`)")
     if len(fields) > MAX_FIELDS:
         raise AnswersError(source, None, f"{len(fields)} form fields; a worksheet has at most {MAX_FIELDS}")
-    known = {f"step{q.step}.{q.name}" for q in quantities(sol)}
+    order = {q.key: n for n, q in enumerate(quantities(sol))}  # the sheet's order, and what a field may be
     answers: dict[str, Answer] = {}
     for name, field in fields.items():
-        if name not in known:
+        if name not in order:
             raise AnswersError(source, None, f"field {one_line(str(name))[:60]} is not a quantity of this "
                                              "problem; the fields are the blank sheet's boxes")
         raw = field.get("/V")
@@ -77,5 +77,4 @@ def read_filled(data: bytes, source: str, sol: Solution) -> AnswerSheet:
             continue
         value, decimals, written = parse_number(text, source, None, f"field {name}")
         answers[name] = Answer(name, written, value, decimals, 0)
-    order = {key: n for n, key in enumerate(f"step{q.step}.{q.name}" for q in quantities(sol))}
     return AnswerSheet(dict(sorted(answers.items(), key=lambda kv: order[kv[0]])), None, expected)

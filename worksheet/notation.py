@@ -197,13 +197,21 @@ class _BuildOrder:
         return "/" + (self._paren(text) if bracket and not text.startswith("(") else text)
 
     def _print_Add(self, expr, order=None):
-        out = []
-        for n, term in enumerate(expr.args):
-            if negated(term):
-                out.append((self.minus if n == 0 else f" {self.minus} ") + self._factor_join(term.args[1:]))
+        return " ".join(self._pieces(expr))
+
+    def _pieces(self, expr: sp.Add) -> list[str]:
+        """A sum's terms, each ending in the sign of the next (a + / b − / c): joined by spaces,
+        the sum; as unbreakable pieces, where a long formula may wrap."""
+        pieces: list[str] = []
+        for term in expr.args:
+            negative = negated(term)
+            text = self._factor_join(term.args[1:]) if negative else self._print(term)
+            if pieces:
+                pieces[-1] += f" {self.minus if negative else '+'}"
+                pieces.append(text)
             else:
-                out.append(("" if n == 0 else " + ") + self._print(term))
-        return "".join(out)
+                pieces.append((self.minus if negative else "") + text)
+        return pieces
 
 
 # one spelling per constant across the document: ½·Σ(ŷ − y)², never 1/2· in one place and ½ in another
@@ -476,18 +484,6 @@ class HtmlPrinter(TextPrinter):
     @staticmethod
     def _spans(pieces: list[str]) -> str:
         return " ".join(f'<span class="t">{p}</span>' for p in pieces)
-
-    def _pieces(self, expr: sp.Add) -> list[str]:
-        pieces: list[str] = []
-        for term in expr.args:
-            negative = negated(term)
-            text = self._factor_join(term.args[1:]) if negative else self._print(term)
-            if pieces:
-                pieces[-1] += f" {self.minus if negative else '+'}"
-                pieces.append(text)
-            else:
-                pieces.append((self.minus if negative else "") + text)
-        return pieces
 
     def _number(self, value: Fraction) -> str:
         if self.display and self.fractions and value.denominator != 1:
