@@ -120,3 +120,14 @@ def test_a_formulas_constant_is_one_spelling_in_its_numbers_too():
     assert HtmlPrinter(sol.derivation.symbols).doprint(worked).startswith("½·(4.5 − 1)")
     assert LatexPrinter(sol.derivation.symbols, 4).doprint(worked).startswith(r"\frac{1}{2} \cdot")
     assert TextPrinter().doprint(solve(parse_spec(MINUS_ONE_SPEC)).steps[0].substituted["z1_1"]).startswith("0.5·1")
+
+
+def test_a_working_line_breaks_between_the_terms_of_its_longest_sum():
+    """((−0.2261)·0.6493 + 0.2261·(−0.3493))·(1 − 0.5169²) in a narrow working box wraps after the
+    + of the δ·w sum, never inside (1 − 0.5169²)."""
+    spec = parse_spec(open("examples/sigmoid-softmax.toml").read())
+    sol = solve(spec)
+    markup = HtmlPrinter(sol.derivation.symbols).doprint(sol.steps[0].substituted["delta2_1"])
+    found = pieces(markup)
+    assert len(found) == 2 and found[0].endswith(" +")
+    assert found[1].endswith("(1 − 0.1990<sup>2</sup>)")

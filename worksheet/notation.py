@@ -529,7 +529,7 @@ class HtmlPrinter(TextPrinter):
         return super()._print_Pow(expr, rational)
 
 
-SHORT_FORMULA = 60  # characters of plain text: narrower than any line a formula is set on
+SHORT_FORMULA = 32  # characters of plain text: fits even a narrow working box on one line
 
 
 def _sums_in_product(expr):
