@@ -297,3 +297,45 @@ def test_the_pdf_stage_keeps_list_markers_and_matches_plain_weasyprint():
     ours = pages(to_pdf(page))
     plain = pages(weasyprint.HTML(string=page).write_pdf())
     assert ours == plain and "•" in ours[0] and "2." in ours[0]
+
+
+_LOADED = ("import sys\n"
+           "if sys.argv[1] == 'listed':\n"
+           "    from worksheet.pdf import _weasyprint; _weasyprint()\n"
+           "else:\n"
+           "    import weasyprint\n"
+           "import ctypes.util, weasyprint.text.ffi as ffi\n"
+           "libs = ('pango', 'harfbuzz', 'fontconfig', 'gobject', 'glib', 'freetype', 'fribidi', 'cairo')\n"
+           "print(sorted({l.split()[-1] for l in open('/proc/self/maps') if any(k in l for k in libs)}))\n"
+           "print([n for n in ('harfbuzz_subset', 'harfbuzz_vector') if getattr(ffi, n) is not None])\n"
+           "print(ctypes.util.find_library.__module__)")
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="the ldconfig lookup is Linux's")
+def test_weasyprint_loads_the_same_libraries_looked_up_in_one_ldconfig_listing():
+    """pdf._weasyprint answers ctypes' find_library from one `ldconfig -p` while WeasyPrint loads Pango &
+    co: the process maps exactly the shared libraries a plain `import weasyprint` maps, finds the same
+    optional ones, and leaves find_library as it was."""
+    import subprocess
+    import sys
+
+    listed, plain = (subprocess.run([sys.executable, "-c", _LOADED, how], capture_output=True, text=True,
+                                    check=True).stdout.splitlines() for how in ("listed", "plain"))
+    assert listed == plain and "pango" in listed[0] and listed[2] == "ctypes.util"
+
+
+def test_a_library_missing_from_the_listing_is_still_loaded(monkeypatch):
+    """A listing without Pango (a library only on LD_LIBRARY_PATH, say): find_library answers None for
+    it, and WeasyPrint's own libX.so.N names still load it."""
+    import ctypes.util
+
+    from worksheet import pdf
+
+    monkeypatch.setattr(pdf, "_ldconfig_listing", lambda: b"\tlibz.so.1 (libc6,x86-64) => /lib/libz.so.1")
+    original = ctypes.util.find_library
+    with pdf._libraries_listed_once():
+        assert ctypes.util.find_library("z") == "libz.so.1"
+        assert ctypes.util.find_library("pango-1.0") is None
+        cffi = __import__("cffi").FFI()
+        assert cffi.dlopen("libpango-1.0.so.0") is not None
+    assert ctypes.util.find_library is original

@@ -21,14 +21,26 @@ PDF is the same page for page (`tests/test_render.py` compares the text).
   embedded fonts with fontTools, which decodes a font's GSUB and GPOS tables
   before dropping them (a quarter second for DejaVu Serif's kerning): a PDF
   uses neither, so `_subset_without_layout_tables` deletes them unread.
+- Loading Pango and its companions, WeasyPrint tries several names per
+  library, most of them Windows' or macOS's. On Linux each name cffi cannot
+  open directly goes to `ctypes.util.find_library`, which runs ldconfig, gcc
+  and ld in turn for a name that is not there: a fifth of a second a process
+  (`python -X importtime -c "import weasyprint"`). `_weasyprint` imports it
+  with `find_library` answering from one ldconfig listing; a library missing
+  from the listing is still found by the `libX.so.N` name WeasyPrint also
+  tries, and if the import fails all the same it is retried the usual way.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import logging
+import os
 import re
+import subprocess
+import sys
 
 
 class PdfError(ValueError):
@@ -41,9 +53,9 @@ def to_pdf(html: str) -> bytes:
     outside = external_references(html)
     if outside:
         raise PdfError(f"the page refers to something outside it, which is not fetched: {outside[0]}")
+    page = _page_class()
     from weasyprint.urls import FatalURLFetchingError, URLFetcher
 
-    page = _page_class()
     fetcher = URLFetcher(allowed_protocols={"data"}, fail_on_errors=True)
     try:
         # a blank sheet's boxes hold <input>s: as PDF form fields, a student fills it in on screen
@@ -74,9 +86,55 @@ def _ua_stylesheet():
 
 
 @functools.cache
+def _weasyprint():
+    """The weasyprint module, imported once a process with libraries looked up in one ldconfig listing."""
+    try:
+        with _libraries_listed_once():
+            import weasyprint
+    except (OSError, ImportError):
+        import weasyprint  # the usual way, each name looked for with find_library's every tool
+    return weasyprint
+
+
+@contextlib.contextmanager
+def _libraries_listed_once():
+    import ctypes.util
+
+    listing = _ldconfig_listing() if sys.platform.startswith("linux") else None
+    if not listing:
+        yield
+        return
+    original = ctypes.util.find_library
+
+    def find_library(name: str) -> str | None:
+        # ctypes' first answer on Linux is ldconfig's soname too (ctypes.util._findSoname_ldconfig)
+        found = re.search(rb"\s(lib%s\.[^\s]+)\s+\(" % re.escape(os.fsencode(name)), listing)
+        return os.fsdecode(found.group(1)) if found else None
+
+    ctypes.util.find_library = find_library
+    try:
+        yield
+    finally:
+        ctypes.util.find_library = original
+
+
+def _ldconfig_listing() -> bytes | None:
+    """`ldconfig -p`'s listing of this machine's architecture, or None where there is none."""
+    arch = {"x86_64": b"x86-64", "aarch64": b"AArch64"}.get(os.uname().machine)
+    try:
+        out = subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True, env={"LC_ALL": "C", "LANG": "C"},
+                             timeout=10, check=True).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if arch is None:
+        return out
+    return b"\n".join(line for line in out.splitlines() if arch in line.partition(b"=>")[0])
+
+
+@functools.cache
 def _page_class():
     """weasyprint.HTML with the lighter user-agent stylesheet, set up once a process."""
-    import weasyprint
+    weasyprint = _weasyprint()
 
     # fontTools subsets fonts when HarfBuzz's subsetter is missing, and says so on every run
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
