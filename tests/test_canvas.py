@@ -271,6 +271,8 @@ def test_variants_whose_names_clean_to_the_same_file_get_pictures_of_their_own()
     files = canvas_files([("s 1", sol), ("s-1", other), ("../s-1", other)])
     pictures = [p for p in files if p.endswith(".svg")]
     assert len(pictures) == 3 and all(p.startswith("images/") and ".." not in p for p in pictures)
+    with pytest.raises(ValueError, match="two quizzes"):
+        canvas_files([("s1", sol), ("s1", sol)])
 
 
 # -- the command ---------------------------------------------------------------------------------

@@ -83,7 +83,7 @@ def quiz_title(name: str | None, sol: Solution) -> str:
 
 def quiz_ident(name: str | None, sol: Solution, parts: Sequence[str] | None) -> str:
     """A quiz's identifier: a hash of what makes it (name, problem, parts), starting with a letter as
-    an XML ID must. The same quiz gets the same identifier, so importing it again updates it."""
+    an XML ID must. The same quiz gets the same identifier, run after run."""
     made = "\0".join([name or "", fingerprint(sol.spec), ",".join(parts or ())])
     return "w" + hashlib.sha256(made.encode("utf-8")).hexdigest()[:24]
 
@@ -242,6 +242,8 @@ def _quizzes(pairs: Iterable[tuple[str | None, Solution]], parts: Sequence[str] 
     stems: set[str] = set()
     for name, sol in pairs:
         ident = quiz_ident(name, sol, parts)
+        if any(q.ident == ident for q in out):  # its files would overwrite the first's in the zip
+            raise ValueError(f"two quizzes named {name!r} of the same problem: give each its own name")
         stem = _file_stem(name, sol)
         if stem.lower() in stems:  # two names alike once cleaned (s 1, s-1): the identifier tells them apart
             stem = f"{stem}-{ident[1:9]}"
