@@ -21,6 +21,38 @@ def load(name: str):
     return parse_spec(path.read_text(), str(path))
 
 
+def make_class(tmp_path: Path, ids=("s2", "s1")) -> Path:
+    """A class directory as `worksheet class` leaves it: a variant per id (each its own x), class.csv."""
+    folder = tmp_path / "class"
+    (folder / "variants").mkdir(parents=True)
+    for n, sid in enumerate(ids):
+        text = builtin_text().replace("x = [2]", f"x = [{3 + n}]")
+        assert text != builtin_text()
+        (folder / "variants" / f"{sid}.toml").write_text(text)
+    (folder / "class.csv").write_text("id,name,fingerprint,files\n")
+    return folder
+
+
+# the bad SOURCEs and parts every export refuses alike (exit 2, what it says); make_export_sources makes them
+BAD_EXPORT_INPUT = [
+    (["{tmp}"], "no variants/ folder"),
+    (["{tmp}/empty"], "no variants"),
+    (["{tmp}/missing.toml"], "no such file"),
+    (["{tmp}/bad"], "bad.toml"),
+    (["--only", "momentum"], "no momentum"),
+    (["--only", "nonsense"], "not a part"),
+]
+
+
+def make_export_sources(tmp_path: Path) -> None:
+    """What an export's bad-input tests name: a class, a folder without variants/, an empty variants/,
+    a class whose variant is a bad spec."""
+    make_class(tmp_path)
+    (tmp_path / "empty" / "variants").mkdir(parents=True)
+    (tmp_path / "bad" / "variants").mkdir(parents=True)
+    (tmp_path / "bad" / "variants" / "bad.toml").write_text("[network]\ninputs = 'x'\n")
+
+
 @pytest.fixture(params=PROBLEMS)
 def problem(request):
     return load(request.param)

@@ -16,7 +16,7 @@ from decimal import Decimal
 from fractions import Fraction as F
 
 import pytest
-from conftest import PROBLEMS, ROOT, load
+from conftest import BAD_EXPORT_INPUT, PROBLEMS, ROOT, load, make_class, make_export_sources
 from test_check import Student
 
 from worksheet.classes.moodle import box, feedback_text, moodle_xml, number_text, question_name
@@ -227,17 +227,6 @@ def test_question_names_are_one_line_of_plain_text():
 
 # -- the command ---------------------------------------------------------------------------------
 
-def make_class(tmp_path, ids=("s2", "s1")):
-    folder = tmp_path / "class"
-    (folder / "variants").mkdir(parents=True)
-    for n, sid in enumerate(ids):
-        text = builtin_text().replace("x = [2]", f"x = [{3 + n}]")
-        assert text != builtin_text()
-        (folder / "variants" / f"{sid}.toml").write_text(text)
-    (folder / "class.csv").write_text("id,name,fingerprint,files\n")
-    return folder
-
-
 def test_a_class_directory_gives_one_question_per_variant_named_by_its_id(tmp_path, capsys):
     folder = make_class(tmp_path)
     out = tmp_path / "quiz.xml"
@@ -267,21 +256,13 @@ def test_a_spec_file_or_the_built_in_problem_gives_one_question(tmp_path, capsys
 
 
 @pytest.mark.parametrize("args, says", [
-    (["{tmp}"], "no variants/ folder"),
-    (["{tmp}/empty"], "no variants"),
-    (["{tmp}/missing.toml"], "no such file"),
-    (["{tmp}/bad"], "bad.toml"),
+    *BAD_EXPORT_INPUT,
     (["{tmp}/class", "-o", "{tmp}/class/variants/s1.toml"], "never replaces an input"),
     (["{tmp}/class", "-o", "{tmp}/class/class.csv"], "never replaces an input"),
-    (["--only", "momentum"], "no momentum"),
-    (["--only", "nonsense"], "not a part"),
     (["--partial", "100"], "100"),
 ])
 def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, says):
-    make_class(tmp_path)
-    (tmp_path / "empty" / "variants").mkdir(parents=True)
-    (tmp_path / "bad" / "variants").mkdir(parents=True)
-    (tmp_path / "bad" / "variants" / "bad.toml").write_text("[network]\ninputs = 'x'\n")
+    make_export_sources(tmp_path)
     before = (tmp_path / "class" / "variants" / "s1.toml").read_bytes()
     assert main(["export", "moodle", *(a.format(tmp=tmp_path) for a in args)]) == 2
     err = capsys.readouterr().err

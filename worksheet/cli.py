@@ -595,16 +595,51 @@ def serve(host: str, port: int, problems_dir: Path | None) -> None:
 
 @cli.group(short_help="Export a problem, or a class's variants, for a learning platform.")
 def export() -> None:
-    """Export a problem, or a class's variants, for a learning platform (Moodle XML)."""
+    """Export a problem, or a class's variants, for a learning platform (Moodle XML, Canvas QTI)."""
+
+
+SOURCE_ARG = click.argument("source", metavar="[SOURCE]", required=False, type=click.Path(path_type=Path))
+ONLY_OPTION = click.option(
+    "--only", "parts", callback=_parts, metavar="PARTS",
+    help="Ask only for these parts, comma-separated: forward, loss, backward, gradients, momentum, eta, updates.")
+
+
+def export_sources(source: Path | None, parts: tuple[str, ...] | None) -> tuple[list[tuple[str | None, Solution]],
+                                                                               list[Path]]:
+    """What an export takes: (name, solution) per variant of a class directory (named by the file's stem,
+    the student's id, in sorted order) or one (None, solution) for a spec or the built-in problem; and the
+    files no output may replace."""
+    from .answers import absent_parts
+    from .solve import solve as run_solve
+
+    if source is not None and source.is_dir():
+        folder = source / "variants"
+        if not folder.is_dir():
+            raise SpecError(str(source), "", "a folder, but not a class directory: it has no variants/ folder "
+                                             "(give a class directory or a spec file)")
+        files = sorted(p for p in folder.glob("*.toml") if p.is_file())
+        if not files:
+            raise SpecError(str(folder), "", "no variants (*.toml) in it")
+        named: list[tuple[str | None, Path | None]] = [(p.stem, p) for p in files]
+        inputs = [*files, source / "class.csv"]
+    else:
+        named = [(None, source)]
+        inputs = [spec_file(source)]
+    solved = []
+    for name, path in named:
+        sol = run_solve(load_spec(path))
+        if parts and absent_parts(sol, parts):
+            raise click.BadParameter(f"{path or 'the built-in problem'} has no "
+                                     f"{' or '.join(absent_parts(sol, parts))} to work out", param_hint="'--only'")
+        solved.append((name, sol))
+    return solved, inputs
 
 
 @export.command("moodle", short_help="A Moodle XML question bank: one Cloze question per variant.")
-@click.argument("source", metavar="[SOURCE]", required=False, type=click.Path(path_type=Path))
+@SOURCE_ARG
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
               help="Write the XML here (- or nothing: print it).")
-@click.option("--only", "parts", callback=_parts, metavar="PARTS",
-              help="Ask only for these parts, comma-separated: forward, loss, backward, gradients, momentum, "
-                   "eta, updates.")
+@ONLY_OPTION
 @click.option("--partial", type=click.IntRange(0, 99), default=0, show_default=True, metavar="PERCENT",
               help="Also give this share of a box's mark to an answer right to 2 decimals only.")
 @click.option("--category", default="", metavar="NAME",
@@ -617,36 +652,52 @@ def export_moodle(source: Path | None, out_path: Path | None, parts: tuple[str, 
     SOURCE is a class directory (one question per SOURCE/variants/*.toml, named by the file's stem,
     the student's id), a spec file (one question, named by its title), or nothing (the built-in
     problem). Import the file in Moodle's question bank as "Moodle XML format"."""
-    from .answers import absent_parts
     from .classes.moodle import moodle_xml
-    from .solve import solve as run_solve
 
-    if source is not None and source.is_dir():
-        folder = source / "variants"
-        if not folder.is_dir():
-            raise SpecError(str(source), "", "a folder, but not a class directory: it has no variants/ folder "
-                                             "(give a class directory or a spec file)")
-        files = sorted(p for p in folder.glob("*.toml") if p.is_file())
-        if not files:
-            raise SpecError(str(folder), "", "no variants (*.toml) in it")
-        named = [(p.stem, p) for p in files]
-        inputs = [*files, source / "class.csv"]
-    else:
-        named = [(None, source)]
-        inputs = [spec_file(source)]
-    questions = []
-    for name, path in named:
-        sol = run_solve(load_spec(path))
-        if parts and absent_parts(sol, parts):
-            raise click.BadParameter(f"{path or 'the built-in problem'} has no "
-                                     f"{' or '.join(absent_parts(sol, parts))} to work out", param_hint="'--only'")
-        questions.append((name if name is not None else sol.spec.title, sol))
+    solved, inputs = export_sources(source, parts)
+    questions = [(name if name is not None else sol.spec.title, sol) for name, sol in solved]
     text = moodle_xml(questions, parts, partial, category.strip())
     if out_path is None or str(out_path) == "-":
         click.echo(text, nl=False)
         return
     guard_outputs([out_path], inputs)
     write_whole(out_path, text.encode("utf-8"))
+    click.echo(str(out_path))
+
+
+@export.command("canvas", short_help="A Canvas QTI package (.zip): one quiz per variant, a question per number.")
+@SOURCE_ARG
+@click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE.zip",
+              help="Write the package here.  [default: out/<source>-canvas.zip]")
+@ONLY_OPTION
+@click.option("--partial", type=int, default=0, metavar="PERCENT",
+              help="Not in Canvas: every answer of a numerical question earns the full mark, so any share but 0 "
+                   "is refused.")
+def export_canvas(source: Path | None, out_path: Path | None, parts: tuple[str, ...] | None, partial: int) -> None:
+    """A QTI 1.2 content package for Canvas (classic quizzes): one quiz per variant, each the problem
+    (the network's picture, the givens) as a text item and then a numerical question, worth 1 point,
+    for every number a student computes, in the worksheet's order (docs/canvas.md).
+
+    SOURCE is a class directory (one quiz per SOURCE/variants/*.toml, titled with the file's stem, the
+    student's id), a spec file (one quiz, titled by the spec's title), or nothing (the built-in
+    problem). Import the file in the course's Settings > Import Course Content as "QTI .zip file"."""
+    from .classes.canvas import canvas_zip
+
+    if partial:
+        raise click.BadParameter(f"{partial}: Canvas gives every answer of a numerical question the full mark, so "
+                                 "there is no partial credit to export; leave --partial out (export moodle has it)",
+                                 param_hint="'--partial'")
+    if out_path is None:
+        stem = (BUILTIN_NAME.removesuffix(".toml") if source is None
+                else source.resolve().name if source.is_dir() else source.stem)
+        out_path = Path("out") / f"{stem or 'worksheet'}-canvas.zip"
+    elif out_path.suffix.lower() != ".zip":
+        raise OutputError(f"{out_path}: not a .zip name; Canvas imports a QTI package as a .zip file "
+                          "(give -o NAME.zip)")
+    solved, inputs = export_sources(source, parts)
+    data = canvas_zip(solved, parts)
+    guard_outputs([out_path], inputs)
+    write_whole(out_path, data)
     click.echo(str(out_path))
 
 

@@ -18,6 +18,8 @@ Contract: the stages of a class set, each pure unless it says otherwise:
   students by name or by the sheet they carry, and marked against each
   student's own variant: the gradebook's rows and the class summary.
 - `summary`: the class summary as an HTML page (`class_summary.html.j2`).
+- `quiz`: what every export to a learning platform shares: the quantities
+  asked, their values and tolerances, the problem's statement as HTML.
 - `moodle`: exports, a Moodle XML question bank with one Cloze question per
   variant. Text in, text out.
 """
