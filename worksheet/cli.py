@@ -662,8 +662,8 @@ def variant_command(ctx: click.Context, spec_path: Path | None, student_id: str,
     """Print the student's variant of SPEC as a complete spec file (TOML), without the [variants] table:
     the same spec, seed and ID give the same numbers on any machine, and `worksheet render` of the
     printed file gives the student's sheet (docs/class.md)."""
+    from .classes.classset import variant_header
     from .classes.variants import parse_variants, to_toml, variant
-    from .spec import fingerprint
 
     source = f"<built-in {BUILTIN_NAME}>" if spec_path is None else str(spec_path)
     ctx.meta["spec_source"] = source
@@ -675,11 +675,7 @@ def variant_command(ctx: click.Context, spec_path: Path | None, student_id: str,
                                             "varies, as weight = { from = -1, to = 1, step = 0.25 } (docs/class.md)")
     spec = variant(base, variants, student_id, seed, source)
     used = seed if seed is not None else variants.seed
-    header = (f"Student {student_id}'s variant of {source} (problem {fingerprint(base)}), class seed {used}.\n"
-              f"Drawn from SHA-256 of {fingerprint(base)}, {used} and {student_id} joined by NUL bytes "
-              "(docs/class.md).\n"
-              "A complete spec without the [variants] table: render, answers and check take it as it is.")
-    click.echo(to_toml(spec, header), nl=False)
+    click.echo(to_toml(spec, variant_header(student_id, source, base, used)), nl=False)
 
 
 MAX_ROSTER_BYTES = 5_000_000  # a class of MAX_STUDENTS with a few columns is well under a megabyte
@@ -787,43 +783,17 @@ def grade_command(class_dir: Path, submissions_dir: Path, out_path: Path, marked
     marked sheets and the class summary. A file of another student's variant, two files for one
     student, an unreadable file: the row says so and nothing is marked. Exit status 0 when the
     gradebook is written, 2 when DIR or SUBMISSIONS cannot be used (docs/class.md)."""
-    from .classes.grade import Submission, grade, gradebook_csv
-    from .classes.roster import RosterError, parse_class_csv
+    from .classes.classdir import grade_dir
+    from .classes.grade import gradebook_csv
 
     if report_path is not None and report_path.suffix.lower() not in (".html", ".pdf"):
         raise click.BadParameter(f"{report_path}: give a file ending in .html or .pdf", param_hint="'--report'")
+    room, specs, files, book = grade_dir(class_dir, submissions_dir, weights)
+    for e in room.entries:
+        if isinstance(specs[e.id], str):
+            click.echo(terminal_safe(f"worksheet: {specs[e.id]} (student {e.id} is not graded)"), err=True)
     csv_path = class_dir / "class.csv"
-    if not class_dir.is_dir():
-        raise OutputError(f"{class_dir}: {'no such folder' if not class_dir.exists() else 'not a folder'}; "
-                          "give a class directory (make it with `worksheet class`)")
-    if not csv_path.is_file():
-        raise OutputError(f"{class_dir}: not a class directory, it has no class.csv (make it with `worksheet class`)")
-    if not submissions_dir.is_dir():
-        raise OutputError(f"{submissions_dir}: {'no such folder' if not submissions_dir.exists() else 'not a folder'}"
-                          "; give the folder of submissions, one file per student")
-    try:
-        entries = parse_class_csv(read_text(csv_path, lambda message: RosterError(str(csv_path), None, message)),
-                                  str(csv_path))
-    except RosterError as exc:
-        raise OutputError(str(exc)) from None
-    specs: dict[str, Spec | str] = {}
-    for e in entries:
-        path = class_dir / e.variant
-        try:
-            specs[e.id] = parse_spec(read_text(path, lambda message, p=path: SpecError(str(p), "", message)),
-                                     str(path))
-        except SpecError as exc:
-            specs[e.id] = str(exc)
-            click.echo(terminal_safe(f"worksheet: {exc} (student {e.id} is not graded)"), err=True)
-    files = sorted((p for p in submissions_dir.iterdir() if not p.name.startswith(".") and not p.is_dir()),
-                   key=lambda p: p.name)
-    submissions = []
-    for p in files:
-        try:
-            submissions.append(Submission(p.name, read_bytes(p, lambda message: OSError(message), MAX_PDF_BYTES)))
-        except OSError as exc:
-            submissions.append(Submission(p.name, error=str(exc)))
-    book = grade(entries, specs, submissions, weights)
+    entries = room.entries
     inputs = [csv_path, *(class_dir / e.variant for e in entries), *files]
     outputs: dict[Path, bytes] = {out_path: gradebook_csv(book).encode("utf-8")}
     if marked_dir is not None:
@@ -841,9 +811,7 @@ def grade_command(class_dir: Path, submissions_dir: Path, out_path: Path, marked
         from .classes.summary import summary_html
         from .pdf import PdfError, to_pdf
 
-        title = "Class summary: " + (next((s.title for s in specs.values() if isinstance(s, Spec)), "")
-                                     .rsplit(" (student", 1)[0] or class_dir.name)
-        html = summary_html(book, title)
+        html = summary_html(book, f"Class summary: {room.title}")
         try:
             outputs[report_path] = html.encode("utf-8") if report_path.suffix.lower() == ".html" else to_pdf(html)
         except PdfError as exc:
