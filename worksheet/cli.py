@@ -554,9 +554,23 @@ def torch_script(spec_path: Path | None, iters: int) -> None:
               help="Port to listen on (0: any free port).")
 @click.option("--problems", "problems_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A folder whose *.toml problems are offered beside the built-in one and the examples.")
-def serve(host: str, port: int, problems_dir: Path | None) -> None:
+@click.option("--class", "class_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Serve this class directory (from `worksheet class`) only: each student signs in with their ID, "
+                   "works their own variant and submits it into DIR/submissions/.")
+@click.option("--feedback", type=click.Choice(["on", "off"]), default="on", show_default=True,
+              help="With --class: mark each box as the student leaves it (on, for practice), or not until you "
+                   "grade (off, for assessed work).")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, problems_dir: Path | None, class_dir: Path | None,
+          feedback: str) -> None:
     """Serve the web app: a student page that marks each box as it is filled in,
-    and a problem editor with a live preview of the answer key. Ctrl-C stops it."""
+    and a problem editor with a live preview of the answer key. With --class DIR, a class's
+    students each sign in with their ID and submit their own variant (docs/web.md). Ctrl-C stops it."""
+    if class_dir is not None and problems_dir is not None:
+        raise click.BadParameter("a class server offers its class only; give --class or --problems, not both",
+                                 param_hint="'--problems'")
+    if class_dir is None and ctx.get_parameter_source("feedback") is not click.core.ParameterSource.DEFAULT:
+        raise click.BadParameter("is for a class server; add --class DIR", param_hint="'--feedback'")
     try:
         import uvicorn
 
@@ -569,7 +583,15 @@ def serve(host: str, port: int, problems_dir: Path | None) -> None:
     logging.basicConfig(level=logging.INFO, format="worksheet: %(levelname)s: %(message)s")
     any_host = host in ("0.0.0.0", "::", "")
     hosts = ["*"] if any_host else [*LOCAL_HOSTS, host, f"[{host}]"]
-    app = create_app(problems_dir, allowed_hosts=hosts)
+    app = create_app(problems_dir, allowed_hosts=hosts, class_dir=class_dir, feedback=feedback == "on")
+    room = app.state.room
+    if room is not None:
+        for e in room.entries:
+            if not isinstance(room.texts[e.id], str):
+                click.echo(terminal_safe(f"worksheet: {room.texts[e.id]} (student {e.id} cannot open their sheet)"),
+                           err=True)
+    served = (f"class {room.root}, {len(room.entries)} students, feedback {feedback}" if room is not None
+              else f"{len(app.state.problems)} problems")
 
     class Server(uvicorn.Server):
         async def startup(self, sockets=None) -> None:
@@ -577,8 +599,8 @@ def serve(host: str, port: int, problems_dir: Path | None) -> None:
             if self.started:
                 bound = self.servers[0].sockets[0].getsockname()
                 shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-                click.echo(f"worksheet: serving http://{shown}:{bound[1]}/ "
-                           f"({len(app.state.problems)} problems); Ctrl-C stops it")
+                click.echo(terminal_safe(f"worksheet: serving http://{shown}:{bound[1]}/ ({served}); "
+                                         "Ctrl-C stops it"))
 
     server = Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                                    server_header=False, timeout_graceful_shutdown=5))
