@@ -313,13 +313,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def live_server():
-    """The app under uvicorn in a background thread on a free loopback port: its base URL."""
+def serving(app):
+    """`app` under uvicorn in a background thread on a free loopback port: yields its base URL."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(web.create_app(), host="127.0.0.1", port=free_port(),
-                                           log_level="warning", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning",
+                                           access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -329,6 +328,12 @@ def live_server():
     yield f"http://127.0.0.1:{server.config.port}"
     server.should_exit = True
     thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def live_server():
+    """The app under uvicorn in a background thread on a free loopback port: its base URL."""
+    yield from serving(web.create_app())
 
 
 def rss_mb() -> float:
