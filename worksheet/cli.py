@@ -684,20 +684,13 @@ def variant_command(ctx: click.Context, spec_path: Path | None, student_id: str,
     """Print the student's variant of SPEC as a complete spec file (TOML), without the [variants] table:
     the same spec, seed and ID give the same numbers on any machine, and `worksheet render` of the
     printed file gives the student's sheet (docs/class.md)."""
-    from .classes.classset import variant_header
-    from .classes.variants import parse_variants, to_toml, variant
+    from .classes.classset import variant_file
 
     source = f"<built-in {BUILTIN_NAME}>" if spec_path is None else str(spec_path)
     ctx.meta["spec_source"] = source
     text = builtin_text() if spec_path is None else read_text(
         spec_path, lambda message: SpecError(source, "", message))
-    base, variants = parse_variants(text, source)
-    if variants is None:
-        raise SpecError(source, "variants", "missing; `worksheet variant` needs a [variants] table saying what "
-                                            "varies, as weight = { from = -1, to = 1, step = 0.25 } (docs/class.md)")
-    spec = variant(base, variants, student_id, seed, source)
-    used = seed if seed is not None else variants.seed
-    click.echo(to_toml(spec, variant_header(student_id, source, base, used)), nl=False)
+    click.echo(variant_file(text, source, student_id, seed), nl=False)
 
 
 MAX_ROSTER_BYTES = 5_000_000  # a class of MAX_STUDENTS with a few columns is well under a megabyte

@@ -222,16 +222,9 @@ def has_variants(text: str) -> bool:
 @functools.lru_cache(maxsize=64)
 def variant_text(text: str, source: str, student: str, seed: str | None) -> str:
     """A student's variant of a spec with a [variants] table, as `worksheet variant` prints it."""
-    from ..classes.classset import variant_header
-    from ..classes.variants import parse_variants, to_toml, variant
+    from ..classes.classset import variant_file
 
-    base, variants = parse_variants(text, source)
-    if variants is None:
-        raise SpecError(source, "variants", "missing; a student's numbers need a [variants] table saying what "
-                                            "varies, as weight = { from = -1, to = 1, step = 0.25 } (docs/class.md)")
-    spec = variant(base, variants, student, seed, source)
-    used = seed if seed is not None else variants.seed
-    return to_toml(spec, variant_header(student, source, base, used))
+    return variant_file(text, source, student, seed, asker="a student's variant")
 
 
 def as_variant(job: Job, student: Any, seed: Any) -> Job:
