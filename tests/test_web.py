@@ -3,6 +3,7 @@ load test against a real uvicorn server on loopback. The API must say what the c
 says: the same JSON as `solve --json` and `check --json`, the same messages."""
 
 import asyncio
+import html
 import json
 import logging
 import re
@@ -386,7 +387,8 @@ def test_the_wheel_ships_the_web_app_and_the_examples(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
                     "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True)
     names = set(zipfile.ZipFile(next(tmp_path.glob("worksheet-*.whl"))).namelist())
-    for name in ("base.html.j2", "student.html.j2", "instructor.html.j2", "index.html.j2", "error.html.j2"):
+    for name in ("base.html.j2", "student.html.j2", "instructor.html.j2", "index.html.j2", "error.html.j2",
+                 "class_login.html.j2"):
         assert f"worksheet/web/templates/{name}" in names
     for name in ("web.css", "student.js", "instructor.js"):
         assert f"worksheet/web/static/{name}" in names
@@ -524,7 +526,13 @@ def test_class_students_submit_and_grade_marks_them(a_class, capsys):
         r = c.post("/api/class/s02/submit", json={"answers": {"step1": {"z1_1": "1.5x"}}})
         assert r.status_code == 422 and r.json()["key"] == "step1.z1_1"
         assert (root / "submissions" / "s02.toml").read_bytes() == kept
-        assert "Submitted" in c.get("/class/s02").text and "submission 2" in c.get("/class/s02").text
+        page = c.get("/class/s02").text
+        assert "Submitted" in page and "submission 2" in page
+        # a browser new to the sheet starts from the last submission
+        prefill = json.loads(html.unescape(re.search(r'data-prefill="([^"]*)"', page)[1]))
+        want = answers_for(specs["s02"], slip=SLIP)
+        assert prefill == {f"{step}.{k}": v for step, entries in want.items() for k, v in entries.items()}
+        assert re.search(r'data-prefill="([^"]*)"', c.get("/class/s03").text)[1] == "{}"
     history = root / "submissions" / ".history" / "s02"
     assert sorted(p.name for p in history.iterdir()) == ["1.toml", "2.toml"]
     assert (history / "2.toml").read_bytes() == kept

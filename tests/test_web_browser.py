@@ -245,6 +245,13 @@ def test_class_student_signs_in_fills_in_and_submits(browser, class_server):
     browser.execute_script("window.scrollTo(0, 0)")
     shoot(browser, "worksheet-class-submitted.png", 1280)
 
+    # another browser (no answers kept) starts from the submission
+    browser.execute_script("localStorage.clear()")
+    browser.refresh()
+    wait(browser, lambda d: checks(d) >= 1)
+    assert browser.find_element(By.NAME, SLIP).get_attribute("value") == typed["step1"][SLIP.split(".")[1]]
+    assert "Submitted" in browser.find_element(By.ID, "submitted").text
+
     _, _, _, book = grade_dir(root, root / "submissions")
     row = next(r for r in book.rows if r.entry.id == "s02")
     assert row.status == "marked" and ("half", SLIP) in row.slips

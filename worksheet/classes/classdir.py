@@ -22,7 +22,8 @@ stages are `roster`, `variants`, `grade`):
   `submissions/.history/<id>/<n>.toml` (grading skips hidden folders), and the file's
   first line says who, when (UTC) and which submission it is: what a marker needs to
   settle "I submitted before the deadline" or "someone else submitted for me".
-  `last_submission(root, student_id)` reads that back.
+  `last_submission(root, student_id)` reads that back, and `submitted_answers(root,
+  student_id, sol)` the numbers it holds (a student on another browser starts from them).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 
+from ..solve import Solution
 from ..spec import Spec, SpecError, parse_spec
 from .grade import Gradebook, Submission, grade
 from .roster import Entry, RosterError, parse_class_csv
@@ -209,3 +211,15 @@ def last_submission(root: Path, student_id: str) -> Receipt | None:
         return Receipt(int(m[1]), m[2], submission_file(student_id))
     # a file put there by hand: its time is the file's
     return Receipt(1, datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), submission_file(student_id))
+
+
+def submitted_answers(root: Path, student_id: str, sol: Solution) -> dict[str, str]:
+    """The numbers of the student's latest submission as written, by key (step1.z1_1); {} when there is
+    none or it cannot be read against `sol` (their variant changed since)."""
+    from ..answers import AnswersError, parse_answers
+
+    try:
+        text = (root / submission_file(student_id)).read_text(encoding="utf-8")
+        return {key: answer.text for key, answer in parse_answers(text, submission_file(student_id), sol).items()}
+    except (OSError, UnicodeDecodeError, AnswersError):
+        return {}

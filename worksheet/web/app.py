@@ -593,7 +593,7 @@ def create_app(problems_dir: Path | None = None, allowed_hosts: list[str] | tupl
 
 def practice_view(pid: str, sheet: str) -> dict[str, Any]:
     """The student page's wiring for a listed problem: the open API, answers kept per problem and sheet."""
-    return {"mode": "practice", "student": None, "feedback": True, "receipt": None,
+    return {"mode": "practice", "student": None, "feedback": True, "receipt": None, "prefill": {},
             "store": f"worksheet:{pid}:{sheet}", "body": {"problem": pid},
             "urls": {"check": "/api/check", "answers": "/api/answers", "pdf": "/api/render", "submit": ""},
             "stem": pid}

@@ -7,7 +7,8 @@ Contract: `class_routes(Classroom(room, feedback), page=…, html_page=…, api=
   `/class/<id>` (any case, when that is one student) and answers anything else with the
   sign-in page again, status 404, saying so.
 - `GET /class/<id>`: the student's own variant (`DIR/variants/<id>.toml`) as the student page,
-  their name and ID in its header, with a Submit button.
+  their name and ID in its header, with a Submit button; a browser that holds none of their answers
+  starts from their last submission.
 - `POST /api/class/<id>/check` `{"answers": …}`: with feedback on, the marking against the
   student's own key, as `/api/check` gives it but without any expected value (`expected`,
   `expected_exact`, `expected_text`, `from_yours`): the page never shows them, so the server
@@ -36,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ..classes.classdir import ClassDir, last_submission, submit
+from ..classes.classdir import ClassDir, last_submission, submit, submitted_answers
 from ..classes.roster import Entry
 from ..cli import OutputError
 from ..spec import SpecError, one_line
@@ -142,10 +143,12 @@ def class_routes(classroom: Classroom, *, page: Callable[..., Response], html_pa
         except SpecError as exc:
             raise ApiError(422, f"your problem cannot be opened; tell your instructor ({one_line(str(exc))})") from None
         receipt = await run_in_threadpool(last_submission, room.root, entry.id)
+        # on a browser that has none of their answers, the student starts from what they submitted
+        prefill = await run_in_threadpool(submitted_answers, room.root, entry.id, job.solve()[1]) if receipt else {}
         base = f"/api/class/{quote(entry.id, safe='')}"
         store = f"worksheet:class:{entry.id}:{context['sheet']}"
         return page("student.html.j2", title=context["spec"].title, **context, mode="class", student=entry,
-                    feedback=classroom.feedback, receipt=receipt, store=store, body={}, stem=entry.id,
+                    feedback=classroom.feedback, receipt=receipt, store=store, body={}, stem=entry.id, prefill=prefill,
                     urls={"check": f"{base}/check", "answers": f"{base}/answers", "pdf": "",
                           "submit": f"{base}/submit"})
 

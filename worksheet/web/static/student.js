@@ -216,7 +216,14 @@
     }
   }
 
-  const saved = load();
+  let saved = load();
+  if (!Object.keys(saved).length) { // a browser new to this sheet: start from the last submission, if any
+    saved = JSON.parse(sheetEl.dataset.prefill || "{}");
+    if (Object.keys(saved).length) {
+      for (const i of inputs) if (typeof saved[i.dataset.key] === "string") i.value = saved[i.dataset.key];
+      save();
+    }
+  }
   for (const i of inputs) if (typeof saved[i.dataset.key] === "string") i.value = saved[i.dataset.key];
   mirror();
   for (const i of inputs) {
