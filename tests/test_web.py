@@ -3,6 +3,7 @@ load test against a real uvicorn server on loopback. The API must say what the c
 says: the same JSON as `solve --json` and `check --json`, the same messages."""
 
 import asyncio
+import html
 import json
 import logging
 import re
@@ -27,7 +28,7 @@ from worksheet.answers import parse_answers, sheet_from_tables  # noqa: E402
 from worksheet.cli import main  # noqa: E402
 from worksheet.quantities import quantities  # noqa: E402
 from worksheet.solve import solve  # noqa: E402
-from worksheet.spec import builtin_text, parse_spec  # noqa: E402
+from worksheet.spec import builtin_text, fingerprint, parse_spec  # noqa: E402
 from worksheet.web import MAX_BODY  # noqa: E402
 from worksheet.web import app as web  # noqa: E402
 
@@ -313,13 +314,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def live_server():
-    """The app under uvicorn in a background thread on a free loopback port: its base URL."""
+def serving(app):
+    """`app` under uvicorn in a background thread on a free loopback port: yields its base URL."""
     import uvicorn
 
-    server = uvicorn.Server(uvicorn.Config(web.create_app(), host="127.0.0.1", port=free_port(),
-                                           log_level="warning", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning",
+                                           access_log=False))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -329,6 +329,12 @@ def live_server():
     yield f"http://127.0.0.1:{server.config.port}"
     server.should_exit = True
     thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def live_server():
+    """The app under uvicorn in a background thread on a free loopback port: its base URL."""
+    yield from serving(web.create_app())
 
 
 def rss_mb() -> float:
@@ -381,9 +387,221 @@ def test_the_wheel_ships_the_web_app_and_the_examples(tmp_path):
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
                     "-w", str(tmp_path), str(ROOT)], check=True, capture_output=True)
     names = set(zipfile.ZipFile(next(tmp_path.glob("worksheet-*.whl"))).namelist())
-    for name in ("base.html.j2", "student.html.j2", "instructor.html.j2", "index.html.j2", "error.html.j2"):
+    for name in ("base.html.j2", "student.html.j2", "instructor.html.j2", "index.html.j2", "error.html.j2",
+                 "class_login.html.j2"):
         assert f"worksheet/web/templates/{name}" in names
     for name in ("web.css", "student.js", "instructor.js"):
         assert f"worksheet/web/static/{name}" in names
     for example in (ROOT / "examples").glob("*.toml"):
         assert f"worksheet/examples/{example.name}" in names
+
+
+# -- class mode: `worksheet serve --class DIR` ---------------------------------------------------------
+
+CLASS_IDS = ("s01", "s02", "s03")
+CLASS_NAMES = {"s01": "Ada Lovelace", "s02": "Alan Turing", "s03": "Grace Hopper"}
+
+
+def make_class(folder, ids=CLASS_IDS, seed="test-web"):
+    """A class directory as `worksheet class` lays it out (class.csv, variants/), its PDFs left out."""
+    from worksheet.classes.roster import Entry, Layout, class_csv
+    from worksheet.classes.variants import parse_variants, roster_variants, to_toml
+    from worksheet.spec import fingerprint
+
+    text = (ROOT / "examples" / "class-variants.toml").read_text(encoding="utf-8")
+    base, variants = parse_variants(text, "class-variants.toml")
+    specs = roster_variants(base, variants, ids, seed=seed)
+    (folder / "variants").mkdir(parents=True)
+    entries = []
+    for sid, spec in specs.items():
+        layout = Layout(sid)
+        (folder / layout.variant).write_text(to_toml(spec), encoding="utf-8")
+        entries.append(Entry(sid, CLASS_NAMES.get(sid, ""), fingerprint(spec), layout.variant, layout.key,
+                             layout.sheet))
+    (folder / "class.csv").write_text(class_csv(entries), encoding="utf-8")
+    return specs
+
+
+@pytest.fixture()
+def a_class(tmp_path):
+    root = tmp_path / "class"
+    return root, make_class(root)
+
+
+def given_numbers(html: str) -> str:
+    """The page's Given table, its tags stripped: what a student reads their numbers from."""
+    table = re.search(r'<table class="given">(.*?)</table>', html, re.S)[1]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", table))
+
+
+def test_class_sign_in_and_each_student_sees_their_own_numbers(a_class):
+    root, specs = a_class
+    with TestClient(web.create_app(class_dir=root), raise_server_exceptions=False) as c:
+        r = c.get("/")
+        assert r.status_code == 200 and 'action="/class"' in r.text and "Homework 3" in r.text
+        assert "/instructor" not in r.text  # a class server offers its students nothing but their sheet
+        r = c.get("/class", params={"id": "s01"}, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/class/s01"
+        r = c.get("/class", params={"id": " S02 "}, follow_redirects=False)  # as typed: any case, spaces
+        assert r.status_code == 303 and r.headers["location"] == "/class/s02"
+        pages = {sid: c.get(f"/class/{sid}") for sid in CLASS_IDS}
+        for sid, page in pages.items():
+            assert page.status_code == 200
+            assert CLASS_NAMES[sid] in page.text and f"ID {sid}" in page.text
+            assert f"(student {sid})" in page.text
+            names = re.findall(r'<input type="text" name="([^"]+)"', page.text)
+            assert names == [q.key for q in quantities(solve(specs[sid]))]
+            assert f'data-submit="/api/class/{sid}/submit"' in page.text and "Not submitted yet" in page.text
+        # two students, two sets of numbers, each their own variant's
+        shown = {sid: given_numbers(p.text) for sid, p in pages.items()}
+        assert len(set(shown.values())) == len(CLASS_IDS)
+        assert specs["s01"].weights != specs["s02"].weights
+
+
+def test_class_unknown_and_path_ids_are_4xx(a_class):
+    root, _ = a_class
+    (root / "secret.toml").write_text('title = "not a student"\n')
+    with TestClient(web.create_app(class_dir=root), raise_server_exceptions=False) as c:
+        for typed in ("nobody", "../secret", "../../etc/passwd", "/etc/passwd", "s01/../s02", "..", ".", "s0*",
+                      "s01\x00", "variants/s01", "x" * 500):
+            r = c.get("/class", params={"id": typed}, follow_redirects=False)
+            assert r.status_code == 404, typed
+            assert "no student with the ID" in r.text and 'action="/class"' in r.text
+            no_traceback(r)
+        assert c.get("/class", params={"id": ""}).status_code == 400
+        for path in ("/class/nobody", "/class/..%2Fsecret", "/class/%2e%2e", "/class/s01%2F..%2Fs02"):
+            r = c.get(path, follow_redirects=False)
+            assert 400 <= r.status_code < 500, path
+            no_traceback(r)
+        for sid in ("nobody", "..%2Fsecret", "%2e%2e"):
+            for what in ("check", "submit", "answers"):
+                r = c.post(f"/api/class/{sid}/{what}", json={"answers": {"step1": {"z1_1": "1"}}})
+                assert 400 <= r.status_code < 500 and "error" in r.json(), (sid, what)
+        # the open API and the editor are not served: they would render any spec's key
+        for path in ("/instructor", "/student/hw2-1", "/api/problems"):
+            assert c.get(path).status_code == 404, path
+        for path in ("/api/solve", "/api/render", "/api/check", "/api/variant"):
+            assert c.post(path, json={}).status_code == 404, path
+        assert c.get("/", headers={"host": "evil.example"}).status_code == 400  # allowed hosts, as before
+    assert not (root / "submissions").exists()
+
+
+def test_class_marks_against_their_own_key_and_sends_no_key_values(a_class):
+    root, specs = a_class
+    with TestClient(web.create_app(class_dir=root)) as c:
+        mine = c.post("/api/class/s02/check", json={"answers": answers_for(specs["s02"])}).json()
+        assert mine["feedback"] is True and mine["first_wrong"] is None
+        assert mine["counts"]["right"] == len(quantities(solve(specs["s02"])))
+        theirs = c.post("/api/class/s02/check", json={"answers": answers_for(specs["s01"], steps=(1,))}).json()
+        assert theirs["first_wrong"] is not None  # s01's numbers are not s02's
+        slipped = c.post("/api/class/s02/check", json={"answers": answers_for(specs["s02"], slip=SLIP)}).json()
+        row = next(q for q in slipped["quantities"] if q["key"] == SLIP)
+        assert row["verdict"] == "wrong" and row["mistake"]["id"] == "half"
+        for marking in (mine, theirs, slipped):
+            for q in marking["quantities"]:
+                assert not set(q) & {"expected", "expected_exact", "expected_text", "from_yours"}
+        r = c.post("/api/class/s02/check", json={"answers": {"step1": {"z1_1": "abc"}}})
+        assert r.status_code == 422 and r.json()["key"] == "step1.z1_1"
+
+
+def test_class_students_submit_and_grade_marks_them(a_class, capsys):
+    """A class of 3: s01 submits right answers, s02 one slip (then again, corrected only in part),
+    s03 nothing; `worksheet grade DIR DIR/submissions` marks them against their own variants."""
+    from worksheet.classes.classdir import grade_dir, last_submission
+
+    root, specs = a_class
+    with TestClient(web.create_app(class_dir=root)) as c:
+        r = c.post("/api/class/s01/submit", json={"answers": answers_for(specs["s01"])})
+        assert r.status_code == 200, r.text
+        assert r.json()["number"] == 1 and r.json()["file"] == "submissions/s01.toml"
+        assert r.json()["answered"] == r.json()["boxes"]
+        first = answers_for(specs["s02"], steps=(1,))
+        assert c.post("/api/class/s02/submit", json={"answers": first}).json()["number"] == 1
+        r = c.post("/api/class/s02/submit", json={"answers": answers_for(specs["s02"], slip=SLIP)})
+        assert r.json()["number"] == 2  # a resubmission replaces the file, and both are kept
+        # nothing, or a number that cannot be read: refused, and the last submission stays
+        kept = (root / "submissions" / "s02.toml").read_bytes()
+        r = c.post("/api/class/s02/submit", json={"answers": {}})
+        assert r.status_code == 422 and "nothing to submit" in r.json()["error"]
+        r = c.post("/api/class/s02/submit", json={"answers": {"step1": {"z1_1": "1.5x"}}})
+        assert r.status_code == 422 and r.json()["key"] == "step1.z1_1"
+        assert (root / "submissions" / "s02.toml").read_bytes() == kept
+        page = c.get("/class/s02").text
+        assert "Submitted" in page and "submission 2" in page
+        # a browser new to the sheet starts from the last submission
+        prefill = json.loads(html.unescape(re.search(r'data-prefill="([^"]*)"', page)[1]))
+        want = answers_for(specs["s02"], slip=SLIP)
+        assert prefill == {f"{step}.{k}": v for step, entries in want.items() for k, v in entries.items()}
+        assert re.search(r'data-prefill="([^"]*)"', c.get("/class/s03").text)[1] == "{}"
+    history = root / "submissions" / ".history" / "s02"
+    assert sorted(p.name for p in history.iterdir()) == ["1.toml", "2.toml"]
+    assert (history / "2.toml").read_bytes() == kept
+    assert kept.decode().startswith("# Submission 2 of student s02, ")
+    assert last_submission(root, "s02").number == 2 and last_submission(root, "s03") is None
+    assert not [p for p in (root / "submissions").rglob("*.tmp")]
+
+    _, _, _, book = grade_dir(root, root / "submissions")
+    rows = {r.entry.id: r for r in book.rows}
+    assert rows["s01"].status == "marked" and rows["s01"].score == rows["s01"].points and not rows["s01"].notes
+    assert rows["s02"].status == "marked" and rows["s02"].first_wrong == SLIP
+    assert ("half", SLIP) in rows["s02"].slips and rows["s02"].score < rows["s02"].points
+    assert rows["s03"].status == "no submission"
+    assert not book.unmatched  # .history is not a submission
+    code, out, _ = cli(capsys, "grade", str(root), str(root / "submissions"), "-o", str(root / "book.csv"))
+    assert code == 0 and "s01  " in out and "marked" in out
+
+
+def test_class_without_feedback_reads_but_does_not_mark(a_class):
+    root, specs = a_class
+    with TestClient(web.create_app(class_dir=root, feedback=False)) as c:
+        page = c.get("/class/s03").text
+        assert 'data-feedback="off"' in page and "not marked here" in page
+        r = c.post("/api/class/s03/check", json={"answers": answers_for(specs["s03"], slip=SLIP)})
+        assert r.json() == {"feedback": False, "answered": len(quantities(solve(specs["s03"]))),
+                            "boxes": len(quantities(solve(specs["s03"])))}
+        r = c.post("/api/class/s03/check", json={"answers": {"step1": {"z1_1": "abc"}}})
+        assert r.status_code == 422 and r.json()["key"] == "step1.z1_1"  # a typo is still said at once
+        assert c.post("/api/class/s03/submit", json={"answers": answers_for(specs["s03"])}).status_code == 200
+        r = c.post("/api/class/s03/answers", json={"answers": answers_for(specs["s03"], steps=(1,))})
+        assert r.status_code == 200 and "s03-answers.toml" in r.headers["content-disposition"]
+
+
+def test_serve_class_options(tmp_path, capsys):
+    code, _, err = cli(capsys, "serve", "--class", str(tmp_path / "none"))
+    assert code == 2 and "no such folder" in err
+    code, _, err = cli(capsys, "serve", "--feedback", "off")
+    assert code == 2 and "--class" in err
+    code, _, err = cli(capsys, "serve", "--class", str(tmp_path), "--problems", str(tmp_path))
+    assert code == 2 and "not both" in err
+
+
+# -- the editor: a student's variant ---------------------------------------------------------------------
+
+
+def test_the_editor_previews_a_students_variant_as_worksheet_variant_prints_it(client, capsys):
+    path = ROOT / "examples" / "class-variants.toml"
+    text = path.read_text(encoding="utf-8")
+    code, out, _ = cli(capsys, "variant", str(path), "--student", "alice", "--seed", "2025")
+    assert code == 0
+    r = client.post("/api/variant", json={"spec": text, "name": str(path), "student": "alice", "seed": "2025"})
+    assert r.status_code == 200 and r.text == out
+    v = client.post("/api/validate", json={"spec": text, "name": str(path), "student": "alice",
+                                           "seed": "2025"}).json()
+    assert v["variants"] is True and v["student"] == "alice" and v["title"].endswith("(student alice)")
+    assert v["sheet"] == fingerprint(parse_spec(out, "alice.toml"))  # the sheet alice's class set prints
+    assert client.post("/api/validate", json={"spec": text}).json()["variants"] is True
+    assert client.post("/api/validate", json={"spec": builtin_text()}).json()["variants"] is False
+    key = client.post("/api/render", json={"spec": text, "student": "alice", "seed": "2025"}).text
+    assert "(student alice)" in key
+    bob = client.post("/api/render", json={"spec": text, "student": "bob", "seed": "2025"}).text
+    assert "(student bob)" in bob and key.replace("alice", "bob") != bob  # other numbers
+    # the table's seed when none is given, as `worksheet variant` without --seed
+    _, out, _ = cli(capsys, "variant", str(path), "--student", "alice")
+    same = client.post("/api/variant", json={"spec": text, "name": str(path), "student": "alice", "seed": ""})
+    assert same.text == out
+    r = client.post("/api/variant", json={"spec": builtin_text(), "student": "alice"})
+    assert r.status_code == 422 and "[variants] table" in r.json()["error"]
+    r = client.post("/api/variant", json={"spec": text, "student": " alice"})
+    assert r.status_code == 422 and "student ID" in r.json()["error"]
+    assert client.post("/api/variant", json={"spec": text, "student": 3}).status_code == 400
+    assert client.post("/api/variant", json={"spec": text}).status_code == 400

@@ -1,6 +1,7 @@
 """`worksheet serve`'s pages in a real headless browser (Debian's Chromium, driven by Selenium):
 a student types step 1 with one slip, sees each box marked and the slip named, reloads, downloads
-the marked PDF; an instructor edits a spec and sees the CLI's message, then the preview.
+the marked PDF; an instructor edits a spec and sees the CLI's message, then the preview, and a
+student's variant; a class's student (`serve --class`) signs in, works their variant and submits.
 
 Needs /usr/bin/chromium and /usr/bin/chromedriver (`apt-get install chromium chromium-driver`);
 no browser is downloaded at test time."""
@@ -10,10 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
-from test_web import BUILTIN, SLIP, answers_for, live_server  # noqa: F401  (live_server: a fixture)
+from test_web import BUILTIN, CLASS_NAMES, SLIP, answers_for, live_server, make_class, serving  # noqa: F401
 
 from worksheet.quantities import quantities
 from worksheet.solve import solve
+from worksheet.web import app as web
 
 CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install -e '.[test]')")
@@ -177,3 +179,96 @@ def test_the_problem_list(browser, live_server):  # noqa: F811
     assert f"{live_server}/student/hw2-1" in links and f"{live_server}/student/mazur" in links
     browser.save_screenshot(str(SHOTS / "worksheet-index.png"))
 
+
+
+@pytest.fixture(scope="module")
+def class_server(tmp_path_factory):
+    """`worksheet serve --class DIR` over a class of 3 (feedback on): (its base URL, DIR, the variants)."""
+    root = tmp_path_factory.mktemp("webclass") / "class"
+    specs = make_class(root)
+    for url in serving(web.create_app(class_dir=root)):
+        yield url, root, specs
+
+
+def shoot(driver, name: str, width: int, full: bool = False) -> None:
+    """A screenshot `name` at `width` px (the page's whole height with `full`)."""
+    driver.set_window_size(width, 1000)
+    time.sleep(0.3)
+    if full:
+        height = driver.execute_script("return document.documentElement.scrollHeight")
+        driver.set_window_size(width, min(height, 6000))
+        time.sleep(0.3)
+    driver.save_screenshot(str(SHOTS / name))
+    driver.set_window_size(1280, 1000)
+
+
+def test_class_student_signs_in_fills_in_and_submits(browser, class_server):
+    from worksheet.classes.classdir import grade_dir
+
+    url, root, specs = class_server
+    browser.get(f"{url}/")
+    field = browser.find_element(By.ID, "student-id")
+    shoot(browser, "worksheet-class-signin.png", 1280)
+    shoot(browser, "worksheet-class-signin-420.png", 420)
+    # an ID that is nobody's: said on the same page
+    field.send_keys("nobody", Keys.ENTER)
+    wait(browser, lambda d: "no student with the ID" in d.find_element(By.TAG_NAME, "body").text)
+    shoot(browser, "worksheet-class-unknown-420.png", 420)
+    field = browser.find_element(By.ID, "student-id")
+    field.clear()
+    field.send_keys("S02", Keys.ENTER)  # as typed, in the wrong case
+    wait(browser, lambda d: d.current_url.endswith("/class/s02"))
+    wait(browser, lambda d: checks(d) >= 0)
+    browser.execute_script("localStorage.clear()")
+    browser.refresh()
+    wait(browser, lambda d: checks(d) == 0)
+    header = browser.find_element(By.CSS_SELECTOR, ".student-line").text
+    assert CLASS_NAMES["s02"] in header and "s02" in header
+    assert "Not submitted yet" in browser.find_element(By.ID, "submitted").text
+    assert not browser.find_elements(By.ID, "download-pdf")  # the marked PDF prints the key's values
+
+    typed = answers_for(specs["s02"], slip=SLIP)
+    inputs = browser.find_elements(By.CSS_SELECTOR, "input[data-key]")
+    for field in inputs:
+        step, name = field.get_attribute("name").split(".")
+        field.send_keys(typed[step][name], Keys.TAB)
+    wait(browser, lambda d: "wrong" in box_class(d, SLIP) and "right" in box_class(d, inputs[-1].get_attribute("name")))
+    assert "½" in note(browser, SLIP)
+    browser.execute_script("window.scrollTo(0, 0)")
+    shoot(browser, "worksheet-class-student.png", 1280)
+    shoot(browser, "worksheet-class-student-420.png", 420)
+
+    browser.find_element(By.ID, "submit").click()
+    wait(browser, lambda d: d.switch_to.alert).accept()  # "Submit your answers? …"
+    wait(browser, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-submitted") == "1")
+    assert "Submitted" in browser.find_element(By.ID, "submitted").text
+    browser.execute_script("window.scrollTo(0, 0)")
+    shoot(browser, "worksheet-class-submitted.png", 1280)
+
+    # another browser (no answers kept) starts from the submission
+    browser.execute_script("localStorage.clear()")
+    browser.refresh()
+    wait(browser, lambda d: checks(d) >= 1)
+    assert browser.find_element(By.NAME, SLIP).get_attribute("value") == typed["step1"][SLIP.split(".")[1]]
+    assert "Submitted" in browser.find_element(By.ID, "submitted").text
+
+    _, _, _, book = grade_dir(root, root / "submissions")
+    row = next(r for r in book.rows if r.entry.id == "s02")
+    assert row.status == "marked" and ("half", SLIP) in row.slips
+    assert all(r.status == "no submission" for r in book.rows if r.entry.id != "s02")
+
+
+def test_instructor_previews_a_students_variant(browser, live_server):  # noqa: F811
+    browser.get(f"{live_server}/instructor?problem=class-variants")
+    validation = browser.find_element(By.ID, "validation")
+    wait(browser, lambda d: "ok" in validation.get_attribute("class").split())
+    assert browser.find_element(By.ID, "as-student").is_displayed()
+    browser.find_element(By.ID, "variant-student").send_keys("alice")
+    browser.find_element(By.ID, "variant-seed").send_keys("2025")
+    frame = browser.find_element(By.ID, "preview")
+    wait(browser, lambda d: "(student alice)" in (frame.get_attribute("srcdoc") or ""))
+    assert "alice" in validation.text
+    assert browser.find_element(By.CSS_SELECTOR, '[data-download="variant"]').is_displayed()
+    time.sleep(0.5)
+    shoot(browser, "worksheet-instructor-variant.png", 1280)
+    shoot(browser, "worksheet-instructor-variant-420.png", 420)

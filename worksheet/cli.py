@@ -554,9 +554,23 @@ def torch_script(spec_path: Path | None, iters: int) -> None:
               help="Port to listen on (0: any free port).")
 @click.option("--problems", "problems_dir", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="A folder whose *.toml problems are offered beside the built-in one and the examples.")
-def serve(host: str, port: int, problems_dir: Path | None) -> None:
+@click.option("--class", "class_dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Serve this class directory (from `worksheet class`) only: each student signs in with their ID, "
+                   "works their own variant and submits it into DIR/submissions/.")
+@click.option("--feedback", type=click.Choice(["on", "off"]), default="on", show_default=True,
+              help="With --class: mark each box as the student leaves it (on, for practice), or not until you "
+                   "grade (off, for assessed work).")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, problems_dir: Path | None, class_dir: Path | None,
+          feedback: str) -> None:
     """Serve the web app: a student page that marks each box as it is filled in,
-    and a problem editor with a live preview of the answer key. Ctrl-C stops it."""
+    and a problem editor with a live preview of the answer key. With --class DIR, a class's
+    students each sign in with their ID and submit their own variant (docs/web.md). Ctrl-C stops it."""
+    if class_dir is not None and problems_dir is not None:
+        raise click.BadParameter("a class server offers its class only; give --class or --problems, not both",
+                                 param_hint="'--problems'")
+    if class_dir is None and ctx.get_parameter_source("feedback") is not click.core.ParameterSource.DEFAULT:
+        raise click.BadParameter("is for a class server; add --class DIR", param_hint="'--feedback'")
     try:
         import uvicorn
 
@@ -569,7 +583,15 @@ def serve(host: str, port: int, problems_dir: Path | None) -> None:
     logging.basicConfig(level=logging.INFO, format="worksheet: %(levelname)s: %(message)s")
     any_host = host in ("0.0.0.0", "::", "")
     hosts = ["*"] if any_host else [*LOCAL_HOSTS, host, f"[{host}]"]
-    app = create_app(problems_dir, allowed_hosts=hosts)
+    app = create_app(problems_dir, allowed_hosts=hosts, class_dir=class_dir, feedback=feedback == "on")
+    room = app.state.room
+    if room is not None:
+        for e in room.entries:
+            if not isinstance(room.texts[e.id], str):
+                click.echo(terminal_safe(f"worksheet: {room.texts[e.id]} (student {e.id} cannot open their sheet)"),
+                           err=True)
+    served = (f"class {room.root}, {len(room.entries)} students, feedback {feedback}" if room is not None
+              else f"{len(app.state.problems)} problems")
 
     class Server(uvicorn.Server):
         async def startup(self, sockets=None) -> None:
@@ -577,8 +599,8 @@ def serve(host: str, port: int, problems_dir: Path | None) -> None:
             if self.started:
                 bound = self.servers[0].sockets[0].getsockname()
                 shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-                click.echo(f"worksheet: serving http://{shown}:{bound[1]}/ "
-                           f"({len(app.state.problems)} problems); Ctrl-C stops it")
+                click.echo(terminal_safe(f"worksheet: serving http://{shown}:{bound[1]}/ ({served}); "
+                                         "Ctrl-C stops it"))
 
     server = Server(uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                                    server_header=False, timeout_graceful_shutdown=5))
@@ -713,24 +735,13 @@ def variant_command(ctx: click.Context, spec_path: Path | None, student_id: str,
     """Print the student's variant of SPEC as a complete spec file (TOML), without the [variants] table:
     the same spec, seed and ID give the same numbers on any machine, and `worksheet render` of the
     printed file gives the student's sheet (docs/class.md)."""
-    from .classes.variants import parse_variants, to_toml, variant
-    from .spec import fingerprint
+    from .classes.classset import variant_file
 
     source = f"<built-in {BUILTIN_NAME}>" if spec_path is None else str(spec_path)
     ctx.meta["spec_source"] = source
     text = builtin_text() if spec_path is None else read_text(
         spec_path, lambda message: SpecError(source, "", message))
-    base, variants = parse_variants(text, source)
-    if variants is None:
-        raise SpecError(source, "variants", "missing; `worksheet variant` needs a [variants] table saying what "
-                                            "varies, as weight = { from = -1, to = 1, step = 0.25 } (docs/class.md)")
-    spec = variant(base, variants, student_id, seed, source)
-    used = seed if seed is not None else variants.seed
-    header = (f"Student {student_id}'s variant of {source} (problem {fingerprint(base)}), class seed {used}.\n"
-              f"Drawn from SHA-256 of {fingerprint(base)}, {used} and {student_id} joined by NUL bytes "
-              "(docs/class.md).\n"
-              "A complete spec without the [variants] table: render, answers and check take it as it is.")
-    click.echo(to_toml(spec, header), nl=False)
+    click.echo(variant_file(text, source, student_id, seed), nl=False)
 
 
 MAX_ROSTER_BYTES = 5_000_000  # a class of MAX_STUDENTS with a few columns is well under a megabyte
@@ -838,43 +849,17 @@ def grade_command(class_dir: Path, submissions_dir: Path, out_path: Path, marked
     marked sheets and the class summary. A file of another student's variant, two files for one
     student, an unreadable file: the row says so and nothing is marked. Exit status 0 when the
     gradebook is written, 2 when DIR or SUBMISSIONS cannot be used (docs/class.md)."""
-    from .classes.grade import Submission, grade, gradebook_csv
-    from .classes.roster import RosterError, parse_class_csv
+    from .classes.classdir import grade_dir
+    from .classes.grade import gradebook_csv
 
     if report_path is not None and report_path.suffix.lower() not in (".html", ".pdf"):
         raise click.BadParameter(f"{report_path}: give a file ending in .html or .pdf", param_hint="'--report'")
+    room, specs, files, book = grade_dir(class_dir, submissions_dir, weights)
+    for e in room.entries:
+        if isinstance(specs[e.id], str):
+            click.echo(terminal_safe(f"worksheet: {specs[e.id]} (student {e.id} is not graded)"), err=True)
     csv_path = class_dir / "class.csv"
-    if not class_dir.is_dir():
-        raise OutputError(f"{class_dir}: {'no such folder' if not class_dir.exists() else 'not a folder'}; "
-                          "give a class directory (make it with `worksheet class`)")
-    if not csv_path.is_file():
-        raise OutputError(f"{class_dir}: not a class directory, it has no class.csv (make it with `worksheet class`)")
-    if not submissions_dir.is_dir():
-        raise OutputError(f"{submissions_dir}: {'no such folder' if not submissions_dir.exists() else 'not a folder'}"
-                          "; give the folder of submissions, one file per student")
-    try:
-        entries = parse_class_csv(read_text(csv_path, lambda message: RosterError(str(csv_path), None, message)),
-                                  str(csv_path))
-    except RosterError as exc:
-        raise OutputError(str(exc)) from None
-    specs: dict[str, Spec | str] = {}
-    for e in entries:
-        path = class_dir / e.variant
-        try:
-            specs[e.id] = parse_spec(read_text(path, lambda message, p=path: SpecError(str(p), "", message)),
-                                     str(path))
-        except SpecError as exc:
-            specs[e.id] = str(exc)
-            click.echo(terminal_safe(f"worksheet: {exc} (student {e.id} is not graded)"), err=True)
-    files = sorted((p for p in submissions_dir.iterdir() if not p.name.startswith(".") and not p.is_dir()),
-                   key=lambda p: p.name)
-    submissions = []
-    for p in files:
-        try:
-            submissions.append(Submission(p.name, read_bytes(p, lambda message: OSError(message), MAX_PDF_BYTES)))
-        except OSError as exc:
-            submissions.append(Submission(p.name, error=str(exc)))
-    book = grade(entries, specs, submissions, weights)
+    entries = room.entries
     inputs = [csv_path, *(class_dir / e.variant for e in entries), *files]
     outputs: dict[Path, bytes] = {out_path: gradebook_csv(book).encode("utf-8")}
     if marked_dir is not None:
@@ -892,9 +877,7 @@ def grade_command(class_dir: Path, submissions_dir: Path, out_path: Path, marked
         from .classes.summary import summary_html
         from .pdf import PdfError, to_pdf
 
-        title = "Class summary: " + (next((s.title for s in specs.values() if isinstance(s, Spec)), "")
-                                     .rsplit(" (student", 1)[0] or class_dir.name)
-        html = summary_html(book, title)
+        html = summary_html(book, f"Class summary: {room.title}")
         try:
             outputs[report_path] = html.encode("utf-8") if report_path.suffix.lower() == ".html" else to_pdf(html)
         except PdfError as exc:

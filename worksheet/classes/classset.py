@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..spec import Spec, fingerprint
+from ..spec import Spec, SpecError, fingerprint
 from .roster import Entry, Layout, Student
 
 ITERATIONS = 10  # the key's PyTorch check and loss plot, as `worksheet render` draws them
@@ -62,6 +62,22 @@ def variant_header(student_id: str, source: str, base: Spec, seed: str) -> str:
             f"Drawn from SHA-256 of {fingerprint(base)}, {seed} and {student_id} joined by NUL bytes "
             "(docs/class.md).\n"
             "A complete spec without the [variants] table: render, answers and check take it as it is.")
+
+
+def variant_file(text: str, source: str, student_id: str, seed: str | None = None,
+                 asker: str = "`worksheet variant`") -> str:
+    """What `worksheet variant` prints: the student's variant of the spec `text` as a complete spec, with
+    its header. SpecError on a bad spec, a bad ID or seed, and when the spec has no [variants] table
+    (`asker` is who says it needs one)."""
+    from .variants import parse_variants, to_toml, variant
+
+    base, variants = parse_variants(text, source)
+    if variants is None:
+        raise SpecError(source, "variants", f"missing; {asker} needs a [variants] table saying what varies, as "
+                                            "weight = { from = -1, to = 1, step = 0.25 } (docs/class.md)")
+    spec = variant(base, variants, student_id, seed, source)
+    used = seed if seed is not None else variants.seed
+    return to_toml(spec, variant_header(student_id, source, base, used))
 
 
 def base_header(source: str, base: Spec) -> str:

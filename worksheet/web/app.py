@@ -38,7 +38,7 @@ LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1", "[::1]", "testserver")
 INTERNAL = "the server could not do this (an internal error; it is logged on the server)"
 
 PAGE_CSP = ("default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
-            "connect-src 'self'; frame-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'self'")
+            "connect-src 'self'; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'self'")
 # a rendered worksheet holds its style and pictures inline and runs nothing
 DOCUMENT_CSP = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:"
 
@@ -152,7 +152,7 @@ def _answers_key(exc: AnswersError) -> str | None:
 # -- the library, off the event loop ----------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=32)
+@functools.lru_cache(maxsize=256)  # a class's variants: each student's page checks their own again and again
 def solved(text: str, source: str) -> tuple[Spec, Solution]:
     """The spec and its solution (cached: a student's page checks the same problem again and again)."""
     from ..solve import solve
@@ -171,12 +171,14 @@ class Job:
     text: str
     source: str
     stem: str  # for a downloaded file's name
+    student: str | None = None  # a student's variant of the spec the request gave (`as_variant`)
+    base_text: str = ""  # then: the spec with its [variants] table, whose lines messages point at
 
     def solve(self) -> tuple[Spec, Solution]:
         try:
             return solved(self.text, self.source)
         except SpecError as exc:
-            raise ApiError(422, str(exc), line=spec_line(self.text, str(exc), exc.where)) from None
+            raise ApiError(422, str(exc), line=spec_line(self.base_text or self.text, str(exc), exc.where)) from None
 
     def sheet(self, sol: Solution, answers: Any) -> AnswerSheet:
         if not isinstance(answers, dict):
@@ -201,7 +203,40 @@ def do_validate(job: Job) -> dict[str, Any]:
 
     spec, sol = job.solve()
     return {"ok": True, "title": spec.title, "sheet": fingerprint(spec), "steps": spec.steps,
-            "quantities": len(quantities(sol)), "source": job.source}
+            "quantities": len(quantities(sol)), "source": job.source,
+            "variants": has_variants(job.base_text or job.text), "student": job.student}
+
+
+def has_variants(text: str) -> bool:
+    """Whether a (valid) spec has a [variants] table: the editor then offers a student's preview."""
+    import tomllib
+
+    from ..spec import quote_fractions
+
+    try:
+        return "variants" in tomllib.loads(quote_fractions(text))
+    except (tomllib.TOMLDecodeError, ValueError, RecursionError):
+        return False
+
+
+@functools.lru_cache(maxsize=64)
+def variant_text(text: str, source: str, student: str, seed: str | None) -> str:
+    """A student's variant of a spec with a [variants] table, as `worksheet variant` prints it."""
+    from ..classes.classset import variant_file
+
+    return variant_file(text, source, student, seed, asker="a student's variant")
+
+
+def as_variant(job: Job, student: Any, seed: Any) -> Job:
+    """The job of one student's variant of the job's spec (the editor's "preview as student")."""
+    if not isinstance(student, str) or (seed is not None and not isinstance(seed, str)):
+        raise ApiError(400, "student and seed: give the student's ID and the class seed as strings")
+    seed = seed or None  # an empty seed field: the table's seed, as `worksheet variant` without --seed
+    try:
+        text = variant_text(job.text, job.source, student, seed)
+    except SpecError as exc:
+        raise ApiError(422, str(exc), line=spec_line(job.text, str(exc), exc.where)) from None
+    return Job(text, job.source, f"{job.stem}-{student}", student=student, base_text=job.text)
 
 
 def do_solve(job: Job, decimals: int) -> dict[str, Any]:
@@ -320,11 +355,19 @@ def _attachment(filename: str) -> dict[str, str]:
     return {"Content-Disposition": f'attachment; filename="{filename}"'}
 
 
-def create_app(problems_dir: Path | None = None, allowed_hosts: list[str] | tuple[str, ...] | None = None) -> Starlette:
+def create_app(problems_dir: Path | None = None, allowed_hosts: list[str] | tuple[str, ...] | None = None,
+               class_dir: Path | None = None, feedback: bool = True) -> Starlette:
     """The web app over the problems listed now: the built-in one, the examples, and `problems_dir`'s
     *.toml files. `allowed_hosts`: the Host names it answers (a guard against DNS rebinding);
-    by default this machine's own names."""
-    problems = list_problems(problems_dir)
+    by default this machine's own names. With `class_dir` (a class directory, read now), the app
+    serves that class only (`classroom`): a student signs in with their ID, works their own variant
+    and submits it; `feedback` False leaves the boxes unmarked until the instructor grades."""
+    room = None
+    if class_dir is not None:
+        from ..classes.classdir import open_class
+
+        room = open_class(class_dir)
+    problems = list_problems(problems_dir) if room is None else {}
     limiter: dict[str, anyio.CapacityLimiter] = {}
 
     def pdf_limiter() -> anyio.CapacityLimiter:
@@ -350,13 +393,17 @@ def create_app(problems_dir: Path | None = None, allowed_hosts: list[str] | tupl
             if not isinstance(name, str) or not name.strip():
                 raise ApiError(400, "name: give the spec's name (for messages) as a string")
             name = one_line(name.strip())[:MAX_TEXT]
-            return Job(spec.removeprefix("\ufeff"), name, Path(name).stem)
-        p = problem(pid) if pid is not None else problems[next(iter(problems))]
-        try:
-            text = await run_in_threadpool(p.text)
-        except SpecError as exc:  # the file is gone, or no longer readable
-            raise ApiError(422, str(exc)) from None
-        return Job(text, p.name, p.id)
+            job = Job(spec.removeprefix("\ufeff"), name, Path(name).stem)
+        else:
+            p = problem(pid) if pid is not None else problems[next(iter(problems))]
+            try:
+                text = await run_in_threadpool(p.text)
+            except SpecError as exc:  # the file is gone, or no longer readable
+                raise ApiError(422, str(exc)) from None
+            job = Job(text, p.name, p.id)
+        if data.get("student") is None:
+            return job
+        return await run_in_threadpool(as_variant, job, data["student"], data.get("seed"))
 
     def api(fn: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
         """An API endpoint: its errors as {"error": message}, never a traceback."""
@@ -416,6 +463,15 @@ def create_app(problems_dir: Path | None = None, allowed_hosts: list[str] | tupl
                         headers=_attachment(f"{_download_name(job.stem)}{suffix}.toml"))
 
     @api
+    async def api_variant(request: Request) -> Response:
+        data = await read_json(request)
+        if data.get("student") is None:
+            raise ApiError(400, "student: missing; give the student's ID (and seed, optionally)")
+        job = await job_of(data)
+        return Response(job.text, media_type="application/toml; charset=utf-8",
+                        headers=_attachment(f"{_download_name(job.stem)}.toml"))
+
+    @api
     async def api_render(request: Request) -> Response:
         data = await read_json(request)
         job = await job_of(data)
@@ -443,6 +499,10 @@ def create_app(problems_dir: Path | None = None, allowed_hosts: list[str] | tupl
     static = {name: resources.files("worksheet.web").joinpath("static", name).read_bytes()
               for name in ("web.css", "student.js", "instructor.js")}
     media = {"css": "text/css; charset=utf-8", "js": "text/javascript; charset=utf-8"}
+
+    # the bar's links: a class server offers its students nothing but their sheet
+    env.globals["links"] = [("/", "Sign in")] if room is not None else [("/", "Problems"),
+                                                                       ("/instructor", "Problem editor")]
 
     def page(name: str, code: int = 200, **context: Any) -> HTMLResponse:
         return HTMLResponse(env.get_template(name).render(**context), code)
@@ -472,7 +532,7 @@ def create_app(problems_dir: Path | None = None, allowed_hosts: list[str] | tupl
         p = problem(request.path_params["pid"])
         job = await job_of({"problem": p.id})
         context = await run_in_threadpool(student_context, job)
-        return page("student.html.j2", title=context["spec"].title, problem=p, **context)
+        return page("student.html.j2", title=context["spec"].title, **context, **practice_view(p.id, context["sheet"]))
 
     @html_page
     async def instructor(request: Request) -> Response:
@@ -503,25 +563,40 @@ def create_app(problems_dir: Path | None = None, allowed_hosts: list[str] | tupl
             return JSONResponse({"error": INTERNAL}, 500)
         return error_page(500, INTERNAL)
 
-    routes = [
-        Route("/", index),
-        Route("/student/{pid}", student),
-        Route("/instructor", instructor),
-        Route("/api/problems", api_problems),
-        Route("/api/problems/{pid}", api_problem),
-        Route("/api/validate", api_validate, methods=["POST"]),
-        Route("/api/solve", api_solve, methods=["POST"]),
-        Route("/api/check", api_check, methods=["POST"]),
-        Route("/api/render", api_render, methods=["POST"]),
-        Route("/api/answers", api_answers, methods=["POST"]),
-        *(Route(f"/static/{name}", static_file(name)) for name in static),
-    ]
+    if room is None:
+        routes = [
+            Route("/", index),
+            Route("/student/{pid}", student),
+            Route("/instructor", instructor),
+            Route("/api/problems", api_problems),
+            Route("/api/problems/{pid}", api_problem),
+            Route("/api/validate", api_validate, methods=["POST"]),
+            Route("/api/solve", api_solve, methods=["POST"]),
+            Route("/api/check", api_check, methods=["POST"]),
+            Route("/api/render", api_render, methods=["POST"]),
+            Route("/api/answers", api_answers, methods=["POST"]),
+            Route("/api/variant", api_variant, methods=["POST"]),
+        ]
+    else:  # no problem list, no editor and no open API: they would render any spec's key for a student
+        from .classroom import Classroom, class_routes
+
+        routes = class_routes(Classroom(room, feedback), page=page, html_page=html_page, api=api)
+    routes += [Route(f"/static/{name}", static_file(name)) for name in static]
     hosts = list(allowed_hosts) if allowed_hosts is not None else list(LOCAL_HOSTS)
     app = Starlette(routes=routes,
                     middleware=[Middleware(SecurityHeaders), Middleware(TrustedHostMiddleware, allowed_hosts=hosts)],
                     exception_handlers={HTTPException: not_found, Exception: server_error})
     app.state.problems = problems
+    app.state.room = room
     return app
+
+
+def practice_view(pid: str, sheet: str) -> dict[str, Any]:
+    """The student page's wiring for a listed problem: the open API, answers kept per problem and sheet."""
+    return {"mode": "practice", "student": None, "feedback": True, "receipt": None, "prefill": {},
+            "store": f"worksheet:{pid}:{sheet}", "body": {"problem": pid},
+            "urls": {"check": "/api/check", "answers": "/api/answers", "pdf": "/api/render", "submit": ""},
+            "stem": pid}
 
 
 def student_context(job: Job) -> dict[str, Any]:

@@ -1,6 +1,8 @@
 // The problem editor: the spec validated as it is typed (POST /api/validate, the command
 // line's messages), a live preview of the answer key or blank sheet (POST /api/render, shown
 // in a sandboxed iframe), and downloads of the key, the blank sheet, the answers file and the spec.
+// A spec with a [variants] table can be previewed as one student's variant (ID and seed: the
+// numbers `worksheet variant` gives that student), and that variant downloaded as a spec.
 "use strict";
 (function () {
   const spec = document.getElementById("spec");
@@ -11,6 +13,10 @@
   const pane = document.querySelector(".preview-pane");
   const messageEl = document.getElementById("message");
   const title = document.getElementById("preview-title");
+  const asStudent = document.getElementById("as-student");
+  const studentEl = document.getElementById("variant-student");
+  const seedEl = document.getElementById("variant-seed");
+  const variantButton = document.querySelector('[data-download="variant"]');
   let mode = "key";
   let badLine = null;
   let seq = 0; // the latest edit; older answers are dropped
@@ -25,8 +31,17 @@
     gutter.scrollTop = spec.scrollTop;
   }
 
+  function student() {
+    return asStudent.hidden ? "" : studentEl.value.trim();
+  }
+
   function body(extra) {
-    return JSON.stringify(Object.assign({ spec: spec.value, name: nameEl.value.trim() || "spec" }, extra || {}));
+    const out = { spec: spec.value, name: nameEl.value.trim() || "spec" };
+    if (student()) { // the student's variant, as `worksheet variant --student ID [--seed S]` prints it
+      out.student = student();
+      if (seedEl.value.trim()) out.seed = seedEl.value.trim();
+    }
+    return JSON.stringify(Object.assign(out, extra || {}));
   }
 
   async function post(url, extra) {
@@ -55,9 +70,13 @@
     if (mine !== seq) return;
     if (response.ok) {
       badLine = null;
+      asStudent.hidden = !data.variants;
+      variantButton.hidden = !data.variants || !data.student;
       validation.className = "validation ok";
       validation.textContent = "Valid: “" + data.title + "”, " + data.steps + " step" + (data.steps > 1 ? "s" : "") +
-        ", " + data.quantities + " boxes to fill in; sheet " + data.sheet + ".";
+        ", " + data.quantities + " boxes to fill in; sheet " + data.sheet + "." +
+        (data.student ? " Student " + data.student + "'s variant." : data.variants ? " It has a [variants] table: " +
+          "type a student ID to preview their numbers." : "");
       drawGutter();
       refreshPreview(mine);
     } else {
@@ -77,7 +96,7 @@
   }
 
   async function refreshPreview(mine) {
-    const wanted = mode + "\u0000" + spec.value;
+    const wanted = mode + "\u0000" + student() + "\u0000" + seedEl.value.trim() + "\u0000" + spec.value;
     if (wanted === shown) {
       pane.classList.remove("stale");
       return;
@@ -125,6 +144,24 @@
 
   async function download(button) {
     const what = button.dataset.download;
+    if (what === "variant") {
+      button.disabled = true;
+      try {
+        const response = await post("/api/variant");
+        if (!response.ok) {
+          const data = await response.json().catch(() => ({}));
+          showMessage(data.error || "The download failed.");
+          return;
+        }
+        showMessage("");
+        save(await response.blob(), stem() + "-" + student() + ".toml");
+      } catch (e) {
+        showMessage("The server did not answer; is `worksheet serve` still running?");
+      } finally {
+        button.disabled = false;
+      }
+      return;
+    }
     if (what === "spec") {
       save(new Blob([spec.value], { type: "application/toml" }), stem() + ".toml");
       return;
@@ -164,6 +201,8 @@
     }
   });
   nameEl.addEventListener("input", later);
+  studentEl.addEventListener("input", later);
+  seedEl.addEventListener("input", later);
   for (const b of document.querySelectorAll("[data-download]")) b.addEventListener("click", () => download(b));
   for (const b of document.querySelectorAll("[data-preview]")) {
     b.addEventListener("click", () => {

@@ -1,11 +1,17 @@
-// The student page: answers kept in localStorage (by problem and sheet version),
-// marked by POST /api/check (the same checker as `worksheet check`) when a box is left.
+// The student page: answers kept in localStorage (by problem, or class student, and sheet
+// version), marked when a box is left by the check URL the page names (POST /api/check, the same
+// checker as `worksheet check`; in class mode /api/class/ID/check, against the student's own key,
+// or with feedback off only read). In class mode, Submit saves the answers on the server.
 "use strict";
 (function () {
   const sheetEl = document.getElementById("sheet");
-  const problem = sheetEl.dataset.problem;
   const sheet = sheetEl.dataset.sheet;
-  const storeKey = "worksheet:" + problem + ":" + sheet;
+  const storeKey = sheetEl.dataset.store;
+  const stem = sheetEl.dataset.stem;
+  const baseBody = JSON.parse(sheetEl.dataset.body || "{}");
+  const urls = { check: sheetEl.dataset.check, answers: sheetEl.dataset.answers, pdf: sheetEl.dataset.pdf,
+    submit: sheetEl.dataset.submit };
+  const submittedEl = document.getElementById("submitted");
   const inputs = Array.from(document.querySelectorAll("input[data-key]"));
   const byKey = new Map(inputs.map((i) => [i.dataset.key, i]));
   const scoreEl = document.getElementById("score");
@@ -70,7 +76,17 @@
     input.title = verdict ? LABEL[verdict] || "not a number" : input.getAttribute("aria-label");
   }
 
+  function showProgress(data, unreadable) {
+    for (const key of byKey.keys()) {
+      if (unreadable.has(key)) setMark(key, "invalid", unreadable.get(key));
+      else setMark(key, "", "");
+    }
+    scoreEl.textContent = data.answered + " of " + data.boxes + " boxes filled in" +
+      (unreadable.size ? " · " + unreadable.size + " not a number" : "") + " · marked when your instructor grades";
+  }
+
   function show(marking, unreadable) {
+    if (marking.feedback === false) return showProgress(marking, unreadable);
     for (const step of document.querySelectorAll(".step.has-first")) step.classList.remove("has-first");
     for (const q of marking.quantities) {
       if (unreadable.has(q.key)) {
@@ -118,7 +134,7 @@
     return fetch(url, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body),
+      body: JSON.stringify(Object.assign({}, baseBody, body)),
     });
   }
 
@@ -149,7 +165,7 @@
       let response;
       let data;
       try {
-        response = await post("/api/check", { problem: problem, answers: tables(unreadable) });
+        response = await post(urls.check, { answers: tables(unreadable) });
         data = await response.json();
       } catch (e) {
         showMessage("The server did not answer; is `worksheet serve` still running?");
@@ -200,7 +216,14 @@
     }
   }
 
-  const saved = load();
+  let saved = load();
+  if (!Object.keys(saved).length) { // a browser new to this sheet: start from the last submission, if any
+    saved = JSON.parse(sheetEl.dataset.prefill || "{}");
+    if (Object.keys(saved).length) {
+      for (const i of inputs) if (typeof saved[i.dataset.key] === "string") i.value = saved[i.dataset.key];
+      save();
+    }
+  }
   for (const i of inputs) if (typeof saved[i.dataset.key] === "string") i.value = saved[i.dataset.key];
   mirror();
   for (const i of inputs) {
@@ -218,11 +241,61 @@
       }
     });
   }
-  document.getElementById("download-pdf").addEventListener("click", (e) =>
-    download(e.currentTarget, "/api/render",
-      { problem: problem, answers: tables(new Map()), blank: true, format: "pdf" }, problem + "-marked.pdf"));
+  function when(iso) {
+    const d = new Date(iso);
+    return isNaN(d) ? iso : d.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+  }
+
+  function showReceipt(number, iso) {
+    submittedEl.classList.add("done");
+    submittedEl.textContent = "Submitted ";
+    const t = document.createElement("time");
+    t.dateTime = iso;
+    t.textContent = when(iso);
+    submittedEl.append(t, " (submission " + number + "); the last one counts.");
+  }
+
+  async function submitAnswers(button) {
+    const answers = tables(new Map());
+    const filled = Object.keys(answers).filter((k) => k !== "sheet").length;
+    if (!filled) {
+      showMessage("Nothing to submit: every box is empty.");
+      return;
+    }
+    if (!confirm("Submit your answers? You may submit again later; the last submission counts.")) return;
+    button.disabled = true;
+    try {
+      const response = await post(urls.submit, { answers: answers });
+      const data = await response.json().catch(() => ({}));
+      if (!response.ok) {
+        showMessage(data.error || "The answers could not be submitted.");
+        if (data.key && byKey.has(data.key)) byKey.get(data.key).focus();
+        return;
+      }
+      showMessage("");
+      showReceipt(data.number, data.time);
+      document.body.dataset.submitted = String(data.number);
+    } catch (e) {
+      showMessage("The server did not answer; your answers are kept in this browser: try again in a moment.");
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  const pdfButton = document.getElementById("download-pdf");
+  if (pdfButton) {
+    pdfButton.addEventListener("click", (e) =>
+      download(e.currentTarget, urls.pdf, { answers: tables(new Map()), blank: true, format: "pdf" },
+        stem + "-marked.pdf"));
+  }
+  const submitButton = document.getElementById("submit");
+  if (submitButton) submitButton.addEventListener("click", (e) => submitAnswers(e.currentTarget));
+  if (submittedEl) {
+    const t = submittedEl.querySelector("time");
+    if (t) t.textContent = when(t.dateTime);
+  }
   document.getElementById("download-answers").addEventListener("click", (e) =>
-    download(e.currentTarget, "/api/answers", { problem: problem, answers: tables(new Map()) }, problem + "-filled.toml"));
+    download(e.currentTarget, urls.answers, { answers: tables(new Map()) }, stem + "-filled.toml"));
   document.getElementById("clear").addEventListener("click", () => {
     if (!confirm("Clear every answer on this sheet?")) return;
     for (const i of inputs) i.value = "";
