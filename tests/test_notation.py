@@ -131,3 +131,17 @@ def test_a_working_line_breaks_between_the_terms_of_its_longest_sum():
     found = pieces(markup)
     assert len(found) == 2 and found[0].endswith(" +")
     assert found[1].endswith("(1 − 0.1990<sup>2</sup>)")
+
+
+def test_a_minus_one_inside_a_function_has_one_bracket():
+    """z = −1 put into tanh(z) reads tanh(−1) in the text, on the page and in LaTeX, not tanh((−1))."""
+    from worksheet.notation import LatexPrinter
+
+    spec = parse_spec(MINUS_ONE_SPEC.replace('activation = "relu"', 'activation = "tanh"').replace("b = [0.1]",
+                                                                                                   "b = [0.5]"))
+    sol = solve(spec)
+    worked = sol.steps[0].substituted["a1_1"]
+    assert sol.steps[0].values["z1_1"] == -1
+    assert TextPrinter().doprint(worked) == "tanh(−1)"
+    assert HtmlPrinter(sol.derivation.symbols).doprint(worked) == '<span class="fn">tanh</span>(−1)'
+    assert LatexPrinter(sol.derivation.symbols, 4).doprint(worked) == r"\tanh\left(-1\right)"

@@ -339,3 +339,23 @@ def test_a_library_missing_from_the_listing_is_still_loaded(monkeypatch):
         cffi = __import__("cffi").FFI()
         assert cffi.dlopen("libpango-1.0.so.0") is not None
     assert ctypes.util.find_library is original
+
+
+def _batch_of(samples: int) -> str:
+    x = ", ".join(f"[{(-1) ** s * 0.5}, {s % 3}]" for s in range(samples))
+    y = ", ".join(f"[{s % 2}]" for s in range(samples))
+    return (ROOT / "examples" / "bce.toml").read_text(encoding="utf-8").replace(
+        "x = [[1, 0], [0, 1]]", f"x = [{x}]").replace("y = [[1], [0]]", f"y = [{y}]")
+
+
+@pytest.mark.parametrize("samples, rows", [(2, 2), (8, 16)])
+def test_a_batchs_gradient_puts_a_sample_a_row_only_when_its_sum_is_too_long(samples, rows):
+    """A gradient over 2 samples (∂L/∂z₁·∂z₁/∂w + ∂L/∂z₂·∂z₂/∂w) fits the line: one row per form,
+    not 4 rows of half a line each; over 8 samples each sample's term goes on a "+" row."""
+    spec = parse_spec(_batch_of(samples))
+    assert len(spec.x) == samples
+    sol = solve(spec)
+    doc = build(sol, run(spec, 1), Options())
+    grads = [d for group in doc.derivation if group.heading.startswith("Gradients") for d in group.items]
+    assert grads and all(len(d.rows) == rows for d in grads)
+    assert all(sign == "=" for d in grads for sign, _ in d.rows) == (rows == 2)

@@ -54,3 +54,16 @@ def test_generated_scripts_print_what_trace_prints(tmp_path):
         spec = load(name)
         printed = run_python(torch_script(spec, 3), tmp_path)
         assert printed == format_trace(spec, run(spec, 3)), name
+
+
+def test_the_scripts_model_is_one_module_a_line_at_a_short_indent():
+    """The key prints the script in a column of about 54 characters: a module aligned under
+    "OrderedDict([" (36 spaces, the homework's layout) left a softmax's 18 characters a line. Each
+    module of the network is a line of its own, 4 spaces in."""
+    for name in PROBLEMS:
+        script = torch_script(load(name), 3)
+        model = script[script.index("model = nn.Sequential"):].split("\n\n")[0].splitlines()
+        assert model[0] == "model = nn.Sequential(OrderedDict([" and model[-1] == "]))", name
+        assert all(re.fullmatch(r'    \("[A-Za-z]+\d+", nn\.\w+\(.*\)\),?', line) for line in model[1:-1]), name
+        assert len(model) == 2 + len(load(name).layers) + sum(layer.activation != "identity"
+                                                               for layer in load(name).layers), name

@@ -238,6 +238,11 @@ def sheet_from_tables(data: Mapping, source: str, sol: Solution,
         if table in by_step and not isinstance(entries, dict):
             raise AnswersError(source, where.get(("", table)),
                                f"{table} must be a table: a line [{table}], then one `name = \"number\"` per line")
+        if table not in by_step and not isinstance(entries, dict):
+            raise AnswersError(source, where.get(("", table)),
+                               f"{one_line(table)[:40]}: not a key of an answers file, which holds `sheet`, "
+                               f"`network`, `only` and one table per step ([step1] ...) of `name = \"number\"` "
+                               "lines (worksheet answers writes one)")
         if table not in by_step:
             steps = ", ".join(f"[{s}]" for s in by_step)
             raise AnswersError(source, where.get(("", table)),
@@ -246,7 +251,9 @@ def sheet_from_tables(data: Mapping, source: str, sol: Solution,
         for name, raw in entries.items():
             line = where.get((table, name))
             if name not in names:
-                near = difflib.get_close_matches(name, list(names), n=3, cutoff=0.6)
+                # a batch's names end in their sample: z1_1 means z1_1_s1 (or another sample's) first
+                samples = [n for n in names if n.rpartition("_s")[0] == name]
+                near = (samples[:3] if samples else difflib.get_close_matches(name, list(names), n=3, cutoff=0.6))
                 hint = f"; did you mean {' or '.join(near)}?" if near else \
                     "; the names are those on the blank sheet's boxes (worksheet answers lists them)"
                 raise AnswersError(source, line, f"[{table}] {name} is not a quantity of this problem{hint}")

@@ -302,9 +302,12 @@ class _Builder:
                 for form in (eq.chain, eq.symbolic):
                     if form is None:
                         continue
-                    per_sample = eq.param is not None and len(spec.x) > 1 and isinstance(form, sp.Add)
+                    whole = self.display.doprint(form)
+                    # a batch's gradient puts a sample's term a row when the sum is too long for one
+                    per_sample = (eq.param is not None and len(spec.x) > 1 and isinstance(form, sp.Add)
+                                  and _markup_mm(whole) + 6 > self.rhs_mm)
                     for k, term in enumerate(form.args if per_sample else (form,)):
-                        rows.append(("=" if k == 0 else "+", self.display.doprint(term)))
+                        rows.append(("=" if k == 0 else "+", self.display.doprint(term) if per_sample else whole))
                 # two short forms share a line: = chain = symbols
                 one_line = len(rows) == 2 and sum(_markup_mm(form) + 6 for _, form in rows) <= self.rhs_mm
                 out.append(Derived(n, eq.name, Markup(self.display.doprint(eq.lhs)),
@@ -584,8 +587,9 @@ def build(sol: Solution, snapshots: tuple[Snapshot, ...], options: Options = Opt
     shape = "-".join(str(n) for n in (spec.inputs, *(layer.units for layer in spec.layers)))
     acts = ", ".join(ACTIVATION_NAMES[layer.activation] for layer in spec.layers)
     summary = (f"A {shape} network ({acts}). Work out the forward pass, the loss, backpropagation and "
-               f"{spec.steps} SGD update{'s' if spec.steps > 1 else ''} by hand. Arithmetic: {arithmetic_text(sol)}, "
-               f"shown to {options.decimals} decimals.")
+               f"{spec.steps} SGD update{'s' if spec.steps > 1 else ''} by hand.")
+    if not options.blank:  # how the key computed; the sheet's instructions say how a student writes numbers
+        summary += f" Arithmetic: {arithmetic_text(sol)}, shown to {options.decimals} decimals."
     note = ("The same equations hold for every sample s of the batch; they are written once, for sample 1."
             if len(spec.x) > 1 else "")
     marked = [(step.number - 1, step.loss) for step in sol.steps]

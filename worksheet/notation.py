@@ -162,6 +162,14 @@ class _BuildOrder:
     def _paren(self, text: str) -> str:
         return f"({text})"
 
+    def _arg(self, arg) -> str:
+        """A function's argument: a negative number, a given −1 too, needs no second bracket."""
+        text = self._print(arg)
+        opening, closing = self._paren("\0").split("\0")
+        if (arg.is_Number or arg.args == MINUS_ONE.args) and text.startswith(opening) and text.endswith(closing):
+            return text[len(opening):-len(closing)]
+        return text
+
     def _print_Mul(self, expr):
         factors = list(expr.args)
         if expr.args == MINUS_ONE.args:
@@ -267,13 +275,6 @@ class TextPrinter(_BuildOrder, StrPrinter):
         if exp.is_Integer and exp > 0:
             return self._base(base) + sup(int(exp))
         return f"{self._base(base)}^{self._print(exp)}"
-
-    def _arg(self, arg) -> str:
-        """A function's argument: a negative number needs no second bracket."""
-        text = self._print(arg)
-        if arg.is_Number and text.startswith("(") and text.endswith(")"):
-            return text[1:-1]
-        return text
 
     def _print_Function(self, expr):
         return f"{expr.func.__name__}({', '.join(self._arg(a) for a in expr.args)})"
@@ -410,7 +411,7 @@ class LatexPrinter(_BuildOrder, SympyLatexPrinter):
         name = type(expr).__name__
         if name not in LATEX_FN:
             return super()._print_Function(expr, exp)
-        args = ", ".join(self._print(a) for a in expr.args)
+        args = ", ".join(self._arg(a) for a in expr.args)
         return rf"{LATEX_FN[name]}\left({args}\right)"
 
     def _paren(self, text: str) -> str:

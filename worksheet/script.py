@@ -61,7 +61,9 @@ def torch_script(spec: Spec, iters: int = 10) -> str:
             name, ctor = _MODULES[layer.activation]
             modules.append(f'("{name}{n}", {ctor})')
         fan_in = layer.units
-    model = ",\n                                    ".join(modules)
+    # one module a line at a 4-space indent: aligned under "OrderedDict([" (the homework's layout) a
+    # softmax or a second hidden layer ran past the printed key's script column
+    model = "".join(f"\n    {module}," for module in modules)[:-1] + "\n"
 
     init_lines = []
     for n, (W, b) in enumerate(zip(spec.weights, spec.biases), start=1):
