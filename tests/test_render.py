@@ -359,3 +359,16 @@ def test_a_batchs_gradient_puts_a_sample_a_row_only_when_its_sum_is_too_long(sam
     grads = [d for group in doc.derivation if group.heading.startswith("Gradients") for d in group.items]
     assert grads and all(len(d.rows) == rows for d in grads)
     assert all(sign == "=" for d in grads for sign, _ in d.rows) == (rows == 2)
+
+
+def test_a_blank_sheets_working_areas_come_in_10_mm_steps():
+    """The room to work a line is sized from the key's working, so tanh(0.55) and tanh(−0.4) got
+    areas 3 mm apart and the boxes after them did not line up: a blank sheet's areas are whole
+    centimetres, the same for lines of about the same length."""
+    spec = parse_spec((ROOT / "examples" / "bce.toml").read_text(encoding="utf-8"))
+    doc = build(solve(spec), run(spec, 1), Options(blank=True))
+    lines = [line for part in doc.parts for group in (*part.forward, part.loss, *part.backward, *part.gradients)
+             for line in group.lines if line.working is not None]
+    assert lines and all(line.working.width_mm % 10 == 0 for line in lines if line.compact)
+    tanh = {line.working.width_mm for line in lines[:len(lines) // 2] if line.name.startswith("a1_")}  # step 1
+    assert len(tanh) == 1

@@ -338,6 +338,8 @@ class _Builder:
         # narrower than a student's handwriting, so a key puts more on one line than its blank sheet
         sym_mm = (_text_length(sym) * PRINT_MM_PER_CHAR if self.opt.blank else _markup_mm(sym))
         work_mm = _mm_for(len(plain)) + 6 if self.opt.blank else _printed_mm(plain) + 5
+        if self.opt.blank:  # on a 10 mm grid: tanh(0.55) and tanh(−0.4) get the same room, boxes line up
+            work_mm = 10 * math.ceil(work_mm / 10)
         compact = sym_mm + work_mm + self.value_mm + (18 if self.opt.blank else 16.5) <= self.rhs_mm
         if not self.opt.formulas:  # the symbol, room to write the formula and the working, the box
             lines = max(1, math.ceil((sym_mm + _mm_for(len(plain)) + 6) / self.work_mm))
