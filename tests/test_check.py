@@ -164,6 +164,8 @@ class Student:
                             "no_derivative": lambda up=up: up,
                             "sigma_for_derivative": lambda up=up, a=a: up * a,
                             "derivative_at_a": lambda up=up, a=a, layer=layer: up * deriv(layer, a, act(layer, [a], 0)),
+                            # σ′ = a(1 − a) or tanh′ = 1 − a² written with z for a
+                            "derivative_with_z": lambda up=up, z=z, layer=layer: up * deriv(layer, z, z),
                             "sequential": sequential,
                             "transposed": lambda l=l, s=s, i=i, z=z, a=a, layer=layer: sum(
                                 deltas[l + 1, s][k] * W[l][i][k] for k in range(spec.layers[l].units))
@@ -938,3 +940,119 @@ def test_an_output_delta_worked_the_taught_way_follows_from_the_students_yhat(na
     assert by_key[yhat_key].verdict == "wrong"
     assert by_key[delta_key].verdict == "carried", by_key[delta_key].note
     assert yhat_key in by_key[delta_key].follows
+
+
+# A student's own problem as in the class trial: a tanh hidden layer, a softmax output, cross-entropy
+# averaged over 2 samples.
+SOFTMAX_MEAN = """
+title = "2-3-2 tanh, softmax, cross-entropy over 2 samples"
+[network]
+inputs = 2
+layers = [{ units = 3, activation = "tanh" }, { units = 2, activation = "softmax" }]
+[[init.layers]]
+W = [[0.3, 0.4], [0.2, -0.5], [-0.5, -0.3]]
+b = [0.1, 0, -0.1]
+[[init.layers]]
+W = [[0.4, 0.1, -0.3], [-0.5, 0.3, 0.4]]
+b = [0, 0.05]
+[data]
+x = [[1, 1], [1, -1]]
+y = [[1, 0], [0, 1]]
+[training]
+loss = "cross_entropy"
+reduction = "mean"
+learning_rate = 0.1
+steps = 1
+"""
+SPECS["softmax-mean"] = lambda: parse_spec(SOFTMAX_MEAN, "softmax-mean")
+
+
+class SumStudent(Student):
+    """Leaves the mean's factor out everywhere: the loss is summed, and so is every ∂L/∂ŷ."""
+
+    def scale(self) -> F:
+        return F(1)
+
+
+def output_deltas(spec) -> list[str]:
+    L, sfx = len(spec.layers), (lambda s: f"_s{s}" if len(spec.x) > 1 else "")
+    return [f"step1.delta{L}_{i}{sfx(s)}" for s in range(1, len(spec.x) + 1)
+            for i in range(1, spec.layers[-1].units + 1)]
+
+
+@pytest.mark.parametrize("name", ["softmax-mean", "bce", "batch"])
+def test_a_mean_left_out_throughout_is_named_once_and_carried_through_the_deltas(name):
+    """The student writes L and ∂L/∂ŷ without the mean's factor, then each output δ by the chain
+    rule from their own ∂L/∂ŷ: the slip is named on L and ∂L/∂ŷ, and the δ's and everything after
+    them are carried forward from those ∂L/∂ŷ's, not wrong."""
+    spec = SPECS[name]()
+    values = SumStudent(spec).work()
+    marking = mark(spec, values)
+    by_key = marking.by_key()
+    wrong = {m.quantity.key: m.mistake for m in marking.marks if m.verdict == "wrong"}
+    assert set(wrong.values()) == {"mean_sum"}, wrong
+    assert {k.split(".")[1].split("_")[0] for k in wrong} <= {"L", "dL"}, wrong
+    for key in output_deltas(spec):
+        if by_key[key].verdict != "right":
+            assert by_key[key].verdict == "carried" and all("dL_dyhat" in k for k in by_key[key].follows), key
+    assert all(m.verdict in ("right", "carried") for m in marking.marks if m.quantity.kind not in ("loss", "dyhat"))
+
+
+@pytest.mark.parametrize("name", ["softmax-mean", "bce"])
+@pytest.mark.parametrize("wrote_dyhat", [True, False])
+def test_a_taught_delta_without_the_means_factor_names_the_slip_on_the_delta(name, wrote_dyhat):
+    """δ = ŷ − y where the mean needs (ŷ − y)/n, with ∂L/∂ŷ right (or not written): the δ's are
+    wrong with the mean and the sum confused named on them; what follows is carried forward."""
+    spec = SPECS[name]()
+    n, L = len(spec.x), len(spec.layers)
+
+    class TaughtSumStudent(Student):
+        def put(self, key, correct, wrong=None):
+            return super().put(key, correct * n if key in output_deltas(spec) else correct, wrong)
+
+    values = TaughtSumStudent(spec).work()
+    marking = mark(spec, values, leave_out=() if wrote_dyhat else
+                   {q.key for q in quantities(solve(spec)) if q.kind in ("loss", "dyhat")})
+    by_key = marking.by_key()
+    for key in output_deltas(spec):
+        assert by_key[key].verdict == "wrong" and by_key[key].mistake == "mean_sum", (key, by_key[key].note)
+    others = [m for m in marking.marks if m.quantity.key not in output_deltas(spec) and m.verdict != "missing"]
+    assert all(m.verdict in ("right", "carried") for m in others)
+    assert any(m.verdict == "carried" and m.quantity.layer < L for m in others)
+
+
+@pytest.mark.parametrize("name, where, fn, other", [("softmax-mean", "step1.delta1_1_s1", "tanh", "σ"),
+                                                     ("batch", "step1.delta1_2_s2", "σ", "tanh")])
+@pytest.mark.parametrize("way", ["derivative_with_z", "derivative_at_a"])
+def test_the_derivative_slip_says_which_way_round_with_the_networks_activation(name, where, fn, other, way):
+    """tanh′ written 1 − z² is not "taken at a instead of at z": the note says what the student did,
+    in the activation the network has."""
+    spec = SPECS[name]()
+    marking = mark(spec, Student(spec, slip=(where, way)).work())
+    slip = marking.by_key()[where]
+    assert slip.verdict == "wrong" and slip.mistake == "derivative_at_a", slip.note
+    assert f"{fn}′" in slip.note and other not in slip.note, slip.note
+    if way == "derivative_with_z":
+        assert ("1 − z²" if fn == "tanh" else "z(1 − z)") in slip.note and "taken at a" not in slip.note, slip.note
+    else:
+        assert "taken at a" in slip.note and "z²" not in slip.note and "z(1 − z)" not in slip.note, slip.note
+
+
+@pytest.mark.parametrize("name, where, names, absent", [
+    ("softmax-mean", "step1.delta1_2_s2", ["tanh′"], ["ReLU", "σ"]),
+    ("distinct", "step1.delta2_1", ["ReLU′"], ["σ", "tanh"]),
+    ("mazur", "step1.delta1_1", ["σ′"], ["ReLU", "tanh"]),
+])
+def test_a_left_out_derivative_names_the_activation_the_network_uses(name, where, names, absent):
+    """Not "(ReLU′ or σ′)" in a tanh network: the note, and the words for the whole problem (a class
+    summary's), name the activations this network has."""
+    from worksheet.check import mistake_text
+
+    spec = SPECS[name]()
+    marking = mark(spec, Student(spec, slip=(where, "no_derivative")).work())
+    slip = marking.by_key()[where]
+    assert slip.mistake == "no_derivative"
+    for text in (slip.note, mistake_text("no_derivative", spec)):
+        assert all(n in text for n in names) and not any(a in text for a in absent), text
+    both = mistake_text("no_derivative", SPECS["sigmoid-softmax"]())
+    assert "σ′" in both and "tanh′" in both and "ReLU" not in both, both

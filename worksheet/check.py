@@ -46,7 +46,7 @@ from .derive import CANCELLING, loss_scale, sample_suffix
 from .notation import round_half_up
 from .quantities import Quantity, eta_name, param_name, quantities
 from .solve import Solution
-from .spec import PARTS, POINT_PARTS
+from .spec import PARTS, POINT_PARTS, Spec
 
 MIN_DECIMALS = 2  # "14" is held to 14.00 ± 0.005, not to ± 0.5
 VERDICTS = ("right", "carried", "wrong", "missing")
@@ -295,9 +295,16 @@ class _Formulas:
         return sum(self.t(self.delta(step, l + 1, k, s) * weight(step, l + 1, k, i))
                    for k in range(1, self.units(l + 1) + 1))
 
-    def delta_output(self, step, i, s, derivative=True) -> Fraction:
+    @property
+    def cancelling(self) -> bool:
+        """Whether the output δ has the taught form scale·(ŷ − y) (softmax with CE, sigmoid with BCE)."""
+        return (self.spec.layers[-1].activation, self.spec.loss) in CANCELLING
+
+    def delta_output(self, step, i, s, derivative=True, taught=True) -> Fraction:
+        """The output layer's δ; `taught` False: by the chain rule from ∂L/∂ŷ even where the
+        taught form scale·(ŷ − y) is what the key writes (a student may work it either way)."""
         l = self.depth
-        if derivative and (self.spec.layers[-1].activation, self.spec.loss) in CANCELLING:
+        if derivative and taught and self.cancelling:
             # the taught form the key writes: scale·(ŷᵢ·Σₖ yₖ − yᵢ), from the student's ŷ alone
             ys = self.spec.y[s - 1]
             total = sum(ys) if self.spec.loss == "cross_entropy" else 1
@@ -362,12 +369,69 @@ class _Formulas:
 
 # -- the catalogue of mistakes --------------------------------------------
 
+# What a note calls each activation: the function's name as the worksheet's formulas write it.
+FN_NAME = {"relu": "ReLU", "leaky_relu": "LReLU", "sigmoid": "σ", "tanh": "tanh"}
+# (f(z), f′(z) written with a, f′ written with z) for the activations whose f′ is written with a
+_PRIME_BY_A = {"sigmoid": ("σ(z)", "a(1 − a)", "z(1 − z)"), "tanh": ("tanh(z)", "1 − a²", "1 − z²")}
+
+
 @dataclass(frozen=True)
 class Mistake:
+    """A catalogued slip. `words` is general (it fits any problem: a class summary across variants
+    prints it); `specific`, where the words depend on the network, says it for one problem, at one
+    quantity (None: wherever it applies) and by the value of `values` that explained the number
+    (None: any). Every message about a slip comes from `text`."""
+
     id: str
     kinds: tuple[str, ...]
     words: str  # {l} is the quantity's layer, {next} the one above, {g} what η multiplies (∂L/∂p or v)
     values: Callable[[_Formulas, Quantity], list[Fraction]]  # what the slip gives; empty where it cannot apply
+    specific: Callable[[Spec, Quantity | None, int | None], str] | None = None
+
+    def text(self, spec: Spec, q: Quantity | None = None, variant: int | None = None) -> str:
+        """The words for this problem, at q (None: in general) for the `variant`-th value."""
+        if self.specific is not None:
+            return self.specific(spec, q, variant)
+        if q is None:
+            return self.words.format(l="l", next="l + 1", g="v" if spec.momentum else "∂L/∂p")
+        return self.words.format(l=q.layer, next=q.layer + 1, g="v" if spec.momentum else "∂L/∂p")
+
+
+def _activations(spec: Spec, q: Quantity | None, kinds: Iterable[str]) -> list[str]:
+    """The activations a slip at q (None: anywhere in the network) is about, in layer order."""
+    layers = [spec.layers[q.layer - 1]] if q is not None else spec.layers
+    return list(dict.fromkeys(layer.activation for layer in layers if layer.activation in kinds))
+
+
+def _or(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else "".join(names)
+
+
+def _say_no_derivative(spec: Spec, q: Quantity | None, variant: int | None) -> str:
+    names = [FN_NAME[a] + "′" for a in _activations(spec, q, FN_NAME)]
+    if not names:
+        return "the activation's derivative is left out of δ"
+    return f"{_or(names)} is left out of δ" if q is not None else \
+        f"the activation's derivative ({_or(names)}) is left out of δ"
+
+
+def _say_sigma_for_derivative(spec: Spec, q: Quantity | None, variant: int | None) -> str:
+    acts = _activations(spec, q, _PRIME_BY_A) or list(_PRIME_BY_A)
+    return "; or ".join(f"{_PRIME_BY_A[a][0]} is used where its derivative {FN_NAME[a]}′(z) = {_PRIME_BY_A[a][1]} "
+                        "belongs" for a in acts)
+
+
+def _say_derivative_at_a(spec: Spec, q: Quantity | None, variant: int | None) -> str:
+    """Which way round the student went, decided by the formula that gave their number:
+    value 0 is f′ evaluated at a, value 1 the formula in a written with z."""
+    acts = _activations(spec, q, _PRIME_BY_A) or list(_PRIME_BY_A)
+    out = []
+    for a in acts:
+        f, by_a, by_z = FN_NAME[a], _PRIME_BY_A[a][1], _PRIME_BY_A[a][2]
+        at_a = f"{f}′ is taken at a instead of at z ({f}′(a)); {f}′(z) = {by_a}"
+        with_z = f"{f}′ is written {by_z}; {f}′(z) = {by_a}"
+        out += [at_a] if variant == 0 else [with_z] if variant == 1 else [with_z, at_a]
+    return "; or ".join(out)
 
 
 def _half(c: _Formulas, q: Quantity) -> list[Fraction]:
@@ -379,6 +443,8 @@ def _square_two(c: _Formulas, q: Quantity) -> list[Fraction]:
 
 
 def _mean_sum(c: _Formulas, q: Quantity) -> list[Fraction]:
+    if q.kind == "delta" and q.layer != c.depth:
+        return []  # only the output δ carries the loss's factor; a hidden δ takes it from there
     n = len(c.spec.x)
     k = c.units(c.depth) if c.spec.loss in ("mse", "bce") else 1
     factors = {n, n * k, k} - {1}
@@ -487,13 +553,14 @@ CATALOGUE: tuple[Mistake, ...] = (
     Mistake("half", ("loss", "dyhat"), "the ½ of the loss is left out (a factor 2)", _half),
     # before mean_sum: with 2 samples or outputs both halve ∂L/∂ŷ, and the lost 2 is the likelier slip
     Mistake("square_two", ("dyhat",), "the 2 from differentiating the square (ŷ − y)² is left out", _square_two),
-    Mistake("mean_sum", ("loss", "dyhat"), "the mean and the sum are confused (a factor of the number of "
+    Mistake("mean_sum", ("loss", "dyhat", "delta"), "the mean and the sum are confused (a factor of the number of "
             "samples or outputs)", _mean_sum),
-    Mistake("no_derivative", ("delta",), "the activation's derivative (ReLU′ or σ′) is left out of δ", _no_derivative),
-    Mistake("sigma_for_derivative", ("delta",), "σ(z) is used where its derivative σ′(z) = σ(z)(1 − σ(z)) belongs",
-            _sigma_for_derivative),
-    Mistake("derivative_at_a", ("delta",), "the activation's derivative is taken at a instead of at z",
-            _derivative_at_a),
+    Mistake("no_derivative", ("delta",), "the activation's derivative f′ is left out of δ", _no_derivative,
+            _say_no_derivative),
+    Mistake("sigma_for_derivative", ("delta",), "the activation f(z) is used where its derivative f′(z) belongs",
+            _sigma_for_derivative, _say_sigma_for_derivative),
+    Mistake("derivative_at_a", ("delta",), "the activation's derivative is written with z where a belongs, or "
+            "taken at a instead of at z", _derivative_at_a, _say_derivative_at_a),
     Mistake("sequential", ("delta",), "layer {next}'s already-updated weights are used (a sequential update); "
             "every gradient of a step uses the step's old weights", _sequential),
     Mistake("transposed", ("z", "delta"), "the weight indices are swapped (w_ji for w_ij)", _transposed),
@@ -647,15 +714,32 @@ class _Marker:
         # anything between the exact and the rounded recomputation: a student may round some
         # unwritten numbers and carry others in full
         if known and min(known) - tol - own.allowance <= answer.value <= max(known) + tol + own.allowance:
-            if not follows:
-                self.sources[q.key] = frozenset()
-                return Mark(q, "right", answer)
-            self.sources[q.key] = frozenset({q.key})
-            order = tuple(sorted(follows, key=self.position))
-            return Mark(q, "carried", answer, "", order, self.texts(order), from_yours=from_yours)
+            return self._follows(q, answer, follows, from_yours)
+        # an output δ the key writes as scale·(ŷ − y) may be worked by the chain rule from the
+        # student's own ∂L/∂ŷ instead: after a wrong ∂L/∂ŷ, that δ follows from it (carried)
+        chained = self.chained_delta(q)
+        if chained is not None and chained.values and \
+                abs(answer.value - chained.values[0]) <= tol + chained.allowance:
+            return self._follows(q, answer, self.follows(chained.inputs), from_yours)
         self.sources[q.key] = frozenset({q.key})
         order = tuple(sorted(follows, key=self.position))
         return Mark(q, "wrong", answer, follows=order, follows_written=self.texts(order), from_yours=from_yours)
+
+    def _follows(self, q: Quantity, answer: Answer, follows: frozenset[str], from_yours: Fraction | None) -> Mark:
+        """Right when computed from right answers only, else carried forward from the wrong ones."""
+        if not follows:
+            self.sources[q.key] = frozenset()
+            return Mark(q, "right", answer)
+        self.sources[q.key] = frozenset({q.key})
+        order = tuple(sorted(follows, key=self.position))
+        return Mark(q, "carried", answer, "", order, self.texts(order), from_yours=from_yours)
+
+    def chained_delta(self, q: Quantity) -> _Recomputed | None:
+        """An output δ of a cancelling pair by the chain rule from the student's ∂L/∂ŷ; None elsewhere."""
+        if q.kind != "delta" or q.layer != len(self.sol.spec.layers) or \
+                (self.sol.spec.layers[-1].activation, self.sol.spec.loss) not in CANCELLING:
+            return None
+        return self.recompute(lambda c: [c.delta_output(q.step, q.unit, q.sample, taught=False)])
 
     def texts(self, keys: Iterable[str]) -> tuple[str, ...]:
         return tuple(self.answers[k].text for k in keys)
@@ -674,11 +758,11 @@ class _Marker:
             if q.kind not in m.kinds:
                 continue
             slip = self.recompute(lambda c: m.values(c, q))  # noqa: B023
-            for v in slip.values:
+            for variant, v in enumerate(slip.values):
                 if any(abs(v - c) <= tol + right.allowance for c in correct):
                     continue  # on this problem the slip gives the right number: it explains nothing
                 if abs(answer.value - v) <= tol + slip.allowance:
-                    return _named(mark, m, q, bool(self.sol.spec.momentum))
+                    return _named(mark, m, q, self.sol.spec, variant)
         return mark
 
     def unwritten_before(self, q: Quantity) -> set[str]:
@@ -693,7 +777,7 @@ class _Marker:
             todo.extend(self.inputs_of(self.by_key[k]))
         return seen
 
-    def explain_unwritten(self, marks: list[Mark]) -> dict[str, tuple[Mistake, tuple[Quantity, ...]]]:
+    def explain_unwritten(self, marks: list[Mark]) -> dict[str, tuple[Mistake, tuple[Quantity, ...], int]]:
         """Catalogued mistakes made in quantities the student did not write that
         explain wrong answers computed from them. A candidate is one slip at one
         unwritten quantity, or the same slip at every unwritten quantity it
@@ -736,12 +820,12 @@ class _Marker:
                                                                  [g.get(k) for g in got]))
             if explained:  # most explained, then one slip before many, then the earliest, then the catalogue's order
                 hypotheses.append(((len(explained), -len(seeds), -self.position(seeds[0].key), -n),
-                                   m, seeds, explained))
-        named: dict[str, tuple[Mistake, tuple[Quantity, ...]]] = {}
+                                   m, seeds, explained, i))
+        named: dict[str, tuple[Mistake, tuple[Quantity, ...], int]] = {}
         hypotheses.sort(key=lambda h: h[0], reverse=True)
-        for _, m, seeds, explained in hypotheses:
+        for _, m, seeds, explained, i in hypotheses:
             if not explained & named.keys():  # a slip is named only where no likelier one was
-                named.update(dict.fromkeys(explained, (m, seeds)))
+                named.update(dict.fromkeys(explained, (m, seeds, i)))
         return named
 
     def _slipped(self, seeds: tuple[Quantity, ...], m: Mistake, variant: int, places: int | None,
@@ -785,10 +869,16 @@ def _explains(answer: Fraction, limit: tuple[Fraction, tuple], slipped: list[Fra
         min(known) - slack <= answer <= max(known) + slack
 
 
-def _named(mark: Mark, m: Mistake, at: Quantity | tuple[Quantity, ...], momentum: bool) -> Mark:
-    """The mark with mistake `m` named, made at `at` (this quantity, or unwritten ones)."""
+def mistake_text(mistake_id: str, spec: Spec) -> str:
+    """A catalogued mistake in words for this problem, wherever it was made (a class summary's line)."""
+    return next(m for m in CATALOGUE if m.id == mistake_id).text(spec)
+
+
+def _named(mark: Mark, m: Mistake, at: Quantity | tuple[Quantity, ...], spec: Spec, variant: int) -> Mark:
+    """The mark with mistake `m` named, made at `at` (this quantity, or unwritten ones), by the
+    `variant`-th value of the slip."""
     where = at if isinstance(at, tuple) else (at,)
-    words = m.words.format(l=where[0].layer, next=where[0].layer + 1, g="v" if momentum else "∂L/∂p")
+    words = m.text(spec, where[0], variant)
     if where == (mark.quantity,):
         return replace(mark, note=words, mistake=m.id)
     if len(where) == 1:
@@ -820,8 +910,8 @@ def check(sol: Solution, answers: Mapping[str, Answer], weights: Mapping[str, Fr
     marks = [marker.explain(m) if m.verdict == "wrong" else m for m in marks]
     unnamed = [m for m in marks if m.verdict == "wrong" and not m.mistake]
     upstream = marker.explain_unwritten(unnamed) if unnamed else {}
-    momentum = bool(sol.spec.momentum)
-    marks = [_named(m, *upstream[m.quantity.key], momentum) if m.quantity.key in upstream else m for m in marks]
+    marks = [_named(m, *upstream[m.quantity.key][:2], sol.spec, upstream[m.quantity.key][2])
+             if m.quantity.key in upstream else m for m in marks]
     marks = [_inexact_fraction(m, marker) for m in marks]
     return Marking(tuple(marks), dict(weights or DEFAULT_WEIGHTS), sol.spec.points)
 
