@@ -7,7 +7,7 @@ number as they go, half up, as taught."""
 import math
 import random
 import re
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction as F
 
 import pytest
@@ -41,33 +41,37 @@ steps = 2
 """
 
 
-def rounded(v: F, decimals: int | None) -> F:
-    """Schoolbook rounding of an exact value: a tie goes away from zero."""
+def rounded(v: F, decimals: int | None, ties: str = ROUND_HALF_UP) -> F:
+    """Schoolbook rounding of an exact value: a tie goes away from zero (or as `ties` says:
+    ROUND_HALF_DOWN toward zero, ROUND_HALF_EVEN to even)."""
     if decimals is None:
         return v
     with localcontext() as ctx:
         ctx.prec = 100
         d = Decimal(v.numerator) / Decimal(v.denominator)
-        return F(d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+        return F(d.quantize(Decimal(1).scaleb(-decimals), rounding=ties))
 
 
 class Student:
     """Works a dense network by hand: any activation the README lists, any
     loss, plain SGD or momentum. `slip` = (key, mistake) makes one mistake at
     one quantity; every later number is computed, correctly, from the
-    student's own. e^x, log and tanh come from a calculator (float64)."""
+    student's own. e^x, log and tanh come from a calculator (float64). `ties`: how they round a
+    tie; `taught`: softmax with cross-entropy and sigmoid with BCE, each output δ written as the
+    course's scale·(ŷ − y) from their own ŷ, not by the chain rule from their ∂L/∂ŷ."""
 
-    def __init__(self, spec, slip=(None, None), decimals=None, terms=False):
+    def __init__(self, spec, slip=(None, None), decimals=None, terms=False, ties=ROUND_HALF_UP, taught=False):
         self.spec, self.slip, self.decimals, self.terms = spec, slip, decimals, terms
+        self.ties, self.taught = ties, taught
         self.values: dict[str, F] = {}
 
     def term(self, v: F) -> F:
         """A product inside a sum: written down (rounded) first by a student who works that way."""
-        return rounded(v, self.decimals) if self.terms else v
+        return rounded(v, self.decimals, self.ties) if self.terms else v
 
     def put(self, key: str, correct: F, wrong=None) -> F:
         v = wrong() if self.slip[0] == key and wrong is not None else correct
-        v = rounded(v, self.decimals(key) if callable(self.decimals) else self.decimals)
+        v = rounded(v, self.decimals(key) if callable(self.decimals) else self.decimals, self.ties)
         self.values[key] = v
         return v
 
@@ -143,6 +147,12 @@ class Student:
                     for i in range(layer.units):
                         z, a = zs[l, s][i], acts[l, s][i]
                         key = f"{p}delta{l}_{i + 1}{sfx(s)}"
+                        if l == L and self.taught and (layer.activation, spec.loss) in (
+                                ("softmax", "cross_entropy"), ("sigmoid", "bce")):
+                            ys_ = ys[s - 1]
+                            total = sum(ys_) if spec.loss == "cross_entropy" else 1
+                            d_list.append(self.put(key, scale * (acts[L, s][i] * total - ys_[i])))
+                            continue
                         if l == L and layer.activation == "softmax":
                             ak = acts[L, s]
                             d_list.append(self.put(key, sum(dys[k] * ak[k] * ((1 if k == i else 0) - ak[i])
@@ -1056,3 +1066,123 @@ def test_a_left_out_derivative_names_the_activation_the_network_uses(name, where
         assert all(n in text for n in names) and not any(a in text for a in absent), text
     both = mistake_text("no_derivative", SPECS["sigmoid-softmax"]())
     assert "σ′" in both and "tanh′" in both and "ReLU" not in both, both
+
+
+class PythonStudent(Student):
+    """Works in Python floats and pastes what Python prints: each number is the nearest double to
+    what it is computed from (the student's own doubles), written as repr() writes it, up to 17
+    significant digits with binary noise in the last ones (0.30000000000000004)."""
+
+    def put(self, key, correct, wrong=None):
+        v = super().put(key, correct, wrong)
+        self.values[key] = F(float(v))
+        return self.values[key]
+
+
+def pasted(sol, values: dict[str, F]) -> str:
+    lines, step = [], 0
+    for q in quantities(sol):
+        if q.step != step:
+            step = q.step
+            lines.append(f"[step{step}]")
+        lines.append(f'{q.name} = "{float(values[q.key])!r}"')
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("name", ["softmax-mean", "batch", "mazur", "bce"])
+def test_numbers_pasted_from_python_are_not_marked_wrong_for_float_noise(name):
+    """-0.7000000000000001 is −0.7 to a marker: float noise in the 16th digit is not a mistake."""
+    spec = SPECS[name]()
+    sol = solve(spec)
+    values = PythonStudent(spec).work()
+    answers = parse_answers(pasted(sol, values), "answers.toml", sol)
+    noisy = [k for k, a in answers.items() if abs(a.value - sol_value(sol, k)) > F(1, 2 * 10 ** a.decimals)]
+    assert noisy, "the student's numbers must carry float noise for this test to mean anything"
+    bad = [(m.quantity.key, m.answer.text, m.verdict, m.note) for m in check(sol, answers).marks
+           if m.verdict != "right" or m.mistake]
+    assert not bad
+
+
+def sol_value(sol, key: str) -> F:
+    return next(q.value for q in quantities(sol) if q.key == key)
+
+
+def test_a_pasted_number_is_still_held_to_its_first_ten_significant_digits():
+    """Float noise is forgiven, a wrong 8th digit is not: 16 digits of a wrong number are wrong."""
+    spec = SPECS["softmax-mean"]()
+    sol = solve(spec)
+    q = next(q for q in quantities(sol) if q.name == "a1_1_s1")
+    for factor, verdict in ((1 + 1e-7, "wrong"), (1 - 1e-7, "wrong"), (1 + 1e-14, "right")):
+        text = f'[step1]\na1_1_s1 = "{float(q.value) * factor!r}"\n'
+        mark_ = check(sol, parse_answers(text, "a.toml", sol)).by_key()[q.key]
+        assert mark_.verdict == verdict, (factor, mark_.answer.text)
+
+
+def test_a_pasted_number_is_shown_short_in_the_report_and_on_the_sheet():
+    """At 80 columns each quantity keeps one line: the yours column shows the number to the sheet's 4
+    decimals and an ellipsis (the box on the marked sheet shows the same), the first-wrong sentence
+    the number as written."""
+    import io
+
+    from rich.console import Console
+
+    from worksheet.feedback import print_marking, shown
+
+    assert shown("-0.7000000000000001") == "−0.7000…"
+    assert shown("0.09999999999999998") == "0.09999…"  # at least 4 significant digits
+    assert shown("12.345678901234567") == "12.3456…"
+    assert shown("-0.7000") == "−0.7000" and shown("0.1234567") == "0.1234567"  # a hand's number as written
+    spec = SPECS["softmax-mean"]()
+    sol = solve(spec)
+    values = PythonStudent(spec).work()
+    values["step1.z1_1_s1"] += F(1, 100)  # one wrong number, pasted with all its digits
+    marking = check(sol, parse_answers(pasted(sol, values), "answers.toml", sol))
+    out = io.StringIO()
+    print_marking(marking, Console(file=out, width=80, color_system=None))
+    text = out.getvalue()
+    rows = [line for line in text.splitlines() if re.match(r"\s+1\s+\w+\s", line)]
+    assert len(rows) == len(marking.marks), "a row split over lines"
+    assert f"you wrote {float(values['step1.z1_1_s1'])!r}".replace("-", "−") in " ".join(text.split())
+
+
+# A class trial's variant where rounding as you go meets a tie: ŷ = 0.4289 gives the taught
+# δ = ½·(0.4289 − 1) = −0.28555, which one student rounds to −0.2856 and another to −0.2855.
+TIE = """
+title = "a tie: ½·(0.4289 − 1)"
+[network]
+inputs = 2
+layers = [{ units = 3, activation = "tanh" }, { units = 2, activation = "softmax" }]
+[[init.layers]]
+W = [[0.2, -0.3], [-0.5, -0.3], [0.3, -0.5]]
+b = [0.1, 0, -0.1]
+[[init.layers]]
+W = [[0.2, 0.2, 0.1], [-0.5, -0.2, 0.2]]
+b = [0, 0.05]
+[data]
+x = [[1, 1], [1, -0.5]]
+y = [[1, 0], [0, 1]]
+[training]
+loss = "cross_entropy"
+reduction = "mean"
+learning_rate = 0.5
+steps = 1
+"""
+SPECS["tie"] = lambda: parse_spec(TIE, "tie")
+TIE_RULES = {"away": ROUND_HALF_UP, "toward": ROUND_HALF_DOWN, "even": ROUND_HALF_EVEN}
+
+
+def tie_students(spec) -> dict[str, dict[str, F]]:
+    """The same correct work to 4 decimals, each tie broken each way; taught δ's and chain-rule ones."""
+    return {f"{rule}-{'taught' if taught else 'chain'}-{'terms' if terms else 'numbers'}":
+            Student(spec, decimals=4, terms=terms, ties=mode, taught=taught).work()
+            for rule, mode in TIE_RULES.items() for taught in (True, False) for terms in (False, True)}
+
+
+def test_a_tie_rounded_either_way_is_right():
+    spec = SPECS["tie"]()
+    students = tie_students(spec)
+    assert students["away-taught-numbers"]["step1.delta2_1_s1"] == F("-0.2856")
+    assert students["toward-taught-numbers"]["step1.delta2_1_s1"] == F("-0.2855")
+    for name, values in students.items():
+        bad = [(m.quantity.key, m.answer.text) for m in mark(spec, values).marks if m.verdict != "right"]
+        assert not bad, name

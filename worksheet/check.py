@@ -5,8 +5,11 @@ Contract: pure. `check(sol, answers, weights, parts)` gives every quantity
 computation runs:
 
 - right: within half a unit of the last decimal written (at least
-  `MIN_DECIMALS` decimals are asked for) of the exact value, of the value a
-  student gets who rounds every earlier quantity to that many decimals, or of
+  `MIN_DECIMALS` decimals are asked for; a number pasted from a computer,
+  with more than `MACHINE_DIGITS` significant digits, within half a unit of
+  its 10th or of the 12th decimal, so that float noise is not wrong) of the
+  exact value, of the value a student gets who rounds every earlier
+  quantity to that many decimals, or of
   the value that follows from the student's own right answers (a student who
   rounds as they go is never wrong); an exact fraction must be exact;
 - carried: wrong against the key, but right when recomputed from the
@@ -37,6 +40,7 @@ from __future__ import annotations
 from collections import ChainMap
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 
 import mpmath
@@ -49,6 +53,10 @@ from .solve import Solution
 from .spec import PARTS, POINT_PARTS, Spec
 
 MIN_DECIMALS = 2  # "14" is held to 14.00 ± 0.005, not to ± 0.5
+# A number written with more significant digits than MACHINE_DIGITS was pasted from a computer: held
+# to that many, or MACHINE_PLACES decimals (float64 noise is about 1e-16 of the numbers it came from).
+MACHINE_DIGITS = 10
+MACHINE_PLACES = 12
 VERDICTS = ("right", "carried", "wrong", "missing")
 DEFAULT_WEIGHTS = {"right": Fraction(1), "carried": Fraction(1), "wrong": Fraction(0), "missing": Fraction(0)}
 DIGITS = 40  # working digits of exp, log and tanh
@@ -120,15 +128,62 @@ class Marking:
         return {m.quantity.key: m for m in self.marks}
 
 
+def significant_digits(text: str) -> int:
+    """The significant digits a decimal is written with: 0.0250 has 3, −0.7000000000000001 has 16."""
+    digits = "".join(ch for ch in text if ch.isdigit()).lstrip("0")
+    return len(digits)
+
+
+def machine_written(answer: Answer) -> bool:
+    """A decimal with more significant digits than any hand writes: pasted from a computer, whose
+    last digits are binary floating-point noise (0.1 + 0.2 = 0.30000000000000004)."""
+    return answer.decimals is not None and significant_digits(answer.text) > MACHINE_DIGITS
+
+
 def tolerance(answer: Answer) -> Fraction:
-    """Half a unit of the last decimal written; nothing for a fraction, which must be exact."""
+    """Half a unit of the last decimal written; nothing for a fraction, which must be exact. A
+    machine-written number is held to its first `MACHINE_DIGITS` significant digits or
+    `MACHINE_PLACES` decimals, whichever is looser: a marker does not mark float noise wrong."""
     if answer.decimals is None:
         return Fraction(0)
-    return Fraction(1, 2 * 10 ** max(answer.decimals, MIN_DECIMALS))
+    half = Fraction(1, 2 * 10 ** max(answer.decimals, MIN_DECIMALS))
+    if not machine_written(answer):
+        return half
+    lead = Decimal(answer.text.strip()).adjusted()  # the power of ten of the first significant digit
+    return max(half, Fraction(1, 2) * Fraction(10) ** (lead - MACHINE_DIGITS + 1),
+               Fraction(1, 2 * 10 ** MACHINE_PLACES))
 
 
-def _rounded(value: Fraction, decimals: int) -> Fraction:
-    return Fraction(round_half_up(value, decimals))
+def held_places(answer: Answer) -> int | None:
+    """The decimals an answer is compared to a rounded chain at: those written, at least
+    `MIN_DECIMALS` and, for a machine-written number, at most `MACHINE_PLACES` (past those its
+    digits are noise, and every other count of decimals is another chain to compute)."""
+    if answer.decimals is None:
+        return None
+    places = max(answer.decimals, MIN_DECIMALS)
+    return min(places, MACHINE_PLACES) if machine_written(answer) else places
+
+
+# How a student may break a tie (a value exactly halfway, 0.28555 to 4 decimals): away from zero as
+# taught; toward zero; to even (Python's round, a spreadsheet's); up and down (a float's noise on
+# either side of the half decides it, as for ½·(0.4289 − 1) in float64).
+TIES = ("away", "toward", "even", "up", "down")
+_TIE_MODES = {"away": ROUND_HALF_UP, "toward": ROUND_HALF_DOWN, "even": ROUND_HALF_EVEN}
+
+
+def _tie(value: Fraction, decimals: int) -> bool:
+    """Whether `value` lies exactly halfway between two numbers of `decimals` decimals."""
+    return (value * 10**decimals).denominator == 2
+
+
+def _rounded(value: Fraction, decimals: int, ties: str = "away") -> Fraction:
+    if ties == "away":
+        return Fraction(round_half_up(value, decimals))
+    mode = _TIE_MODES.get(ties) or (ROUND_HALF_UP if (value > 0) == (ties == "up") else ROUND_HALF_DOWN)
+    with localcontext() as ctx:
+        ctx.prec = 80
+        d = Decimal(value.numerator) / Decimal(value.denominator)
+        return Fraction(d.quantize(Decimal(1).scaleb(-decimals), rounding=mode))
 
 
 # -- exact arithmetic with a few transcendental functions -----------------------
@@ -186,13 +241,19 @@ class _Formulas:
     `places`, every term of a sum is rounded to that many decimals first, as a
     student does who writes each product down before adding."""
 
-    def __init__(self, sol: Solution, get: Lookup, places: int | None = None):
-        self.sol, self.spec, self.get, self.places = sol, sol.spec, get, places
+    def __init__(self, sol: Solution, get: Lookup, places: int | None = None, ties: str = "away",
+                 taught: bool = True):
+        self.sol, self.spec, self.get, self.places, self.ties = sol, sol.spec, get, places, ties
+        self.taught = taught  # a cancelling pair's output δ as scale·(ŷ − y); False: by the chain rule
+        self.tied = False  # whether a term rounded was a tie (the other `ties` would round it otherwise)
         self.depth = len(self.spec.layers)
         self.scale = loss_scale(self.spec)
 
     def t(self, term: Fraction) -> Fraction:
-        return term if self.places is None else _rounded(term, self.places)
+        if self.places is None:
+            return term
+        self.tied = self.tied or _tie(term, self.places)
+        return _rounded(term, self.places, self.ties)
 
     # values the formulas read
     def param(self, step: int, group: str, index: tuple[int, ...]) -> Fraction:
@@ -300,11 +361,12 @@ class _Formulas:
         """Whether the output δ has the taught form scale·(ŷ − y) (softmax with CE, sigmoid with BCE)."""
         return (self.spec.layers[-1].activation, self.spec.loss) in CANCELLING
 
-    def delta_output(self, step, i, s, derivative=True, taught=True) -> Fraction:
-        """The output layer's δ; `taught` False: by the chain rule from ∂L/∂ŷ even where the
-        taught form scale·(ŷ − y) is what the key writes (a student may work it either way)."""
+    def delta_output(self, step, i, s, derivative=True, taught: bool | None = None) -> Fraction:
+        """The output layer's δ; `taught` False (None: as the calculation was set up): by the chain
+        rule from ∂L/∂ŷ even where the taught form scale·(ŷ − y) is what the key writes (a student
+        may work it either way)."""
         l = self.depth
-        if derivative and taught and self.cancelling:
+        if derivative and (self.taught if taught is None else taught) and self.cancelling:
             # the taught form the key writes: scale·(ŷᵢ·Σₖ yₖ − yᵢ), from the student's ŷ alone
             ys = self.spec.y[s - 1]
             total = sum(ys) if self.spec.loss == "cross_entropy" else 1
@@ -580,27 +642,52 @@ CATALOGUE: tuple[Mistake, ...] = (
 # -- the chains a marker recomputes ------------------------------------------
 
 def _chain(sol: Solution, qs: tuple[Quantity, ...], given: Mapping[str, Fraction],
-           decimals: int | None, terms: bool = False) -> dict[str, Fraction | None]:
+           decimals: int | None, terms: bool = False, ties: str = "away", taught: bool = True,
+           met: list[str] | None = None) -> dict[str, Fraction | None]:
     """Every quantity as a student gets it who writes `given` and computes the
     rest from it, rounding each to `decimals` as they go (None: not at all),
-    with `terms` each product inside a sum too.
+    with `terms` each product inside a sum too, a tie broken as `ties` says,
+    a cancelling pair's output δ in the taught form or (`taught` False) by the
+    chain rule. `met` collects the keys of the quantities where a tie was met.
     None where it cannot be computed (it follows from an impossible number)."""
     values: dict[str, Fraction | None] = {}
-    calc = _Formulas(sol, _reader(values), decimals if terms else None)
+    calc = _Formulas(sol, _reader(values), decimals if terms else None, ties, taught)
     for q in qs:
         if q.key in given:
             values[q.key] = given[q.key]
             continue
+        calc.tied = False
         v = _attempt(lambda: calc.value(q))  # noqa: B023
-        values[q.key] = v if v is None or decimals is None else _rounded(v, decimals)
+        if met is not None and v is not None and decimals is not None and (calc.tied or _tie(v, decimals)):
+            met.append(q.key)
+        values[q.key] = v if v is None or decimals is None else _rounded(v, decimals, ties)
     return values
 
 
-def rounded_chain(sol: Solution, decimals: int, terms: bool = False) -> dict[str, Fraction | None]:
+def rounded_chain(sol: Solution, decimals: int, terms: bool = False,
+                  ties: str = "away") -> dict[str, Fraction | None]:
     """Every quantity (by key) as a student gets it who works the whole sheet correctly and rounds
-    each number to `decimals` as they go (`terms`: each product inside a sum too); the checker
-    marks these right, and an export that cannot carry the checker compares with them."""
-    return _chain(sol, quantities(sol), {}, decimals, terms)
+    each number to `decimals` as they go (`terms`: each product inside a sum too), breaking a tie
+    as `ties` (one of `TIES`) says; the checker marks these right, whichever way the ties go, and
+    an export that cannot carry the checker compares with them."""
+    return _chain(sol, quantities(sol), {}, decimals, terms, ties)
+
+
+def rounded_chains(sol: Solution, decimals: int) -> list[dict[str, Fraction | None]]:
+    """Every way a student who works the whole sheet correctly, rounding each number to `decimals`
+    as they go, may get each quantity, and the checker marks right: each number rounded, or each
+    product inside a sum too; a cancelling pair's output δ in the taught form or by the chain rule
+    from the rounded ∂L/∂ŷ; where a tie is met, broken each way of `TIES` (the same chain elsewhere)."""
+    qs = quantities(sol)
+    cancelling = (sol.spec.layers[-1].activation, sol.spec.loss) in CANCELLING
+    out = []
+    for terms in (False, True):
+        for taught in (True, False) if cancelling else (True,):
+            met: list[str] = []
+            out.append(_chain(sol, qs, {}, decimals, terms, "away", taught, met))
+            if met:
+                out += [_chain(sol, qs, {}, decimals, terms, ties, taught) for ties in TIES[1:]]
+    return out
 
 
 def _reader(values: Mapping[str, Fraction | None], used: list[str] | None = None,
@@ -640,18 +727,29 @@ class _Marker:
         self.by_key = {q.key: q for q in self.qs}
         self.written = {k: a.value for k, a in answers.items()}
         self.own = _chain(sol, self.qs, self.written, None)
-        self._chains: dict[tuple[str, int, bool], dict] = {}
+        self._chains: dict[tuple[str, int, bool, str], dict] = {}
         self.sources: dict[str, frozenset[str]] = {}  # the wrong written answers each value follows from
         self._inputs: dict[str, tuple[str, ...]] = {}
         self._own_values: dict[str, _Recomputed] = {}
         self.place = {q.key: n for n, q in enumerate(self.qs)}
 
-    def chain(self, which: str, decimals: int, terms: bool = False) -> dict[str, Fraction | None]:
-        """The key's rounded chain, or the student's own rounded one (`terms`: each product too)."""
-        if (which, decimals, terms) not in self._chains:
+    def chain(self, which: str, decimals: int, terms: bool = False, ties: str = "away") -> dict[str, Fraction | None]:
+        """The key's rounded chain, or the student's own rounded one (`terms`: each product too;
+        `ties`: a tie broken that way)."""
+        if (which, decimals, terms, ties) not in self._chains:
             given = self.written if which == "own" else {}
-            self._chains[which, decimals, terms] = _chain(self.sol, self.qs, given, decimals, terms)
-        return self._chains[which, decimals, terms]
+            self._chains[which, decimals, terms, ties] = _chain(self.sol, self.qs, given, decimals, terms, ties)
+        return self._chains[which, decimals, terms, ties]
+
+    def rounded_own(self, q: Quantity, places: int, ties: str) -> list[Fraction | None]:
+        """q from the student's own numbers, the unwritten ones rounded to `places` as they go, and
+        then each product too, a tie broken as `ties` says."""
+        out = []
+        for terms in (False, True):
+            chain = self.chain("own", places, terms, ties)
+            out.append(_attempt(lambda: _Formulas(self.sol, _reader(chain), places if terms else None,  # noqa: B023
+                                                  ties).value(q)))
+        return out
 
     def recompute(self, fn: Callable[[_Formulas], list[Fraction]]) -> _Recomputed:
         """`fn` over the student's own numbers, with the allowance: each written
@@ -700,19 +798,21 @@ class _Marker:
         follows = self.follows(own.inputs)
         from_yours = own.values[0] if own.values and follows else None
         # "0.2" is held to 0.20 ± 0.005, and so is compared with the chain rounded to 2 places
-        places = None if answer.decimals is None else max(answer.decimals, MIN_DECIMALS)
+        places = held_places(answer)
         if near(q.value) or (places is not None and near(self.chain("key", places)[q.key])):
             self.sources[q.key] = frozenset()
             return Mark(q, "right", answer)
         candidates = list(own.values)
-        if places is not None:  # the student rounded the unwritten quantities too, and maybe each term
-            for terms in (False, True):
-                chain = self.chain("own", places, terms)
-                candidates.append(_attempt(lambda: _Formulas(self.sol, _reader(chain), places if terms else None)  # noqa: B023
-                                           .value(q)))
+        # the student rounded the unwritten quantities too, and maybe each term; a tie either way
+        # (tried only when the usual rounding does not explain the number: it costs more chains)
+        for ties in ("away", *TIES[1:]) if places is not None else ():
+            candidates += self.rounded_own(q, places, ties)
+            known = [v for v in candidates if v is not None]
+            # anything between the exact and the rounded recomputation: a student may round some
+            # unwritten numbers and carry others in full
+            if known and min(known) - tol - own.allowance <= answer.value <= max(known) + tol + own.allowance:
+                return self._follows(q, answer, follows, from_yours)
         known = [v for v in candidates if v is not None]
-        # anything between the exact and the rounded recomputation: a student may round some
-        # unwritten numbers and carry others in full
         if known and min(known) - tol - own.allowance <= answer.value <= max(known) + tol + own.allowance:
             return self._follows(q, answer, follows, from_yours)
         # an output δ the key writes as scale·(ŷ − y) may be worked by the chain rule from the
@@ -800,7 +900,7 @@ class _Marker:
             limits[k] = (tolerance(m.answer) + right.allowance, (*right.values, m.quantity.value))
         base = _Formulas(self.sol, _reader(self.own))
         # the unwritten work recomputed exactly, and rounded as the student wrote their answers
-        variants = [None, *sorted({max(m.answer.decimals, MIN_DECIMALS) for m in pending.values()
+        variants = [None, *sorted({held_places(m.answer) for m in pending.values()
                                    if m.answer.decimals is not None})]
         candidates = []  # (seeds, catalogue index, mistake, which of its values)
         for n, m in enumerate(CATALOGUE):
