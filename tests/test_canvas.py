@@ -24,9 +24,9 @@ from fractions import Fraction as F
 
 import pytest
 from conftest import BAD_EXPORT_INPUT, PROBLEMS, ROOT, load, make_class, make_export_sources
-from test_check import Student
+from test_check import SPECS, Student, tie_students
 
-from worksheet.check import rounded_chain
+from worksheet.check import rounded_chains
 from worksheet.classes.canvas import canvas_files, canvas_zip
 from worksheet.cli import main
 from worksheet.quantities import quantities
@@ -212,8 +212,9 @@ def test_the_answers_are_what_worksheet_solve_json_prints(capsys):
 
 
 def checker_allowance(sol, key: str, value: F) -> F:
-    """Half a unit of the 4th decimal plus the drift of the checker's two rounded chains."""
-    chains = [rounded_chain(sol, 4, terms) for terms in (False, True)]
+    """Half a unit of the 4th decimal plus the drift of the checker's rounded chains (each number, and
+    each product too; each way of breaking a tie; an output δ by the taught form or the chain rule)."""
+    chains = rounded_chains(sol, 4)
     return F(1, 20000) + max(abs(c[key] - value) for c in chains if c.get(key) is not None)
 
 
@@ -237,6 +238,18 @@ def test_a_student_who_rounds_to_4_decimals_as_they_go_is_marked_right(name, ter
     student = Student(spec, decimals=4, terms=terms).work()
     for q, item in zip(quantities(solve(spec)), items):
         assert F(item["low"]) <= F(student[q.key]) <= F(item["high"]), q.key
+
+
+def test_a_student_who_rounds_a_tie_either_way_is_marked_right():
+    """δ = ½·(0.4289 − 1) = −0.28555 written −0.2856 or −0.2855 (db2_1 −0.0270 or −0.0269): the checker
+    marks both right, and so must every margin."""
+    spec = SPECS["tie"]()
+    items = numerical(quizzes(package(spec))[0])
+    students = tie_students(spec)
+    assert len({v["step1.db2_1"] for v in students.values()}) > 1, "the tie must move db2_1"
+    for name, student in students.items():
+        for q, item in zip(quantities(solve(spec)), items):
+            assert F(item["low"]) <= F(student[q.key]) <= F(item["high"]), (name, q.key)
 
 
 def test_only_some_parts():

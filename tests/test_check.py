@@ -7,7 +7,7 @@ number as they go, half up, as taught."""
 import math
 import random
 import re
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction as F
 
 import pytest
@@ -41,33 +41,37 @@ steps = 2
 """
 
 
-def rounded(v: F, decimals: int | None) -> F:
-    """Schoolbook rounding of an exact value: a tie goes away from zero."""
+def rounded(v: F, decimals: int | None, ties: str = ROUND_HALF_UP) -> F:
+    """Schoolbook rounding of an exact value: a tie goes away from zero (or as `ties` says:
+    ROUND_HALF_DOWN toward zero, ROUND_HALF_EVEN to even)."""
     if decimals is None:
         return v
     with localcontext() as ctx:
         ctx.prec = 100
         d = Decimal(v.numerator) / Decimal(v.denominator)
-        return F(d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+        return F(d.quantize(Decimal(1).scaleb(-decimals), rounding=ties))
 
 
 class Student:
     """Works a dense network by hand: any activation the README lists, any
     loss, plain SGD or momentum. `slip` = (key, mistake) makes one mistake at
     one quantity; every later number is computed, correctly, from the
-    student's own. e^x, log and tanh come from a calculator (float64)."""
+    student's own. e^x, log and tanh come from a calculator (float64). `ties`: how they round a
+    tie; `taught`: softmax with cross-entropy and sigmoid with BCE, each output δ written as the
+    course's scale·(ŷ − y) from their own ŷ, not by the chain rule from their ∂L/∂ŷ."""
 
-    def __init__(self, spec, slip=(None, None), decimals=None, terms=False):
+    def __init__(self, spec, slip=(None, None), decimals=None, terms=False, ties=ROUND_HALF_UP, taught=False):
         self.spec, self.slip, self.decimals, self.terms = spec, slip, decimals, terms
+        self.ties, self.taught = ties, taught
         self.values: dict[str, F] = {}
 
     def term(self, v: F) -> F:
         """A product inside a sum: written down (rounded) first by a student who works that way."""
-        return rounded(v, self.decimals) if self.terms else v
+        return rounded(v, self.decimals, self.ties) if self.terms else v
 
     def put(self, key: str, correct: F, wrong=None) -> F:
         v = wrong() if self.slip[0] == key and wrong is not None else correct
-        v = rounded(v, self.decimals(key) if callable(self.decimals) else self.decimals)
+        v = rounded(v, self.decimals(key) if callable(self.decimals) else self.decimals, self.ties)
         self.values[key] = v
         return v
 
@@ -143,6 +147,12 @@ class Student:
                     for i in range(layer.units):
                         z, a = zs[l, s][i], acts[l, s][i]
                         key = f"{p}delta{l}_{i + 1}{sfx(s)}"
+                        if l == L and self.taught and (layer.activation, spec.loss) in (
+                                ("softmax", "cross_entropy"), ("sigmoid", "bce")):
+                            ys_ = ys[s - 1]
+                            total = sum(ys_) if spec.loss == "cross_entropy" else 1
+                            d_list.append(self.put(key, scale * (acts[L, s][i] * total - ys_[i])))
+                            continue
                         if l == L and layer.activation == "softmax":
                             ak = acts[L, s]
                             d_list.append(self.put(key, sum(dys[k] * ak[k] * ((1 if k == i else 0) - ak[i])
@@ -164,6 +174,8 @@ class Student:
                             "no_derivative": lambda up=up: up,
                             "sigma_for_derivative": lambda up=up, a=a: up * a,
                             "derivative_at_a": lambda up=up, a=a, layer=layer: up * deriv(layer, a, act(layer, [a], 0)),
+                            # σ′ = a(1 − a) or tanh′ = 1 − a² written with z for a
+                            "derivative_with_z": lambda up=up, z=z, layer=layer: up * deriv(layer, z, z),
                             "sequential": sequential,
                             "transposed": lambda l=l, s=s, i=i, z=z, a=a, layer=layer: sum(
                                 deltas[l + 1, s][k] * W[l][i][k] for k in range(spec.layers[l].units))
@@ -938,3 +950,239 @@ def test_an_output_delta_worked_the_taught_way_follows_from_the_students_yhat(na
     assert by_key[yhat_key].verdict == "wrong"
     assert by_key[delta_key].verdict == "carried", by_key[delta_key].note
     assert yhat_key in by_key[delta_key].follows
+
+
+# A student's own problem as in the class trial: a tanh hidden layer, a softmax output, cross-entropy
+# averaged over 2 samples.
+SOFTMAX_MEAN = """
+title = "2-3-2 tanh, softmax, cross-entropy over 2 samples"
+[network]
+inputs = 2
+layers = [{ units = 3, activation = "tanh" }, { units = 2, activation = "softmax" }]
+[[init.layers]]
+W = [[0.3, 0.4], [0.2, -0.5], [-0.5, -0.3]]
+b = [0.1, 0, -0.1]
+[[init.layers]]
+W = [[0.4, 0.1, -0.3], [-0.5, 0.3, 0.4]]
+b = [0, 0.05]
+[data]
+x = [[1, 1], [1, -1]]
+y = [[1, 0], [0, 1]]
+[training]
+loss = "cross_entropy"
+reduction = "mean"
+learning_rate = 0.1
+steps = 1
+"""
+SPECS["softmax-mean"] = lambda: parse_spec(SOFTMAX_MEAN, "softmax-mean")
+
+
+class SumStudent(Student):
+    """Leaves the mean's factor out everywhere: the loss is summed, and so is every ∂L/∂ŷ."""
+
+    def scale(self) -> F:
+        return F(1)
+
+
+def output_deltas(spec) -> list[str]:
+    L, sfx = len(spec.layers), (lambda s: f"_s{s}" if len(spec.x) > 1 else "")
+    return [f"step1.delta{L}_{i}{sfx(s)}" for s in range(1, len(spec.x) + 1)
+            for i in range(1, spec.layers[-1].units + 1)]
+
+
+@pytest.mark.parametrize("name", ["softmax-mean", "bce", "batch"])
+def test_a_mean_left_out_throughout_is_named_once_and_carried_through_the_deltas(name):
+    """The student writes L and ∂L/∂ŷ without the mean's factor, then each output δ by the chain
+    rule from their own ∂L/∂ŷ: the slip is named on L and ∂L/∂ŷ, and the δ's and everything after
+    them are carried forward from those ∂L/∂ŷ's, not wrong."""
+    spec = SPECS[name]()
+    values = SumStudent(spec).work()
+    marking = mark(spec, values)
+    by_key = marking.by_key()
+    wrong = {m.quantity.key: m.mistake for m in marking.marks if m.verdict == "wrong"}
+    assert set(wrong.values()) == {"mean_sum"}, wrong
+    assert {k.split(".")[1].split("_")[0] for k in wrong} <= {"L", "dL"}, wrong
+    for key in output_deltas(spec):
+        if by_key[key].verdict != "right":
+            assert by_key[key].verdict == "carried" and all("dL_dyhat" in k for k in by_key[key].follows), key
+    assert all(m.verdict in ("right", "carried") for m in marking.marks if m.quantity.kind not in ("loss", "dyhat"))
+
+
+@pytest.mark.parametrize("name", ["softmax-mean", "bce"])
+@pytest.mark.parametrize("wrote_dyhat", [True, False])
+def test_a_taught_delta_without_the_means_factor_names_the_slip_on_the_delta(name, wrote_dyhat):
+    """δ = ŷ − y where the mean needs (ŷ − y)/n, with ∂L/∂ŷ right (or not written): the δ's are
+    wrong with the mean and the sum confused named on them; what follows is carried forward."""
+    spec = SPECS[name]()
+    n, L = len(spec.x), len(spec.layers)
+
+    class TaughtSumStudent(Student):
+        def put(self, key, correct, wrong=None):
+            return super().put(key, correct * n if key in output_deltas(spec) else correct, wrong)
+
+    values = TaughtSumStudent(spec).work()
+    marking = mark(spec, values, leave_out=() if wrote_dyhat else
+                   {q.key for q in quantities(solve(spec)) if q.kind in ("loss", "dyhat")})
+    by_key = marking.by_key()
+    for key in output_deltas(spec):
+        assert by_key[key].verdict == "wrong" and by_key[key].mistake == "mean_sum", (key, by_key[key].note)
+    others = [m for m in marking.marks if m.quantity.key not in output_deltas(spec) and m.verdict != "missing"]
+    assert all(m.verdict in ("right", "carried") for m in others)
+    assert any(m.verdict == "carried" and m.quantity.layer < L for m in others)
+
+
+@pytest.mark.parametrize("name, where, fn, other", [("softmax-mean", "step1.delta1_1_s1", "tanh", "σ"),
+                                                     ("batch", "step1.delta1_2_s2", "σ", "tanh")])
+@pytest.mark.parametrize("way", ["derivative_with_z", "derivative_at_a"])
+def test_the_derivative_slip_says_which_way_round_with_the_networks_activation(name, where, fn, other, way):
+    """tanh′ written 1 − z² is not "taken at a instead of at z": the note says what the student did,
+    in the activation the network has."""
+    spec = SPECS[name]()
+    marking = mark(spec, Student(spec, slip=(where, way)).work())
+    slip = marking.by_key()[where]
+    assert slip.verdict == "wrong" and slip.mistake == "derivative_at_a", slip.note
+    assert f"{fn}′" in slip.note and other not in slip.note, slip.note
+    if way == "derivative_with_z":
+        assert ("1 − z²" if fn == "tanh" else "z(1 − z)") in slip.note and "taken at a" not in slip.note, slip.note
+    else:
+        assert "taken at a" in slip.note and "z²" not in slip.note and "z(1 − z)" not in slip.note, slip.note
+
+
+@pytest.mark.parametrize("name, where, names, absent", [
+    ("softmax-mean", "step1.delta1_2_s2", ["tanh′"], ["ReLU", "σ"]),
+    ("distinct", "step1.delta2_1", ["ReLU′"], ["σ", "tanh"]),
+    ("mazur", "step1.delta1_1", ["σ′"], ["ReLU", "tanh"]),
+])
+def test_a_left_out_derivative_names_the_activation_the_network_uses(name, where, names, absent):
+    """Not "(ReLU′ or σ′)" in a tanh network: the note, and the words for the whole problem (a class
+    summary's), name the activations this network has."""
+    from worksheet.check import mistake_text
+
+    spec = SPECS[name]()
+    marking = mark(spec, Student(spec, slip=(where, "no_derivative")).work())
+    slip = marking.by_key()[where]
+    assert slip.mistake == "no_derivative"
+    for text in (slip.note, mistake_text("no_derivative", spec)):
+        assert all(n in text for n in names) and not any(a in text for a in absent), text
+    both = mistake_text("no_derivative", SPECS["sigmoid-softmax"]())
+    assert "σ′" in both and "tanh′" in both and "ReLU" not in both, both
+
+
+class PythonStudent(Student):
+    """Works in Python floats and pastes what Python prints: each number is the nearest double to
+    what it is computed from (the student's own doubles), written as repr() writes it, up to 17
+    significant digits with binary noise in the last ones (0.30000000000000004)."""
+
+    def put(self, key, correct, wrong=None):
+        v = super().put(key, correct, wrong)
+        self.values[key] = F(float(v))
+        return self.values[key]
+
+
+def pasted(sol, values: dict[str, F]) -> str:
+    lines, step = [], 0
+    for q in quantities(sol):
+        if q.step != step:
+            step = q.step
+            lines.append(f"[step{step}]")
+        lines.append(f'{q.name} = "{float(values[q.key])!r}"')
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("name", ["softmax-mean", "batch", "mazur", "bce"])
+def test_numbers_pasted_from_python_are_not_marked_wrong_for_float_noise(name):
+    """-0.7000000000000001 is −0.7 to a marker: float noise in the 16th digit is not a mistake."""
+    spec = SPECS[name]()
+    sol = solve(spec)
+    values = PythonStudent(spec).work()
+    answers = parse_answers(pasted(sol, values), "answers.toml", sol)
+    noisy = [k for k, a in answers.items() if abs(a.value - sol_value(sol, k)) > F(1, 2 * 10 ** a.decimals)]
+    assert noisy, "the student's numbers must carry float noise for this test to mean anything"
+    bad = [(m.quantity.key, m.answer.text, m.verdict, m.note) for m in check(sol, answers).marks
+           if m.verdict != "right" or m.mistake]
+    assert not bad
+
+
+def sol_value(sol, key: str) -> F:
+    return next(q.value for q in quantities(sol) if q.key == key)
+
+
+def test_a_pasted_number_is_still_held_to_its_first_ten_significant_digits():
+    """Float noise is forgiven, a wrong 8th digit is not: 16 digits of a wrong number are wrong."""
+    spec = SPECS["softmax-mean"]()
+    sol = solve(spec)
+    q = next(q for q in quantities(sol) if q.name == "a1_1_s1")
+    for factor, verdict in ((1 + 1e-7, "wrong"), (1 - 1e-7, "wrong"), (1 + 1e-14, "right")):
+        text = f'[step1]\na1_1_s1 = "{float(q.value) * factor!r}"\n'
+        mark_ = check(sol, parse_answers(text, "a.toml", sol)).by_key()[q.key]
+        assert mark_.verdict == verdict, (factor, mark_.answer.text)
+
+
+def test_a_pasted_number_is_shown_short_in_the_report_and_on_the_sheet():
+    """At 80 columns each quantity keeps one line: the yours column shows the number to the sheet's 4
+    decimals and an ellipsis (the box on the marked sheet shows the same), the first-wrong sentence
+    the number as written."""
+    import io
+
+    from rich.console import Console
+
+    from worksheet.feedback import print_marking, shown
+
+    assert shown("-0.7000000000000001") == "−0.7000…"
+    assert shown("0.09999999999999998") == "0.09999…"  # at least 4 significant digits
+    assert shown("12.345678901234567") == "12.3456…"
+    assert shown("-0.7000") == "−0.7000" and shown("0.1234567") == "0.1234567"  # a hand's number as written
+    spec = SPECS["softmax-mean"]()
+    sol = solve(spec)
+    values = PythonStudent(spec).work()
+    values["step1.z1_1_s1"] += F(1, 100)  # one wrong number, pasted with all its digits
+    marking = check(sol, parse_answers(pasted(sol, values), "answers.toml", sol))
+    out = io.StringIO()
+    print_marking(marking, Console(file=out, width=80, color_system=None))
+    text = out.getvalue()
+    rows = [line for line in text.splitlines() if re.match(r"\s+1\s+\w+\s", line)]
+    assert len(rows) == len(marking.marks), "a row split over lines"
+    assert f"you wrote {float(values['step1.z1_1_s1'])!r}".replace("-", "−") in " ".join(text.split())
+
+
+# A class trial's variant where rounding as you go meets a tie: ŷ = 0.4289 gives the taught
+# δ = ½·(0.4289 − 1) = −0.28555, which one student rounds to −0.2856 and another to −0.2855.
+TIE = """
+title = "a tie: ½·(0.4289 − 1)"
+[network]
+inputs = 2
+layers = [{ units = 3, activation = "tanh" }, { units = 2, activation = "softmax" }]
+[[init.layers]]
+W = [[0.2, -0.3], [-0.5, -0.3], [0.3, -0.5]]
+b = [0.1, 0, -0.1]
+[[init.layers]]
+W = [[0.2, 0.2, 0.1], [-0.5, -0.2, 0.2]]
+b = [0, 0.05]
+[data]
+x = [[1, 1], [1, -0.5]]
+y = [[1, 0], [0, 1]]
+[training]
+loss = "cross_entropy"
+reduction = "mean"
+learning_rate = 0.5
+steps = 1
+"""
+SPECS["tie"] = lambda: parse_spec(TIE, "tie")
+TIE_RULES = {"away": ROUND_HALF_UP, "toward": ROUND_HALF_DOWN, "even": ROUND_HALF_EVEN}
+
+
+def tie_students(spec) -> dict[str, dict[str, F]]:
+    """The same correct work to 4 decimals, each tie broken each way; taught δ's and chain-rule ones."""
+    return {f"{rule}-{'taught' if taught else 'chain'}-{'terms' if terms else 'numbers'}":
+            Student(spec, decimals=4, terms=terms, ties=mode, taught=taught).work()
+            for rule, mode in TIE_RULES.items() for taught in (True, False) for terms in (False, True)}
+
+
+def test_a_tie_rounded_either_way_is_right():
+    spec = SPECS["tie"]()
+    students = tie_students(spec)
+    assert students["away-taught-numbers"]["step1.delta2_1_s1"] == F("-0.2856")
+    assert students["toward-taught-numbers"]["step1.delta2_1_s1"] == F("-0.2855")
+    for name, values in students.items():
+        bad = [(m.quantity.key, m.answer.text) for m in mark(spec, values).marks if m.verdict != "right"]
+        assert not bad, name

@@ -17,7 +17,7 @@ from fractions import Fraction as F
 
 import pytest
 from conftest import BAD_EXPORT_INPUT, PROBLEMS, ROOT, load, make_class, make_export_sources
-from test_check import Student
+from test_check import SPECS, Student, tie_students
 
 from worksheet.classes.moodle import box, feedback_text, moodle_xml, number_text, question_name
 from worksheet.cli import main
@@ -146,6 +146,19 @@ def test_a_student_who_rounds_to_4_decimals_as_they_go_is_marked_right(name, ter
     for q, b in zip(quantities(solve(spec)), boxes):
         [alt] = b["alternatives"]
         assert abs(F(student[q.key]) - F(alt["value"])) <= F(alt["tolerance"]), q.key
+
+
+def test_a_student_who_rounds_a_tie_either_way_is_marked_right_in_every_box():
+    """ŷ = 0.4289 makes δ = ½·(0.4289 − 1) = −0.28555: written −0.2856 or −0.2855, and db2_1 then
+    −0.0270 or −0.0269, both right for `check`, so both inside every box's tolerance."""
+    spec = SPECS["tie"]()
+    boxes = read_cloze(text_of(questions(specs_xml(spec))[0]))
+    students = tie_students(spec)
+    assert len({v["step1.db2_1"] for v in students.values()}) > 1, "the tie must move db2_1"
+    for name, student in students.items():
+        for q, b in zip(quantities(solve(spec)), boxes):
+            [alt] = b["alternatives"]
+            assert abs(F(student[q.key]) - F(alt["value"])) <= F(alt["tolerance"]), (name, q.key)
 
 
 def test_the_tolerance_is_half_a_unit_of_the_4th_decimal_where_nothing_drifts():

@@ -5,8 +5,11 @@ Contract: pure. `check(sol, answers, weights, parts)` gives every quantity
 computation runs:
 
 - right: within half a unit of the last decimal written (at least
-  `MIN_DECIMALS` decimals are asked for) of the exact value, of the value a
-  student gets who rounds every earlier quantity to that many decimals, or of
+  `MIN_DECIMALS` decimals are asked for; a number pasted from a computer,
+  with more than `MACHINE_DIGITS` significant digits, within half a unit of
+  its 10th or of the 12th decimal, so that float noise is not wrong) of the
+  exact value, of the value a student gets who rounds every earlier
+  quantity to that many decimals, or of
   the value that follows from the student's own right answers (a student who
   rounds as they go is never wrong); an exact fraction must be exact;
 - carried: wrong against the key, but right when recomputed from the
@@ -37,6 +40,7 @@ from __future__ import annotations
 from collections import ChainMap
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
+from decimal import ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 
 import mpmath
@@ -46,9 +50,13 @@ from .derive import CANCELLING, loss_scale, sample_suffix
 from .notation import round_half_up
 from .quantities import Quantity, eta_name, param_name, quantities
 from .solve import Solution
-from .spec import PARTS, POINT_PARTS
+from .spec import PARTS, POINT_PARTS, Spec
 
 MIN_DECIMALS = 2  # "14" is held to 14.00 ± 0.005, not to ± 0.5
+# A number written with more significant digits than MACHINE_DIGITS was pasted from a computer: held
+# to that many, or MACHINE_PLACES decimals (float64 noise is about 1e-16 of the numbers it came from).
+MACHINE_DIGITS = 10
+MACHINE_PLACES = 12
 VERDICTS = ("right", "carried", "wrong", "missing")
 DEFAULT_WEIGHTS = {"right": Fraction(1), "carried": Fraction(1), "wrong": Fraction(0), "missing": Fraction(0)}
 DIGITS = 40  # working digits of exp, log and tanh
@@ -120,15 +128,62 @@ class Marking:
         return {m.quantity.key: m for m in self.marks}
 
 
+def significant_digits(text: str) -> int:
+    """The significant digits a decimal is written with: 0.0250 has 3, −0.7000000000000001 has 16."""
+    digits = "".join(ch for ch in text if ch.isdigit()).lstrip("0")
+    return len(digits)
+
+
+def machine_written(answer: Answer) -> bool:
+    """A decimal with more significant digits than any hand writes: pasted from a computer, whose
+    last digits are binary floating-point noise (0.1 + 0.2 = 0.30000000000000004)."""
+    return answer.decimals is not None and significant_digits(answer.text) > MACHINE_DIGITS
+
+
 def tolerance(answer: Answer) -> Fraction:
-    """Half a unit of the last decimal written; nothing for a fraction, which must be exact."""
+    """Half a unit of the last decimal written; nothing for a fraction, which must be exact. A
+    machine-written number is held to its first `MACHINE_DIGITS` significant digits or
+    `MACHINE_PLACES` decimals, whichever is looser: a marker does not mark float noise wrong."""
     if answer.decimals is None:
         return Fraction(0)
-    return Fraction(1, 2 * 10 ** max(answer.decimals, MIN_DECIMALS))
+    half = Fraction(1, 2 * 10 ** max(answer.decimals, MIN_DECIMALS))
+    if not machine_written(answer):
+        return half
+    lead = Decimal(answer.text.strip()).adjusted()  # the power of ten of the first significant digit
+    return max(half, Fraction(1, 2) * Fraction(10) ** (lead - MACHINE_DIGITS + 1),
+               Fraction(1, 2 * 10 ** MACHINE_PLACES))
 
 
-def _rounded(value: Fraction, decimals: int) -> Fraction:
-    return Fraction(round_half_up(value, decimals))
+def held_places(answer: Answer) -> int | None:
+    """The decimals an answer is compared to a rounded chain at: those written, at least
+    `MIN_DECIMALS` and, for a machine-written number, at most `MACHINE_PLACES` (past those its
+    digits are noise, and every other count of decimals is another chain to compute)."""
+    if answer.decimals is None:
+        return None
+    places = max(answer.decimals, MIN_DECIMALS)
+    return min(places, MACHINE_PLACES) if machine_written(answer) else places
+
+
+# How a student may break a tie (a value exactly halfway, 0.28555 to 4 decimals): away from zero as
+# taught; toward zero; to even (Python's round, a spreadsheet's); up and down (a float's noise on
+# either side of the half decides it, as for ½·(0.4289 − 1) in float64).
+TIES = ("away", "toward", "even", "up", "down")
+_TIE_MODES = {"away": ROUND_HALF_UP, "toward": ROUND_HALF_DOWN, "even": ROUND_HALF_EVEN}
+
+
+def _tie(value: Fraction, decimals: int) -> bool:
+    """Whether `value` lies exactly halfway between two numbers of `decimals` decimals."""
+    return (value * 10**decimals).denominator == 2
+
+
+def _rounded(value: Fraction, decimals: int, ties: str = "away") -> Fraction:
+    if ties == "away":
+        return Fraction(round_half_up(value, decimals))
+    mode = _TIE_MODES.get(ties) or (ROUND_HALF_UP if (value > 0) == (ties == "up") else ROUND_HALF_DOWN)
+    with localcontext() as ctx:
+        ctx.prec = 80
+        d = Decimal(value.numerator) / Decimal(value.denominator)
+        return Fraction(d.quantize(Decimal(1).scaleb(-decimals), rounding=mode))
 
 
 # -- exact arithmetic with a few transcendental functions -----------------------
@@ -186,13 +241,19 @@ class _Formulas:
     `places`, every term of a sum is rounded to that many decimals first, as a
     student does who writes each product down before adding."""
 
-    def __init__(self, sol: Solution, get: Lookup, places: int | None = None):
-        self.sol, self.spec, self.get, self.places = sol, sol.spec, get, places
+    def __init__(self, sol: Solution, get: Lookup, places: int | None = None, ties: str = "away",
+                 taught: bool = True):
+        self.sol, self.spec, self.get, self.places, self.ties = sol, sol.spec, get, places, ties
+        self.taught = taught  # a cancelling pair's output δ as scale·(ŷ − y); False: by the chain rule
+        self.tied = False  # whether a term rounded was a tie (the other `ties` would round it otherwise)
         self.depth = len(self.spec.layers)
         self.scale = loss_scale(self.spec)
 
     def t(self, term: Fraction) -> Fraction:
-        return term if self.places is None else _rounded(term, self.places)
+        if self.places is None:
+            return term
+        self.tied = self.tied or _tie(term, self.places)
+        return _rounded(term, self.places, self.ties)
 
     # values the formulas read
     def param(self, step: int, group: str, index: tuple[int, ...]) -> Fraction:
@@ -295,9 +356,17 @@ class _Formulas:
         return sum(self.t(self.delta(step, l + 1, k, s) * weight(step, l + 1, k, i))
                    for k in range(1, self.units(l + 1) + 1))
 
-    def delta_output(self, step, i, s, derivative=True) -> Fraction:
+    @property
+    def cancelling(self) -> bool:
+        """Whether the output δ has the taught form scale·(ŷ − y) (softmax with CE, sigmoid with BCE)."""
+        return (self.spec.layers[-1].activation, self.spec.loss) in CANCELLING
+
+    def delta_output(self, step, i, s, derivative=True, taught: bool | None = None) -> Fraction:
+        """The output layer's δ; `taught` False (None: as the calculation was set up): by the chain
+        rule from ∂L/∂ŷ even where the taught form scale·(ŷ − y) is what the key writes (a student
+        may work it either way)."""
         l = self.depth
-        if derivative and (self.spec.layers[-1].activation, self.spec.loss) in CANCELLING:
+        if derivative and (self.taught if taught is None else taught) and self.cancelling:
             # the taught form the key writes: scale·(ŷᵢ·Σₖ yₖ − yᵢ), from the student's ŷ alone
             ys = self.spec.y[s - 1]
             total = sum(ys) if self.spec.loss == "cross_entropy" else 1
@@ -362,12 +431,69 @@ class _Formulas:
 
 # -- the catalogue of mistakes --------------------------------------------
 
+# What a note calls each activation: the function's name as the worksheet's formulas write it.
+FN_NAME = {"relu": "ReLU", "leaky_relu": "LReLU", "sigmoid": "σ", "tanh": "tanh"}
+# (f(z), f′(z) written with a, f′ written with z) for the activations whose f′ is written with a
+_PRIME_BY_A = {"sigmoid": ("σ(z)", "a(1 − a)", "z(1 − z)"), "tanh": ("tanh(z)", "1 − a²", "1 − z²")}
+
+
 @dataclass(frozen=True)
 class Mistake:
+    """A catalogued slip. `words` is general (it fits any problem: a class summary across variants
+    prints it); `specific`, where the words depend on the network, says it for one problem, at one
+    quantity (None: wherever it applies) and by the value of `values` that explained the number
+    (None: any). Every message about a slip comes from `text`."""
+
     id: str
     kinds: tuple[str, ...]
     words: str  # {l} is the quantity's layer, {next} the one above, {g} what η multiplies (∂L/∂p or v)
     values: Callable[[_Formulas, Quantity], list[Fraction]]  # what the slip gives; empty where it cannot apply
+    specific: Callable[[Spec, Quantity | None, int | None], str] | None = None
+
+    def text(self, spec: Spec, q: Quantity | None = None, variant: int | None = None) -> str:
+        """The words for this problem, at q (None: in general) for the `variant`-th value."""
+        if self.specific is not None:
+            return self.specific(spec, q, variant)
+        if q is None:
+            return self.words.format(l="l", next="l + 1", g="v" if spec.momentum else "∂L/∂p")
+        return self.words.format(l=q.layer, next=q.layer + 1, g="v" if spec.momentum else "∂L/∂p")
+
+
+def _activations(spec: Spec, q: Quantity | None, kinds: Iterable[str]) -> list[str]:
+    """The activations a slip at q (None: anywhere in the network) is about, in layer order."""
+    layers = [spec.layers[q.layer - 1]] if q is not None else spec.layers
+    return list(dict.fromkeys(layer.activation for layer in layers if layer.activation in kinds))
+
+
+def _or(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else "".join(names)
+
+
+def _say_no_derivative(spec: Spec, q: Quantity | None, variant: int | None) -> str:
+    names = [FN_NAME[a] + "′" for a in _activations(spec, q, FN_NAME)]
+    if not names:
+        return "the activation's derivative is left out of δ"
+    return f"{_or(names)} is left out of δ" if q is not None else \
+        f"the activation's derivative ({_or(names)}) is left out of δ"
+
+
+def _say_sigma_for_derivative(spec: Spec, q: Quantity | None, variant: int | None) -> str:
+    acts = _activations(spec, q, _PRIME_BY_A) or list(_PRIME_BY_A)
+    return "; or ".join(f"{_PRIME_BY_A[a][0]} is used where its derivative {FN_NAME[a]}′(z) = {_PRIME_BY_A[a][1]} "
+                        "belongs" for a in acts)
+
+
+def _say_derivative_at_a(spec: Spec, q: Quantity | None, variant: int | None) -> str:
+    """Which way round the student went, decided by the formula that gave their number:
+    value 0 is f′ evaluated at a, value 1 the formula in a written with z."""
+    acts = _activations(spec, q, _PRIME_BY_A) or list(_PRIME_BY_A)
+    out = []
+    for a in acts:
+        f, by_a, by_z = FN_NAME[a], _PRIME_BY_A[a][1], _PRIME_BY_A[a][2]
+        at_a = f"{f}′ is taken at a instead of at z ({f}′(a)); {f}′(z) = {by_a}"
+        with_z = f"{f}′ is written {by_z}; {f}′(z) = {by_a}"
+        out += [at_a] if variant == 0 else [with_z] if variant == 1 else [with_z, at_a]
+    return "; or ".join(out)
 
 
 def _half(c: _Formulas, q: Quantity) -> list[Fraction]:
@@ -379,6 +505,8 @@ def _square_two(c: _Formulas, q: Quantity) -> list[Fraction]:
 
 
 def _mean_sum(c: _Formulas, q: Quantity) -> list[Fraction]:
+    if q.kind == "delta" and q.layer != c.depth:
+        return []  # only the output δ carries the loss's factor; a hidden δ takes it from there
     n = len(c.spec.x)
     k = c.units(c.depth) if c.spec.loss in ("mse", "bce") else 1
     factors = {n, n * k, k} - {1}
@@ -487,13 +615,14 @@ CATALOGUE: tuple[Mistake, ...] = (
     Mistake("half", ("loss", "dyhat"), "the ½ of the loss is left out (a factor 2)", _half),
     # before mean_sum: with 2 samples or outputs both halve ∂L/∂ŷ, and the lost 2 is the likelier slip
     Mistake("square_two", ("dyhat",), "the 2 from differentiating the square (ŷ − y)² is left out", _square_two),
-    Mistake("mean_sum", ("loss", "dyhat"), "the mean and the sum are confused (a factor of the number of "
+    Mistake("mean_sum", ("loss", "dyhat", "delta"), "the mean and the sum are confused (a factor of the number of "
             "samples or outputs)", _mean_sum),
-    Mistake("no_derivative", ("delta",), "the activation's derivative (ReLU′ or σ′) is left out of δ", _no_derivative),
-    Mistake("sigma_for_derivative", ("delta",), "σ(z) is used where its derivative σ′(z) = σ(z)(1 − σ(z)) belongs",
-            _sigma_for_derivative),
-    Mistake("derivative_at_a", ("delta",), "the activation's derivative is taken at a instead of at z",
-            _derivative_at_a),
+    Mistake("no_derivative", ("delta",), "the activation's derivative f′ is left out of δ", _no_derivative,
+            _say_no_derivative),
+    Mistake("sigma_for_derivative", ("delta",), "the activation f(z) is used where its derivative f′(z) belongs",
+            _sigma_for_derivative, _say_sigma_for_derivative),
+    Mistake("derivative_at_a", ("delta",), "the activation's derivative is written with z where a belongs, or "
+            "taken at a instead of at z", _derivative_at_a, _say_derivative_at_a),
     Mistake("sequential", ("delta",), "layer {next}'s already-updated weights are used (a sequential update); "
             "every gradient of a step uses the step's old weights", _sequential),
     Mistake("transposed", ("z", "delta"), "the weight indices are swapped (w_ji for w_ij)", _transposed),
@@ -513,27 +642,52 @@ CATALOGUE: tuple[Mistake, ...] = (
 # -- the chains a marker recomputes ------------------------------------------
 
 def _chain(sol: Solution, qs: tuple[Quantity, ...], given: Mapping[str, Fraction],
-           decimals: int | None, terms: bool = False) -> dict[str, Fraction | None]:
+           decimals: int | None, terms: bool = False, ties: str = "away", taught: bool = True,
+           met: list[str] | None = None) -> dict[str, Fraction | None]:
     """Every quantity as a student gets it who writes `given` and computes the
     rest from it, rounding each to `decimals` as they go (None: not at all),
-    with `terms` each product inside a sum too.
+    with `terms` each product inside a sum too, a tie broken as `ties` says,
+    a cancelling pair's output δ in the taught form or (`taught` False) by the
+    chain rule. `met` collects the keys of the quantities where a tie was met.
     None where it cannot be computed (it follows from an impossible number)."""
     values: dict[str, Fraction | None] = {}
-    calc = _Formulas(sol, _reader(values), decimals if terms else None)
+    calc = _Formulas(sol, _reader(values), decimals if terms else None, ties, taught)
     for q in qs:
         if q.key in given:
             values[q.key] = given[q.key]
             continue
+        calc.tied = False
         v = _attempt(lambda: calc.value(q))  # noqa: B023
-        values[q.key] = v if v is None or decimals is None else _rounded(v, decimals)
+        if met is not None and v is not None and decimals is not None and (calc.tied or _tie(v, decimals)):
+            met.append(q.key)
+        values[q.key] = v if v is None or decimals is None else _rounded(v, decimals, ties)
     return values
 
 
-def rounded_chain(sol: Solution, decimals: int, terms: bool = False) -> dict[str, Fraction | None]:
+def rounded_chain(sol: Solution, decimals: int, terms: bool = False,
+                  ties: str = "away") -> dict[str, Fraction | None]:
     """Every quantity (by key) as a student gets it who works the whole sheet correctly and rounds
-    each number to `decimals` as they go (`terms`: each product inside a sum too); the checker
-    marks these right, and an export that cannot carry the checker compares with them."""
-    return _chain(sol, quantities(sol), {}, decimals, terms)
+    each number to `decimals` as they go (`terms`: each product inside a sum too), breaking a tie
+    as `ties` (one of `TIES`) says; the checker marks these right, whichever way the ties go, and
+    an export that cannot carry the checker compares with them."""
+    return _chain(sol, quantities(sol), {}, decimals, terms, ties)
+
+
+def rounded_chains(sol: Solution, decimals: int) -> list[dict[str, Fraction | None]]:
+    """Every way a student who works the whole sheet correctly, rounding each number to `decimals`
+    as they go, may get each quantity, and the checker marks right: each number rounded, or each
+    product inside a sum too; a cancelling pair's output δ in the taught form or by the chain rule
+    from the rounded ∂L/∂ŷ; where a tie is met, broken each way of `TIES` (the same chain elsewhere)."""
+    qs = quantities(sol)
+    cancelling = (sol.spec.layers[-1].activation, sol.spec.loss) in CANCELLING
+    out = []
+    for terms in (False, True):
+        for taught in (True, False) if cancelling else (True,):
+            met: list[str] = []
+            out.append(_chain(sol, qs, {}, decimals, terms, "away", taught, met))
+            if met:
+                out += [_chain(sol, qs, {}, decimals, terms, ties, taught) for ties in TIES[1:]]
+    return out
 
 
 def _reader(values: Mapping[str, Fraction | None], used: list[str] | None = None,
@@ -573,18 +727,29 @@ class _Marker:
         self.by_key = {q.key: q for q in self.qs}
         self.written = {k: a.value for k, a in answers.items()}
         self.own = _chain(sol, self.qs, self.written, None)
-        self._chains: dict[tuple[str, int, bool], dict] = {}
+        self._chains: dict[tuple[str, int, bool, str], dict] = {}
         self.sources: dict[str, frozenset[str]] = {}  # the wrong written answers each value follows from
         self._inputs: dict[str, tuple[str, ...]] = {}
         self._own_values: dict[str, _Recomputed] = {}
         self.place = {q.key: n for n, q in enumerate(self.qs)}
 
-    def chain(self, which: str, decimals: int, terms: bool = False) -> dict[str, Fraction | None]:
-        """The key's rounded chain, or the student's own rounded one (`terms`: each product too)."""
-        if (which, decimals, terms) not in self._chains:
+    def chain(self, which: str, decimals: int, terms: bool = False, ties: str = "away") -> dict[str, Fraction | None]:
+        """The key's rounded chain, or the student's own rounded one (`terms`: each product too;
+        `ties`: a tie broken that way)."""
+        if (which, decimals, terms, ties) not in self._chains:
             given = self.written if which == "own" else {}
-            self._chains[which, decimals, terms] = _chain(self.sol, self.qs, given, decimals, terms)
-        return self._chains[which, decimals, terms]
+            self._chains[which, decimals, terms, ties] = _chain(self.sol, self.qs, given, decimals, terms, ties)
+        return self._chains[which, decimals, terms, ties]
+
+    def rounded_own(self, q: Quantity, places: int, ties: str) -> list[Fraction | None]:
+        """q from the student's own numbers, the unwritten ones rounded to `places` as they go, and
+        then each product too, a tie broken as `ties` says."""
+        out = []
+        for terms in (False, True):
+            chain = self.chain("own", places, terms, ties)
+            out.append(_attempt(lambda: _Formulas(self.sol, _reader(chain), places if terms else None,  # noqa: B023
+                                                  ties).value(q)))
+        return out
 
     def recompute(self, fn: Callable[[_Formulas], list[Fraction]]) -> _Recomputed:
         """`fn` over the student's own numbers, with the allowance: each written
@@ -633,29 +798,48 @@ class _Marker:
         follows = self.follows(own.inputs)
         from_yours = own.values[0] if own.values and follows else None
         # "0.2" is held to 0.20 ± 0.005, and so is compared with the chain rounded to 2 places
-        places = None if answer.decimals is None else max(answer.decimals, MIN_DECIMALS)
+        places = held_places(answer)
         if near(q.value) or (places is not None and near(self.chain("key", places)[q.key])):
             self.sources[q.key] = frozenset()
             return Mark(q, "right", answer)
         candidates = list(own.values)
-        if places is not None:  # the student rounded the unwritten quantities too, and maybe each term
-            for terms in (False, True):
-                chain = self.chain("own", places, terms)
-                candidates.append(_attempt(lambda: _Formulas(self.sol, _reader(chain), places if terms else None)  # noqa: B023
-                                           .value(q)))
+        # the student rounded the unwritten quantities too, and maybe each term; a tie either way
+        # (tried only when the usual rounding does not explain the number: it costs more chains)
+        for ties in ("away", *TIES[1:]) if places is not None else ():
+            candidates += self.rounded_own(q, places, ties)
+            known = [v for v in candidates if v is not None]
+            # anything between the exact and the rounded recomputation: a student may round some
+            # unwritten numbers and carry others in full
+            if known and min(known) - tol - own.allowance <= answer.value <= max(known) + tol + own.allowance:
+                return self._follows(q, answer, follows, from_yours)
         known = [v for v in candidates if v is not None]
-        # anything between the exact and the rounded recomputation: a student may round some
-        # unwritten numbers and carry others in full
         if known and min(known) - tol - own.allowance <= answer.value <= max(known) + tol + own.allowance:
-            if not follows:
-                self.sources[q.key] = frozenset()
-                return Mark(q, "right", answer)
-            self.sources[q.key] = frozenset({q.key})
-            order = tuple(sorted(follows, key=self.position))
-            return Mark(q, "carried", answer, "", order, self.texts(order), from_yours=from_yours)
+            return self._follows(q, answer, follows, from_yours)
+        # an output δ the key writes as scale·(ŷ − y) may be worked by the chain rule from the
+        # student's own ∂L/∂ŷ instead: after a wrong ∂L/∂ŷ, that δ follows from it (carried)
+        chained = self.chained_delta(q)
+        if chained is not None and chained.values and \
+                abs(answer.value - chained.values[0]) <= tol + chained.allowance:
+            return self._follows(q, answer, self.follows(chained.inputs), from_yours)
         self.sources[q.key] = frozenset({q.key})
         order = tuple(sorted(follows, key=self.position))
         return Mark(q, "wrong", answer, follows=order, follows_written=self.texts(order), from_yours=from_yours)
+
+    def _follows(self, q: Quantity, answer: Answer, follows: frozenset[str], from_yours: Fraction | None) -> Mark:
+        """Right when computed from right answers only, else carried forward from the wrong ones."""
+        if not follows:
+            self.sources[q.key] = frozenset()
+            return Mark(q, "right", answer)
+        self.sources[q.key] = frozenset({q.key})
+        order = tuple(sorted(follows, key=self.position))
+        return Mark(q, "carried", answer, "", order, self.texts(order), from_yours=from_yours)
+
+    def chained_delta(self, q: Quantity) -> _Recomputed | None:
+        """An output δ of a cancelling pair by the chain rule from the student's ∂L/∂ŷ; None elsewhere."""
+        if q.kind != "delta" or q.layer != len(self.sol.spec.layers) or \
+                (self.sol.spec.layers[-1].activation, self.sol.spec.loss) not in CANCELLING:
+            return None
+        return self.recompute(lambda c: [c.delta_output(q.step, q.unit, q.sample, taught=False)])
 
     def texts(self, keys: Iterable[str]) -> tuple[str, ...]:
         return tuple(self.answers[k].text for k in keys)
@@ -674,11 +858,11 @@ class _Marker:
             if q.kind not in m.kinds:
                 continue
             slip = self.recompute(lambda c: m.values(c, q))  # noqa: B023
-            for v in slip.values:
+            for variant, v in enumerate(slip.values):
                 if any(abs(v - c) <= tol + right.allowance for c in correct):
                     continue  # on this problem the slip gives the right number: it explains nothing
                 if abs(answer.value - v) <= tol + slip.allowance:
-                    return _named(mark, m, q, bool(self.sol.spec.momentum))
+                    return _named(mark, m, q, self.sol.spec, variant)
         return mark
 
     def unwritten_before(self, q: Quantity) -> set[str]:
@@ -693,7 +877,7 @@ class _Marker:
             todo.extend(self.inputs_of(self.by_key[k]))
         return seen
 
-    def explain_unwritten(self, marks: list[Mark]) -> dict[str, tuple[Mistake, tuple[Quantity, ...]]]:
+    def explain_unwritten(self, marks: list[Mark]) -> dict[str, tuple[Mistake, tuple[Quantity, ...], int]]:
         """Catalogued mistakes made in quantities the student did not write that
         explain wrong answers computed from them. A candidate is one slip at one
         unwritten quantity, or the same slip at every unwritten quantity it
@@ -716,7 +900,7 @@ class _Marker:
             limits[k] = (tolerance(m.answer) + right.allowance, (*right.values, m.quantity.value))
         base = _Formulas(self.sol, _reader(self.own))
         # the unwritten work recomputed exactly, and rounded as the student wrote their answers
-        variants = [None, *sorted({max(m.answer.decimals, MIN_DECIMALS) for m in pending.values()
+        variants = [None, *sorted({held_places(m.answer) for m in pending.values()
                                    if m.answer.decimals is not None})]
         candidates = []  # (seeds, catalogue index, mistake, which of its values)
         for n, m in enumerate(CATALOGUE):
@@ -736,12 +920,12 @@ class _Marker:
                                                                  [g.get(k) for g in got]))
             if explained:  # most explained, then one slip before many, then the earliest, then the catalogue's order
                 hypotheses.append(((len(explained), -len(seeds), -self.position(seeds[0].key), -n),
-                                   m, seeds, explained))
-        named: dict[str, tuple[Mistake, tuple[Quantity, ...]]] = {}
+                                   m, seeds, explained, i))
+        named: dict[str, tuple[Mistake, tuple[Quantity, ...], int]] = {}
         hypotheses.sort(key=lambda h: h[0], reverse=True)
-        for _, m, seeds, explained in hypotheses:
+        for _, m, seeds, explained, i in hypotheses:
             if not explained & named.keys():  # a slip is named only where no likelier one was
-                named.update(dict.fromkeys(explained, (m, seeds)))
+                named.update(dict.fromkeys(explained, (m, seeds, i)))
         return named
 
     def _slipped(self, seeds: tuple[Quantity, ...], m: Mistake, variant: int, places: int | None,
@@ -785,10 +969,16 @@ def _explains(answer: Fraction, limit: tuple[Fraction, tuple], slipped: list[Fra
         min(known) - slack <= answer <= max(known) + slack
 
 
-def _named(mark: Mark, m: Mistake, at: Quantity | tuple[Quantity, ...], momentum: bool) -> Mark:
-    """The mark with mistake `m` named, made at `at` (this quantity, or unwritten ones)."""
+def mistake_text(mistake_id: str, spec: Spec) -> str:
+    """A catalogued mistake in words for this problem, wherever it was made (a class summary's line)."""
+    return next(m for m in CATALOGUE if m.id == mistake_id).text(spec)
+
+
+def _named(mark: Mark, m: Mistake, at: Quantity | tuple[Quantity, ...], spec: Spec, variant: int) -> Mark:
+    """The mark with mistake `m` named, made at `at` (this quantity, or unwritten ones), by the
+    `variant`-th value of the slip."""
     where = at if isinstance(at, tuple) else (at,)
-    words = m.words.format(l=where[0].layer, next=where[0].layer + 1, g="v" if momentum else "∂L/∂p")
+    words = m.text(spec, where[0], variant)
     if where == (mark.quantity,):
         return replace(mark, note=words, mistake=m.id)
     if len(where) == 1:
@@ -820,8 +1010,8 @@ def check(sol: Solution, answers: Mapping[str, Answer], weights: Mapping[str, Fr
     marks = [marker.explain(m) if m.verdict == "wrong" else m for m in marks]
     unnamed = [m for m in marks if m.verdict == "wrong" and not m.mistake]
     upstream = marker.explain_unwritten(unnamed) if unnamed else {}
-    momentum = bool(sol.spec.momentum)
-    marks = [_named(m, *upstream[m.quantity.key], momentum) if m.quantity.key in upstream else m for m in marks]
+    marks = [_named(m, *upstream[m.quantity.key][:2], sol.spec, upstream[m.quantity.key][2])
+             if m.quantity.key in upstream else m for m in marks]
     marks = [_inexact_fraction(m, marker) for m in marks]
     return Marking(tuple(marks), dict(weights or DEFAULT_WEIGHTS), sol.spec.points)
 

@@ -11,11 +11,13 @@ gradebook or a web page builds on).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .check import Mark, Marking
+from .check import MACHINE_DIGITS, Mark, Marking, significant_digits
 from .export import exact_text
 from .notation import format_decimal, value_text
 from .report import emit
@@ -30,9 +32,25 @@ def _number(n) -> str:
     return str(int(n)) if n == int(n) else f"{float(n):.2f}".rstrip("0").rstrip(".")
 
 
-def shown(written: str) -> str:
-    """A student's number as the worksheet prints numbers: with a true minus sign."""
-    return written.replace("-", "−")
+# a machine-written number is shown to the decimals the sheet asks for (or 4 significant digits) and
+# an ellipsis: one character more than the key's number, which its box is sized for, with room for a sign
+SHOWN_DECIMALS = 4
+
+
+def shown(written: str, cut: bool = True) -> str:
+    """A student's number as the worksheet prints numbers: with a true minus sign. One pasted from a
+    computer (`check.machine_written`: −0.7000000000000001) is cut after its 4th decimal, or its 4th
+    significant digit if that comes later, with an ellipsis (−0.7000…): it then fits its box on the
+    marked sheet and a column of the report, and the digits it loses are noise the marking ignores
+    too. The digits shown are the student's, not rounded; `cut` False (a sentence, which wraps) and
+    `--json` keep the whole number."""
+    text = written.strip()
+    if cut and "." in text and significant_digits(text) > MACHINE_DIGITS:
+        keep = max(SHOWN_DECIMALS, 3 - Decimal(text).adjusted())
+        point = text.index(".")
+        if len(text) - point - 1 > keep:
+            text = text[:point + 1 + keep] + "…"
+    return text.replace("-", "−")
 
 
 def summary(marking: Marking) -> str:
@@ -71,7 +89,7 @@ def note_text(mark: Mark) -> str:
 
 def first_wrong_text(mark: Mark, decimals: int, exact: bool) -> str:
     q = mark.quantity
-    text = (f"First wrong: step {q.step}, {q.name} ({q.words}): you wrote {shown(mark.answer.text)}, "
+    text = (f"First wrong: step {q.step}, {q.name} ({q.words}): you wrote {shown(mark.answer.text, cut=False)}, "
             f"expected {value_text(q.value, decimals, exact)}")
     own = from_yours_text(mark, decimals)
     text += f" ({own})." if own else "."

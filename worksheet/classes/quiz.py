@@ -16,8 +16,10 @@ last decimal of the exact value or of the value a student gets who rounds
 every number to the decimals written as they go (`check.rounded_chain`), and
 the sheet asks for 4 decimals. A platform compares with one value and an
 absolute tolerance, so each quantity's tolerance is half a unit of the 4th
-decimal plus that quantity's own rounding drift (the farther of rounding each
-number, and rounding each product too), rounded up to 2 significant digits: a
+decimal plus that quantity's own rounding drift (the farthest of
+`check.rounded_chains`: rounding each number, and each product too; every
+tie broken each way; a softmax/CE or sigmoid/BCE output δ in the taught form
+or by the chain rule), rounded up to 2 significant digits: a
 student who works correctly to 4 decimals and carries their own rounded
 numbers on is marked right, and nobody is given more room than the rounding
 accounts for.
@@ -32,7 +34,7 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, Decimal, localcontext
 from fractions import Fraction
 
-from ..check import rounded_chain
+from ..check import rounded_chains
 from ..document import _given
 from ..figures import network_svg
 from ..notation import ACTIVATION_NAMES, HtmlPrinter, round_half_up
@@ -68,7 +70,9 @@ def tolerances(sol: Solution, decimals: int = DECIMALS) -> dict[str, Decimal]:
     """Each quantity's tolerance (by key) for answers written to `decimals`: half a unit of the
     last decimal plus how far rounding as you go moves it, rounded up to 2 significant digits."""
     half = Fraction(1, 2 * 10**decimals)
-    chains = [rounded_chain(sol, decimals, terms) for terms in (False, True)]
+    # every chain the checker marks right: a tie in a rounded number (½·(0.4289 − 1) = −0.28555) may go
+    # either way, and a softmax/CE or sigmoid/BCE output δ may be worked by the chain rule
+    chains = rounded_chains(sol, decimals)
     out = {}
     for q in quantities(sol):
         drift = max((abs(c[q.key] - q.value) for c in chains if c.get(q.key) is not None), default=Fraction(0))
