@@ -28,7 +28,7 @@ value, to 10 decimals) and `<and>` of `<vargte>`/`<varlte>` (value ∓
 tolerance), which Canvas imports as an exact answer whose margin is the upper
 bound minus the value. The lower bound is `vargte`, never `vargt`: Canvas reads
 a strict lower bound whose bounds end in 5 as a significant-digits answer.
-Tolerances are `quiz.tolerances` (the checker's rounding, `check.rounded_chain`):
+Tolerances are `quiz.tolerances` (the checker's rounding, `check.rounded_chains`):
 a student who works to 4 decimals and carries their rounded numbers on is
 marked right. Canvas gives every answer of a numerical question the full
 mark, so there is no partial credit to export.

@@ -32,8 +32,8 @@ last decimal of the exact value or of the value a student gets who rounds
 every number to the decimals written as they go (`check.rounded_chain`), and
 the sheet asks for 4 decimals. Moodle compares with one value and an
 absolute tolerance, so each box's tolerance is half a unit of the 4th decimal
-plus that box's own rounding drift (the farther of rounding each number, and
-rounding each product too), rounded up to 2 significant digits: a student who
+plus that box's own rounding drift (the farthest of `check.rounded_chains`,
+as `quiz.tolerances` computes it), rounded up to 2 significant digits: a student who
 works correctly to 4 decimals and carries their own rounded numbers on is
 marked right, and nobody is given more room than the rounding accounts for.
 With `partial` (percent), a second answer with the same allowance at 2
