@@ -1,6 +1,9 @@
 """`worksheet class`: a roster's class directory, resumed, in parallel, one failure kept to itself."""
 
 import io
+import re
+import shutil
+import subprocess
 
 import pypdf
 import pytest
@@ -234,3 +237,29 @@ def test_a_student_dropped_from_the_roster_is_said_and_their_files_are_kept(tmp_
     assert "s02 is no longer on the roster" in err
     assert [e.id for e in parse_class_csv((out / "class.csv").read_text(encoding="utf-8"))] == ["s01"]
     assert (out / "variants" / "s02.toml").exists()
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="needs poppler's pdftotext")
+@pytest.mark.parametrize("name", ["Ana María de la Cruz y Fernández-Santiago",
+                                  "Maximiliana Alexandrina Konstantinopoulou-Vanderbilt de la Fuente y Hohenzollern"])
+def test_a_long_name_keeps_the_student_id_beside_it(name, tmp_path):
+    """The header's Name and Student ID stay on one row, whatever the name's length: a long name goes smaller,
+    then wraps on its own rule; the ID never drops under the Name line, nor leaves the page."""
+    from worksheet.classes.roster import Layout
+
+    text = (classset.plan(CLASS.read_text(), "hw3.toml", [Student("s10", name)]).members[0].text)
+    files_out = classset.render_member(classset.Job("s10", name, text, "s10.toml"))
+    pdf = tmp_path / "sheet.pdf"
+    pdf.write_bytes(files_out[Layout("s10").sheet])
+    html = subprocess.run(["pdftotext", "-bbox", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    page_width = float(re.search(r'<page width="([\d.]+)"', html)[1])
+    found = [(float(m[1]), float(m[4]), float(m[3]), m[5]) for m in re.finditer(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>', html)]
+    label = next(w for w in found if w[3] == "Name")
+    student = next(w for w in found if w[3] == "Student" and w[0] > label[0])
+    sid = next((w for w in found if w[3] == "s10" and w[0] > student[0]), None)
+    assert sid is not None, "the ID dropped under the Name line"
+    assert abs(student[1] - label[1]) < 2 and abs(sid[1] - label[1]) < 2, (label, student, sid)  # one row
+    assert all(w[2] < page_width - 20 / 25.4 * 72 + 1 for w in found), "a word past the right margin"
+    assert name.split()[0] in [w[3] for w in found]
