@@ -163,6 +163,8 @@ def test_without_a_variants_table_everyone_gets_the_problem(tmp_path, capsys, fa
     (b"id,name\n../etc,Eve\n", "roster.csv:2: id: '../etc' cannot name a file"),
     (b"id\nab\xff\n", "roster.csv: not UTF-8 text"),
     (None, "roster.csv: no such file"),
+    (b"id,name\nab,Ann\nAB,Bo\n", "roster.csv:3: id: 'AB' and 'ab' (line 2) differ only in case"),
+    ("id,name\nJosé,José\n".encode(), "roster.csv:2: id: 'José' cannot name a file; an ID is 1 to 64 ASCII letters"),
 ])
 def test_a_bad_roster_is_one_line_and_exit_2(tmp_path, capsys, data, message):
     roster = tmp_path / "roster.csv"
@@ -263,3 +265,32 @@ def test_a_long_name_keeps_the_student_id_beside_it(name, tmp_path):
     assert abs(student[1] - label[1]) < 2 and abs(sid[1] - label[1]) < 2, (label, student, sid)  # one row
     assert all(w[2] < page_width - 20 / 25.4 * 72 + 1 for w in found), "a word past the right margin"
     assert name.split()[0] in [w[3] for w in found]
+
+
+def test_one_student_is_one_student(tmp_path, capsys, fake_render):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\ns01,Ada\n")
+    code, _, err = run(capsys, "class", CLASS, "--roster", roster, "-o", tmp_path / "out", "--jobs", "1")
+    assert code == 0 and "worksheet: 1 student: 1 rendered, 0 up to date, 0 failed" in err
+
+
+def test_a_bad_seed_names_the_option(tmp_path, capsys):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\ns01,Ada\n")
+    code, out, err = run(capsys, "class", CLASS, "--roster", roster, "-o", tmp_path / "out", "--seed", "")
+    assert code == 2 and err == "worksheet: --seed: is empty; give a class seed of 1 to 64 characters\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_class_csv_has_a_bom_and_a_rerun_reads_it_back(tmp_path, capsys, fake_render):
+    """class.csv starts with a BOM (Excel on Windows); a formula-like name is escaped, and read back as the
+    roster's: the rerun finds every student up to date, none renamed."""
+    roster = tmp_path / "roster.csv"
+    roster.write_text('id,name\ns01,"=HYPERLINK(""x"")"\ns02,Zoë Müller\n', encoding="utf-8")
+    argv = ["class", CLASS, "--roster", roster, "-o", tmp_path / "out", "--jobs", "1"]
+    assert run(capsys, *argv)[0] == 0
+    data = (tmp_path / "out" / "class.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfid,name,") and b'"\'=HYPERLINK(""x"")"' in data
+    assert [e.name for e in parse_class_csv(data.decode("utf-8-sig"))] == ['=HYPERLINK("x")', "Zoë Müller"]
+    code, _, err = run(capsys, *argv)
+    assert code == 0 and "0 rendered, 2 up to date" in err
