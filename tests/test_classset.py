@@ -1,6 +1,9 @@
 """`worksheet class`: a roster's class directory, resumed, in parallel, one failure kept to itself."""
 
 import io
+import re
+import shutil
+import subprocess
 
 import pypdf
 import pytest
@@ -160,6 +163,8 @@ def test_without_a_variants_table_everyone_gets_the_problem(tmp_path, capsys, fa
     (b"id,name\n../etc,Eve\n", "roster.csv:2: id: '../etc' cannot name a file"),
     (b"id\nab\xff\n", "roster.csv: not UTF-8 text"),
     (None, "roster.csv: no such file"),
+    (b"id,name\nab,Ann\nAB,Bo\n", "roster.csv:3: id: 'AB' and 'ab' (line 2) differ only in case"),
+    ("id,name\nJosé,José\n".encode(), "roster.csv:2: id: 'José' cannot name a file; an ID is 1 to 64 ASCII letters"),
 ])
 def test_a_bad_roster_is_one_line_and_exit_2(tmp_path, capsys, data, message):
     roster = tmp_path / "roster.csv"
@@ -234,3 +239,58 @@ def test_a_student_dropped_from_the_roster_is_said_and_their_files_are_kept(tmp_
     assert "s02 is no longer on the roster" in err
     assert [e.id for e in parse_class_csv((out / "class.csv").read_text(encoding="utf-8"))] == ["s01"]
     assert (out / "variants" / "s02.toml").exists()
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="needs poppler's pdftotext")
+@pytest.mark.parametrize("name", ["Ana María de la Cruz y Fernández-Santiago",
+                                  "Maximiliana Alexandrina Konstantinopoulou-Vanderbilt de la Fuente y Hohenzollern"])
+def test_a_long_name_keeps_the_student_id_beside_it(name, tmp_path):
+    """The header's Name and Student ID stay on one row, whatever the name's length: a long name goes smaller,
+    then wraps on its own rule; the ID never drops under the Name line, nor leaves the page."""
+    from worksheet.classes.roster import Layout
+
+    text = (classset.plan(CLASS.read_text(), "hw3.toml", [Student("s10", name)]).members[0].text)
+    files_out = classset.render_member(classset.Job("s10", name, text, "s10.toml"))
+    pdf = tmp_path / "sheet.pdf"
+    pdf.write_bytes(files_out[Layout("s10").sheet])
+    html = subprocess.run(["pdftotext", "-bbox", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    page_width = float(re.search(r'<page width="([\d.]+)"', html)[1])
+    found = [(float(m[1]), float(m[4]), float(m[3]), m[5]) for m in re.finditer(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>', html)]
+    label = next(w for w in found if w[3] == "Name")
+    student = next(w for w in found if w[3] == "Student" and w[0] > label[0])
+    sid = next((w for w in found if w[3] == "s10" and w[0] > student[0]), None)
+    assert sid is not None, "the ID dropped under the Name line"
+    assert abs(student[1] - label[1]) < 2 and abs(sid[1] - label[1]) < 2, (label, student, sid)  # one row
+    assert all(w[2] < page_width - 20 / 25.4 * 72 + 1 for w in found), "a word past the right margin"
+    assert name.split()[0] in [w[3] for w in found]
+
+
+def test_one_student_is_one_student(tmp_path, capsys, fake_render):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\ns01,Ada\n")
+    code, _, err = run(capsys, "class", CLASS, "--roster", roster, "-o", tmp_path / "out", "--jobs", "1")
+    assert code == 0 and "worksheet: 1 student: 1 rendered, 0 up to date, 0 failed" in err
+
+
+def test_a_bad_seed_names_the_option(tmp_path, capsys):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\ns01,Ada\n")
+    code, out, err = run(capsys, "class", CLASS, "--roster", roster, "-o", tmp_path / "out", "--seed", "")
+    assert code == 2 and err == "worksheet: --seed: is empty; give a class seed of 1 to 64 characters\n"
+    assert not (tmp_path / "out").exists()
+
+
+def test_class_csv_has_a_bom_and_a_rerun_reads_it_back(tmp_path, capsys, fake_render):
+    """class.csv starts with a BOM (Excel on Windows); a formula-like name is escaped, and read back as the
+    roster's: the rerun finds every student up to date, none renamed."""
+    roster = tmp_path / "roster.csv"
+    roster.write_text('id,name\ns01,"=HYPERLINK(""x"")"\ns02,Zoë Müller\n', encoding="utf-8")
+    argv = ["class", CLASS, "--roster", roster, "-o", tmp_path / "out", "--jobs", "1"]
+    assert run(capsys, *argv)[0] == 0
+    data = (tmp_path / "out" / "class.csv").read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfid,name,") and b'"\'=HYPERLINK(""x"")"' in data
+    assert [e.name for e in parse_class_csv(data.decode("utf-8-sig"))] == ['=HYPERLINK("x")', "Zoë Müller"]
+    code, _, err = run(capsys, *argv)
+    assert code == 0 and "0 rendered, 2 up to date" in err

@@ -76,7 +76,8 @@ def graded(tmp_path_factory):
     code = main(["grade", str(root / "class"), str(subs), "-o", str(out), "--marked", str(root / "marked"),
                  "--report", str(root / "summary.pdf")])
     assert code == 0
-    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert out.read_bytes().startswith(b"\xef\xbb\xbfid,name,")  # a BOM: Excel on Windows then reads UTF-8
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8-sig"))))
     return root, specs, {r["id"]: r for r in rows}
 
 
@@ -166,6 +167,9 @@ def test_the_summary_model():
 
     html = summary_html(book, "HW3 <b>")
     assert "HW3 &lt;b&gt;" in html and "<svg" in html and "the ½ of the loss is left out" in html
+    # in a browser the page is a column with margins, not text against the window's edge
+    assert "@media screen { body { max-width: 180mm; margin: 0 auto; padding: 8mm 6mm 12mm; } }" in html
+    assert "3 students</span> <span>2 marked</span> <span>1 no submission</span>" in html  # may wrap between
 
 
 def test_file_names_match_leniently():
@@ -260,3 +264,104 @@ def test_an_empty_folder_grades_everyone_missing(tmp_path, capsys):
     code = main(["grade", str(tmp_path / "class"), str(tmp_path / "subs"), "-o",
                  str(tmp_path / "class" / "class.csv")])
     assert code == 2 and "is the input" in capsys.readouterr().err
+
+
+def sign_slipped(spec) -> dict:
+    """A student who works every number right but adds η·∂L/∂p in each update of the last step (nothing
+    follows it, so the slip is named at every updated parameter)."""
+    right = Student(spec).work()
+    last = f"step{spec.steps}."
+    before = f"step{spec.steps - 1}." if spec.steps > 1 else None
+    out = dict(right)
+    for key in right:
+        if key.startswith(last + "new_"):
+            name = key.removeprefix(last + "new_")
+            old = right[before + "new_" + name] if before else None
+            if old is None:
+                continue
+            out[key] = old + spec.learning_rate * right[last + "d" + name]
+    return out
+
+
+def test_one_slip_repeated_is_one_entry_in_the_gradebook_and_the_report(tmp_path):
+    """A flipped update sign is named at every parameter: the row says it once, with the count and where first."""
+    from worksheet.classes.grade import gradebook_csv
+    from worksheet.classes.summary import summary_html
+
+    base, variants = parse_variants((ROOT / "examples" / "class-variants.toml").read_text(), "cv.toml")
+    specs = roster_variants(base, variants, IDS[:2], seed="x")
+    entries = [Entry(s, "", fingerprint(specs[s]), Layout(s).variant, "", "") for s in specs]
+    spec = specs["s01"]
+    answers = answers_text(solve(spec), sign_slipped(spec))
+    book = grade(entries, specs, [Submission("s01.toml", answers.encode())])
+    row = book.rows[0]
+    updated = len(row.slips)  # every update whose gradient is not 0 (those the flipped sign changes)
+    assert updated >= 4 and {m for m, _ in row.slips} == {"sign"}
+    assert row.slip_counts == (("sign", updated, "step2.new_W1_1_1"),)
+    assert row.slips_text == f"sign ×{updated}, first at step2.new_W1_1_1"
+    cells = next(r for r in csv.DictReader(io.StringIO(gradebook_csv(book).removeprefix("\ufeff"))))
+    assert cells["slips"] == f"sign ×{updated}, first at step2.new_W1_1_1"
+    html = summary_html(book)
+    assert html.count("sign ×") == 1 and "sign at" not in html
+
+
+def test_the_slips_cell_lists_each_slip_once_in_sheet_order():
+    from types import SimpleNamespace as NS
+
+    from worksheet.classes.grade import MARKED, Row
+
+    marks = [NS(mistake=m, quantity=NS(key=k)) for m, k in
+             [("half", "step1.dL_dyhat1"), ("sign", "step1.new_W1_1_1"), ("", "step1.new_W1_1_2"),
+              ("sign", "step1.new_W1_1_2"), ("half", "step2.dL_dyhat1"), ("sign", "step1.new_b1_1")]]
+    row = Row(Entry("s01", "", "", "", "", ""), MARKED, marking=NS(marks=marks))
+    assert row.slips_text == "half ×2, first at step1.dL_dyhat1; sign ×3, first at step1.new_W1_1_1"
+    one = Row(Entry("s01", "", "", "", "", ""), MARKED, marking=NS(marks=marks[:1]))
+    assert one.slips_text == "half at step1.dL_dyhat1"
+
+
+def test_a_formula_like_name_is_escaped_in_both_csvs_alike(graded):
+    """class.csv and the gradebook write a formula-like name the same way (and class.csv reads it back)."""
+    from worksheet.classes.roster import parse_class_csv
+
+    root, _, rows = graded
+    text = (root / "class" / "class.csv").read_text(encoding="utf-8-sig")
+    raw = {row[0]: row[1] for row in csv.reader(io.StringIO(text))}
+    assert raw["s04"] == rows["s04"]["name"] == "'=Edsger"
+    assert {e.id: e.name for e in parse_class_csv(text)}["s04"] == "=Edsger"
+
+
+def words(pdf: Path) -> list[tuple[float, float, float, float, str, float]]:
+    """Every word of a PDF with its box (x0, y0, x1, y1) and the width of its page, by poppler's pdftotext."""
+    import re
+
+    html = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    out = []
+    for page in re.finditer(r'<page width="([\d.]+)" height="[\d.]+">(.*?)</page>', html, re.S):
+        for m in re.finditer(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>',
+                             page[2]):
+            out.append((*map(float, m.groups()[:4]), m[5], float(page[1])))
+    return out
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="needs poppler's pdftotext")
+def test_the_summary_pdf_keeps_every_word_inside_the_page(tmp_path):
+    """Long notes (a wrong variant, a slip at a long key) and a long name wrap inside their column, never past
+    the page's right margin (20 mm): the notes column was cut off at the page's edge."""
+    from worksheet.classes.summary import summary_html
+
+    base, variants = parse_variants((ROOT / "examples" / "class-variants.toml").read_text(), "cv.toml")
+    ids = ("s01", "s02", "s03")
+    specs = roster_variants(base, variants, ids, seed="x")
+    names = {"s01": "Ana María de la Cruz y Fernández-Santiago", "s02": "Bo", "s03": "Cy"}
+    entries = [Entry(s, names[s], fingerprint(specs[s]), Layout(s).variant, "", "") for s in ids]
+    sols = {s: solve(spec) for s, spec in specs.items()}
+    subs = [Submission("s01.toml", answers_text(sols["s01"], sign_slipped(specs["s01"])).encode()),
+            Submission("s02.toml", answers_text(sols["s03"], Student(specs["s03"]).work()).encode()),
+            Submission("s03.toml", answers_text(sols["s03"], Student(specs["s03"], slip=SLIP).work()).encode())]
+    pdf = tmp_path / "summary.pdf"
+    pdf.write_bytes(to_pdf(summary_html(grade(entries, specs, subs), "Class summary: HW3")))
+    found = words(pdf)
+    assert any(w[4] == "wrong" for w in found) and any("Fernández" in w[4] for w in found)
+    right_margin = 20 / 25.4 * 72
+    outside = [w[4] for w in found if w[2] > w[5] - right_margin + 1]
+    assert not outside, outside

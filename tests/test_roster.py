@@ -1,8 +1,20 @@
 """Rosters as spreadsheets export them, and a class directory's class.csv read back."""
 
+import csv
+import io
+
 import pytest
 
-from worksheet.classes.roster import Entry, RosterError, class_csv, parse_class_csv, parse_roster
+from worksheet.classes.roster import (
+    Entry,
+    RosterError,
+    class_csv,
+    csv_cell,
+    csv_value,
+    parse_class_csv,
+    parse_roster,
+    plural,
+)
 
 
 def test_a_roster_as_a_spreadsheet_exports_it():
@@ -32,3 +44,45 @@ def test_class_csv_reads_back():
     assert parse_class_csv(class_csv(entries)) == entries
     with pytest.raises(RosterError, match="not a class directory's class.csv"):
         parse_class_csv("id,name\n")
+
+
+def test_ids_that_differ_only_in_case_are_refused_naming_both_lines():
+    """ab and AB name one file on macOS and Windows: one student's sheet would replace the other's."""
+    with pytest.raises(RosterError) as err:
+        parse_roster("id,name\nab,Ann\ns02,Bo\nAB,Cy\n", "roster.csv")
+    assert str(err.value).startswith("roster.csv:4: id: 'AB' and 'ab' (line 2) differ only in case")
+
+
+def test_a_non_ascii_id_is_refused_saying_ascii():
+    with pytest.raises(RosterError) as err:
+        parse_roster("id,name\nJosé,José Álvarez\n", "roster.csv")
+    assert "roster.csv:2: id: 'José' cannot name a file; an ID is 1 to 64 ASCII letters, digits" in str(err.value)
+
+
+NAMES = ["Zoë Müller", '=HYPERLINK("x")', "+1", "-A1", "@SUM(A1)", "'quoted", "''two", "Renée \"Ren\" Smith", "王小明"]
+
+
+def test_class_csv_has_a_bom_escapes_formulas_and_reads_back():
+    """Excel on Windows reads a CSV as UTF-8 only after a byte order mark; a name that a spreadsheet would
+    run as a formula is written with a ' before it, as in the gradebook; every name reads back as given."""
+    entries = tuple(Entry(f"s{n:02d}", name, "abd3ce36", f"variants/s{n:02d}.toml", f"keys/s{n:02d}.pdf",
+                          f"sheets/s{n:02d}.pdf") for n, name in enumerate(NAMES))
+    text = class_csv(entries)
+    assert text.startswith("\ufeffid,name,")
+    cells = {row[0]: row[1] for row in csv.reader(io.StringIO(text.removeprefix("\ufeff")))}
+    assert cells["s01"] == "'=HYPERLINK(\"x\")" and cells["s02"] == "'+1" and cells["s03"] == "'-A1"
+    assert cells["s04"] == "'@SUM(A1)" and cells["s00"] == "Zoë Müller" and cells["s05"] == "''quoted"
+    assert parse_class_csv(text) == entries  # with its BOM
+    assert parse_class_csv(text.removeprefix("\ufeff")) == entries  # as read_text decodes it
+    assert parse_class_csv(text.encode("utf-8").decode("utf-8-sig")) == entries
+
+
+def test_csv_cells_round_trip():
+    for text in [*NAMES, "", "'", "plain 'inside'", "\tx"]:
+        assert csv_value(csv_cell(text)) == text
+    assert csv_value("'x") == "'x"  # a ' a person typed before a plain letter stays
+
+
+def test_plural():
+    assert plural(1, "student") == "1 student" and plural(2, "student") == "2 students"
+    assert plural(0, "file") == "0 files" and plural(3, "was", "were") == "3 were"

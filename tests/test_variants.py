@@ -197,14 +197,47 @@ def test_a_roster_draws_again_when_numbers_collide():
         roster_variants(base, variants, ["a", "b", "c", "d"])
     with pytest.raises(SpecError, match=r"roster: the student ID \"a\" appears twice"):
         roster_variants(base, variants, ["a", "b", "a"])
+    with pytest.raises(SpecError, match=r"roster: the student IDs \"a\" and \"A\" differ only in case"):
+        roster_variants(base, variants, ["a", "A"])
+    with pytest.raises(SpecError, match=r"gives at most 3 different sets of numbers for 4 students"):
+        roster_variants(base, variants, ["a", "b", "c", "d"])
+    one, only = parse_variants(with_variants(BUILTIN, "learning_rate = [0.1]"), "lr")
+    with pytest.raises(SpecError, match=r"gives at most 1 different set of numbers for 2 students"):
+        roster_variants(one, only, ["a", "b"])
 
 
 # -- the constraints -------------------------------------------------------------
+
+def degenerate(v, sol) -> set[str]:
+    """What makes a variant one an instructor would not hand out, found the long way (docs/class.md)."""
+    found = set()
+    if len(set(v.x)) < len(v.x):
+        found.add("same_inputs")
+    for W, b in zip(v.weights[:-1], v.biases[:-1]):
+        for i in range(len(W)):
+            for j in range(i):
+                if W[i] == W[j] and (b is None or b[i] == b[j]):
+                    found.add("symmetric")
+    first = sol.steps[0]
+    for n, layer in enumerate(v.layers):
+        for i in range(layer.units):
+            deltas = [sample[n][i] for sample in first.deltas]
+            grads = [*first.grads.get(f"W{n + 1}", [()] * layer.units)[i]]
+            if f"b{n + 1}" in first.grads:
+                grads.append(first.grads[f"b{n + 1}"][i])
+            if all(abs(d) < 1e-20 for d in deltas) or (grads and all(abs(g) < 1e-20 for g in grads)):
+                found.add("zero_gradient")
+    return found
+
 
 def meets_constraints(name, v):
     base, variants = parsed(name)
     sol = solve(v if v.steps > 1 else replace(v, steps=2))
     first = sol.steps[0]
+    allowed = {name for name, on in (("same_inputs", variants.allow_same_inputs),
+                                     ("symmetric", variants.allow_symmetric),
+                                     ("zero_gradient", variants.allow_zero_gradient or variants.allow_dead)) if on}
+    assert not degenerate(v, sol) - allowed
     if not variants.allow_dead:
         assert all(z > 0 for sample in first.z for layer, zs in zip(v.layers, sample) if layer.activation == "relu"
                    for z in zs)
@@ -228,7 +261,8 @@ def meets_constraints(name, v):
                    learning_rate=base.learning_rate) == base
 
 
-STUDENT_IDS = st.text(st.characters(codec="utf-8", categories=("L", "N", "P")), min_size=1, max_size=20)
+# the IDs a roster accepts (and so `worksheet variant`): ASCII letters, digits, '.', '_', '-'
+STUDENT_IDS = st.from_regex(r"[A-Za-z0-9_\-][A-Za-z0-9._\-]{0,19}", fullmatch=True)
 
 
 @pytest.mark.parametrize("name", ["class-variants", "builtin", "sigmoid-softmax"])
@@ -237,6 +271,88 @@ STUDENT_IDS = st.text(st.characters(codec="utf-8", categories=("L", "N", "P")), 
 def test_every_variant_meets_the_constraints(name, student_id, seed):
     base, variants = parsed(name)
     meets_constraints(name, variant(base, variants, student_id, str(seed)))
+
+
+# The class of a new user's report: two samples, a tanh layer of 3, softmax. Its first draws gave s02 and s09
+# the same inputs for both samples, and s07 equal weights out of hidden unit 3 (δ¹₃ identically 0).
+HW4 = """title = "HW4: backprop through a tanh hidden layer and a softmax output"
+course = "CS 4780 Neural Networks"
+instructor = "Dr. Ana Pérez"
+due = "Tuesday 23 Sept, 9:00"
+
+[network]
+inputs = 2
+layers = [
+  { units = 3, activation = "tanh" },
+  { units = 2, activation = "softmax" },
+]
+
+[[init.layers]]
+W = [[0.2, -0.4], [0.5, 0.1], [-0.3, 0.6]]
+b = [0.1, 0, -0.1]
+
+[[init.layers]]
+W = [[0.3, -0.2, 0.4], [-0.1, 0.5, 0.2]]
+b = [0, 0.05]
+
+[data]
+x = [[1, 0.5], [-0.5, 1]]
+y = [[1, 0], [0, 1]]
+
+[training]
+loss = "cross_entropy"
+learning_rate = 0.5
+steps = 1
+
+[marking]
+points = { forward = 3, loss = 1, backward = 2, gradients = 3, update = 1 }
+
+[variants]
+W1 = { from = -0.6, to = 0.6, step = 0.1, exclude = [0] }
+W2 = { from = -0.5, to = 0.5, step = 0.1, exclude = [0] }
+x = [-1, -0.5, 0.5, 1]
+learning_rate = [0.5, 0.25, 0.1]
+"""
+OPT_OUT = "allow_same_inputs = true\nallow_symmetric = true\nallow_zero_gradient = true\n"
+CLASS_12 = [f"s{n:02d}" for n in range(1, 13)]
+
+
+def test_no_variant_is_degenerate_by_default():
+    base, variants = parse_variants(HW4, "hw4.toml")
+    assert fingerprint(base) == "e4822a3e"  # the problem of the report
+    got = roster_variants(base, variants, CLASS_12, seed="fall-2025")
+    for sid, v in got.items():
+        assert not degenerate(v, solve(v)), sid
+    # the draws before these constraints, as the opt-outs still give them: 3 of the 12 degenerate
+    old_base, old = parse_variants(HW4 + OPT_OUT, "hw4.toml")
+    before = roster_variants(old_base, old, CLASS_12, seed="fall-2025")
+    found = {sid: degenerate(v, solve(v)) for sid, v in before.items()}
+    assert {sid: f for sid, f in found.items() if f} == {"s02": {"same_inputs"}, "s07": {"zero_gradient"},
+                                                         "s09": {"same_inputs"}}
+    # the constraints only skip draws: every other student keeps the numbers they had
+    assert all(got[sid] == before[sid] for sid in CLASS_12 if sid not in ("s02", "s07", "s09"))
+    assert before["s07"].weights[1][0][2] == before["s07"].weights[1][1][2]  # equal weights into the softmax
+
+
+def test_the_shape_constraints_say_how_to_allow_them():
+    """The built-in problem has every weight 1 and every bias -0.5: its two hidden units are the same unit."""
+    same = with_variants(BUILTIN, "W2 = [1, 2]")  # the second hidden layer varies, the first not
+    base, variants = parse_variants(same, "same.toml")
+    with pytest.raises(SpecError) as err:
+        variant(base, variants, "ann")
+    assert ("1000 had two units of a hidden layer with the same weights and bias (allow_symmetric = true allows it)"
+            in str(err.value))
+    base, variants = parse_variants(same + "allow_symmetric = true\n", "same.toml")
+    assert variant(base, variants, "ann").weights[0] == base.weights[0]
+    # nothing of the hidden layer can vary: the base problem's own equal units are kept, not refused
+    base, variants = parse_variants(with_variants(BUILTIN, "x = [1, 2, 3]"), "x-only.toml")
+    assert variant(base, variants, "ann").weights == base.weights
+    base, variants = parsed("builtin")  # its weights vary: no variant keeps the two units equal
+    assert all(len(set(variant(base, variants, sid).weights[0])) == 2 for sid in ("ann", "ben", "cy"))
+    text = (ROOT / "examples" / "batch-momentum.toml").read_text()
+    base, variants = parse_variants(with_variants(text, "x = [2]"), "batch.toml")
+    with pytest.raises(SpecError, match=r"\(allow_same_inputs = true allows it\)"):
+        variant(base, variants, "ann")  # every input of every sample 2
 
 
 def test_an_exact_problem_stays_exact_and_short():
@@ -275,7 +391,8 @@ def test_every_variant_agrees_with_pytorch(name):
 def test_unmeetable_constraints_say_which_and_how_to_relax_them(capsys, tmp_path):
     """Every draw has a dead ReLU unit (x < 0, weights > 0, biases <= 0)."""
     text = with_variants(BUILTIN.replace("x = [2]", "x = [-1]"),
-                         "weight = { from = 0.5, to = 1, step = 0.5 }\nbias = [-0.5, 0]")
+                         "weight = { from = 0.5, to = 1, step = 0.5 }\nbias = [-0.5, 0]\n"
+                         "allow_symmetric = true")  # else a third of the draws fail first for two equal units
     base, variants = parse_variants(text, "dead.toml")
     with pytest.raises(SpecError) as err:
         variant(base, variants, "ann")
@@ -358,6 +475,7 @@ BAD = {
                     "leaves out every value of the range"),
     "nothing": ("allow_dead = true", "variants", "varies nothing; give at least one of weight, bias, W1"),
     "allow_dead": ('allow_dead = "yes"', "variants.allow_dead", '"yes" is not one of true, false'),
+    "allow_symmetric": ("allow_symmetric = 1\nx = [1]", "variants.allow_symmetric", "1 is not one of true, false"),
     "max_decimals": ("max_decimals = 40\nx = [1]", "variants.max_decimals", "40 is out of range; allowed is 0 to 30"),
     "max_value": ("max_value = 0\nx = [1]", "variants.max_value", "0 is out of range; allowed is above 0"),
     "seed": ("seed = [1]\nx = [1]", "variants.seed", "expected a string or a whole number"),
@@ -393,13 +511,18 @@ def test_a_bce_problem_keeps_its_targets_between_0_and_1():
     (" ann", 'student ID: " ann" has spaces around it'),
     ("a\x1bb", "holds a control character"),
     ("x" * 65, "is 65 characters long; a student ID has at most 64"),
+    ("José", "'José' cannot name a file; an ID is 1 to 64 ASCII letters, digits, '.', '_' or '-'"),
+    ("s 01", "'s 01' cannot name a file; an ID is 1 to 64 ASCII letters"),
+    ("../x", "'../x' cannot name a file"),
 ])
 def test_a_bad_student_id_is_refused(student, message, capsys):
+    """`worksheet variant` takes the IDs a roster takes: the one line names the option, not the spec file."""
     base, variants = parsed("class-variants")
     with pytest.raises(SpecError, match=message.replace("(", r"\(")):
         variant(base, variants, student)
     code, out, err = run(capsys, "variant", str(CLASS), "--student", student)
-    assert code == 2 and out == "" and message in err and "\x1b" not in err
+    assert code == 2 and out == "" and "\x1b" not in err and err.count("\n") == 1
+    assert err.startswith("worksheet: --student: ") and message.removeprefix("student ID: ") in err
 
 
 def test_variant_needs_a_variants_table(capsys):
@@ -410,7 +533,8 @@ def test_variant_needs_a_variants_table(capsys):
 
 def test_a_bad_seed_is_refused(capsys):
     code, out, err = run(capsys, "variant", str(CLASS), "--student", "ann", "--seed", "")
-    assert code == 2 and out == "" and "seed: is empty; give a class seed of 1 to 64 characters" in err
+    # the option is named, not the spec file (which has nothing wrong with it)
+    assert code == 2 and out == "" and err == "worksheet: --seed: is empty; give a class seed of 1 to 64 characters\n"
 
 
 def test_the_classes_package_ships_in_the_wheel():

@@ -723,6 +723,19 @@ def export_canvas(source: Path | None, out_path: Path | None, parts: tuple[str, 
     click.echo(str(out_path))
 
 
+class UsageError(OutputError):
+    """A bad option value (`--student José`, `--seed ""`), said as one line naming the option, as every other
+    bad input is (click's BadParameter would print the usage around it)."""
+
+
+def checked_option(option: str, check: Callable[[], str]) -> str:
+    """`check()`'s value; its SpecError said about the option, not about the spec file it names."""
+    try:
+        return check()
+    except SpecError as exc:
+        raise UsageError(f"{option}: {exc.message}") from None
+
+
 @cli.command("variant", short_help="Print one student's variant of a problem with a [variants] table, as a spec.")
 @SPEC_ARG
 @click.option("--student", "student_id", required=True, metavar="ID",
@@ -736,7 +749,12 @@ def variant_command(ctx: click.Context, spec_path: Path | None, student_id: str,
     the same spec, seed and ID give the same numbers on any machine, and `worksheet render` of the
     printed file gives the student's sheet (docs/class.md)."""
     from .classes.classset import variant_file
+    from .classes.variants import check_seed, check_student_id
 
+    # the options first, each named in its message: a bad --student is the command line's, not the spec's
+    student_id = checked_option("--student", lambda: check_student_id(student_id))
+    if seed is not None:
+        seed = checked_option("--seed", lambda: check_seed(seed))
     source = f"<built-in {BUILTIN_NAME}>" if spec_path is None else str(spec_path)
     ctx.meta["spec_source"] = source
     text = builtin_text() if spec_path is None else read_text(
@@ -770,9 +788,12 @@ def class_command(ctx: click.Context, spec_path: Path | None, roster_path: Path,
     A rerun renders only the students whose files are missing or out of date, so an interrupted run
     resumes. Exit status 0 when every student's files are written, 1 when some failed (each named)."""
     from .classes.classset import outputs, plan
-    from .classes.roster import Entry, Layout, class_csv, parse_class_csv, parse_roster
+    from .classes.roster import Entry, Layout, class_csv, parse_class_csv, parse_roster, plural
     from .classes.run import default_jobs, run_class
+    from .classes.variants import check_seed
 
+    if seed is not None:
+        seed = checked_option("--seed", lambda: check_seed(seed))
     source = f"<built-in {BUILTIN_NAME}>" if spec_path is None else str(spec_path)
     ctx.meta["spec_source"] = source
     text = builtin_text() if spec_path is None else read_text(
@@ -808,7 +829,7 @@ def class_command(ctx: click.Context, spec_path: Path | None, roster_path: Path,
     new_csv = class_csv(entries)
     if not old or class_csv(list(old.values())) != new_csv:
         write_whole(csv_path, new_csv.encode("utf-8"))
-    click.echo(f"worksheet: {len(class_plan.members)} students: {len(outcome.written)} rendered, "
+    click.echo(f"worksheet: {plural(len(class_plan.members), 'student')}: {len(outcome.written)} rendered, "
                f"{len(outcome.skipped)} up to date, {len(outcome.failed)} failed", err=True)
     # files of students no longer on the roster are an instructor's to remove, never the tool's
     gone = sorted(set(old) - {m.student.id for m in class_plan.members})

@@ -39,7 +39,7 @@ from ..check import CATALOGUE, DEFAULT_WEIGHTS, Marking, check
 from ..forms import KEYWORD, is_pdf, read_filled
 from ..solve import Solution, SolveError, solve
 from ..spec import PARTS, Spec, fingerprint, one_line, quote_fractions
-from .roster import Entry
+from .roster import BOM, Entry, csv_cell
 
 SUFFIXES = (".toml", ".pdf")
 SEPARATORS = "-_. "
@@ -85,9 +85,30 @@ class Row:
         return tuple((m.mistake, m.quantity.key) for m in self.marking.marks if m.mistake)
 
     @property
+    def slip_counts(self) -> tuple[tuple[str, int, str], ...]:
+        """(mistake id, how many answers it was named at, the first of them), in the order each first
+        appears: one slip repeated down a sheet (a flipped update sign, 17 times) is one entry."""
+        counts: Counter[str] = Counter(m for m, _ in self.slips)
+        first: dict[str, str] = {}
+        for mistake, key in self.slips:
+            first.setdefault(mistake, key)
+        return tuple((m, counts[m], key) for m, key in first.items())
+
+    @property
+    def slips_text(self) -> str:
+        """The slips as the gradebook's cell and the report say them: `half at step1.dL_dyhat1; sign ×17,
+        first at step1.new_W1_1_1`."""
+        return "; ".join(slip_text(*slip) for slip in self.slip_counts)
+
+    @property
     def first_wrong(self) -> str:
         first = self.marking.first_wrong if self.marking is not None else None
         return first.quantity.key if first is not None else ""
+
+
+def slip_text(mistake: str, count: int, first: str) -> str:
+    """One slip of a student: where it was named, or how often and where first."""
+    return f"{mistake} at {first}" if count == 1 else f"{mistake} ×{count}, first at {first}"
 
 
 @dataclass(frozen=True)
@@ -321,12 +342,9 @@ def number(n: Fraction | None) -> str:
     return str(int(n)) if n == int(n) else f"{float(n):.2f}".rstrip("0").rstrip(".")
 
 
-def _cell(text: str) -> str:
-    """A text cell a spreadsheet shows as text: never read as a formula (a file named =1+1.toml)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def gradebook_csv(book: Gradebook) -> str:
+    """The gradebook's text: a byte order mark, the header (COLUMNS), one row per student; every text cell
+    `roster.csv_cell`, as class.csv's (docs/class.md describes each column's format)."""
     import csv
 
     out = io.StringIO(newline="")
@@ -335,9 +353,9 @@ def gradebook_csv(book: Gradebook) -> str:
     for r in book.rows:
         c = r.marking.counts if r.marking is not None else None
         writer.writerow([
-            r.entry.id, _cell(r.entry.name), number(r.score), number(r.points),
+            csv_cell(r.entry.id), csv_cell(r.entry.name), number(r.score), number(r.points),
             *(str(c[v]) if c else "" for v in ("right", "carried", "wrong", "missing")),
-            r.first_wrong, "; ".join(f"{m} at {k}" for m, k in r.slips), r.status,
-            _cell("; ".join(r.files)), _cell("; ".join(r.notes)),
+            csv_cell(r.first_wrong), csv_cell(r.slips_text), r.status,
+            csv_cell("; ".join(r.files)), csv_cell("; ".join(r.notes)),
         ])
-    return out.getvalue()
+    return BOM + out.getvalue()

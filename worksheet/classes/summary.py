@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from html import escape
 
 from markupsafe import Markup
+from markupsafe import escape as markup_escape
 
 from ..figures import nice_ticks
 from ..spec import POINT_NAMES
@@ -124,7 +125,7 @@ class Page:
     bins: int
 
     def pct(self, value: float | None) -> str:
-        return "" if value is None else f"{value:.0f} %"
+        return "" if value is None else f"{value:.0f}\u00a0%"
 
 
 def page(book: Gradebook, title: str = "") -> Page:
@@ -138,10 +139,16 @@ def page(book: Gradebook, title: str = "") -> Page:
         slips_plot=Markup(bars_svg(slips, "students who made the slip")) if slips else Markup(""),
         first_plot=Markup(bars_svg(firsts, "students whose first wrong answer it is")) if firsts else Markup(""),
         parts=tuple((POINT_NAMES.get(p, p), n) for p, n in s.first_wrong_parts),
-        mean="" if s.mean is None else f"{s.mean:.0f} %",
-        median="" if s.median is None else f"{s.median:.0f} %",
+        mean="" if s.mean is None else f"{s.mean:.0f}\u00a0%",  # a no-break space: "0 %" never split by a line end
+        median="" if s.median is None else f"{s.median:.0f}\u00a0%",
         bins=BINS,
     )
+
+
+def keys(text: str) -> Markup:
+    """`text` escaped, a line allowed to break after each dot: a key (step1.new_W1_1_1) then wraps as
+    `step1.` and `new_W1_1_1` in a narrow column, not anywhere inside the name."""
+    return Markup(".<wbr>").join(markup_escape(part) for part in text.split("."))
 
 
 def summary_html(book: Gradebook, title: str = "", paper: str = "a4") -> str:
@@ -150,6 +157,7 @@ def summary_html(book: Gradebook, title: str = "", paper: str = "a4") -> str:
 
     env = environment()
     env.globals["number"] = number
+    env.filters["keys"] = keys
     html = env.get_template("class_summary.html.j2").render(p=page(book, title), paper=paper)
     outside = external_references(html)
     if outside:  # the package's own template: a bug, not input

@@ -18,6 +18,10 @@ Contract: pure (no files, no printing, no clock, no global random state).
   reads as an equal `Spec`.
 
 A draw is kept only when its solution meets the constraints (`_verdict`): no
+two samples with the same inputs (unless `allow_same_inputs`), no two units of
+a hidden layer with the same weights and bias (unless `allow_symmetric`), no
+unit that learns nothing in step 1, its δ 0 for every sample or every gradient
+of its weights and bias 0 (unless `allow_zero_gradient`), no
 ReLU unit with z <= 0 in step 1 (unless `allow_dead`), no value beyond
 `max_value` in any step, the loss lower after the first update, as many exact
 steps as the base problem, and (when step 1 is exact) no step-1 value with
@@ -55,6 +59,7 @@ from ..spec import (
     parse_spec,
     quote_fractions,
 )
+from .roster import id_problem, plural
 
 MAX_DRAWS = 1000  # draws per student before the constraints count as unmeetable
 MAX_CHOICES = 10_000  # values one range may hold
@@ -69,7 +74,12 @@ MAX_STUDENT_ID = 64
 MAX_SEED = 64
 DEFAULT_SEED = "0"
 
-SETTINGS = ("allow_dead", "max_value", "max_decimals", "loss_decreases", "seed")
+SETTINGS = ("allow_dead", "allow_same_inputs", "allow_symmetric", "allow_zero_gradient", "max_value", "max_decimals",
+            "loss_decreases", "seed")
+FLAGS = ("allow_dead", "allow_same_inputs", "allow_symmetric", "allow_zero_gradient", "loss_decreases")
+# A value of a 30-digit (inexact) step this close to 0 is 0: a δ that vanishes identically comes out of the
+# arithmetic as 0 or as a rounding residue far below anything a sheet shows.
+ZERO = Fraction(1, 10**20)
 
 
 @dataclass(frozen=True)
@@ -90,6 +100,9 @@ class Variants:
     y: Choices | None = None
     learning_rate: Choices | None = None
     allow_dead: bool = False
+    allow_same_inputs: bool = False
+    allow_symmetric: bool = False
+    allow_zero_gradient: bool = False
     max_value: Fraction = DEFAULT_MAX_VALUE
     max_decimals: int | None = None  # None: DEFAULT_MAX_DECIMALS or the base problem's, the larger
     loss_decreases: bool = True
@@ -149,7 +162,7 @@ def read_variants(raw: Any, base: Spec, source: str) -> Variants:
     p = _Parser(source)
     p.table(raw, "variants", (*value_keys(base), *SETTINGS))
     settings: dict[str, Any] = {}
-    for key in ("allow_dead", "loss_decreases"):
+    for key in FLAGS:
         if key in raw:
             if not isinstance(raw[key], bool):
                 raise p.fail(f"variants.{key}", f"{_show(raw[key])} is not one of true, false")
@@ -321,15 +334,19 @@ def roster_variants(base: Spec, variants: Variants, student_ids: Iterable[str], 
     source = variants.source if source is None else source
     ids = [check_student_id(sid, source) for sid in student_ids]
     seed = _seed(variants, seed, source)
-    seen: set[str] = set()
+    seen: dict[str, str] = {}  # in lower case -> as given
     for sid in ids:
-        if sid in seen:
+        if sid in seen.values():
             raise SpecError(source, "roster", f"the student ID {_show(sid)} appears twice; each student once")
-        seen.add(sid)
+        if sid.lower() in seen:  # as the roster: one file on macOS and Windows
+            raise SpecError(source, "roster", f"the student IDs {_show(seen[sid.lower()])} and {_show(sid)} differ "
+                                              "only in case; give IDs that differ in more than case")
+        seen[sid.lower()] = sid
     space = variants.count(base)
     if space < len(ids):
-        raise SpecError(source, "variants", f"gives at most {space} different sets of numbers for {len(ids)} "
-                                            "students; vary more values or give them more choices")
+        raise SpecError(source, "variants", f"gives at most {plural(space, 'different set')} of numbers for "
+                                            f"{plural(len(ids), 'student')}; vary more values or give them more "
+                                            "choices")
     taken: set[tuple] = set()
     out: dict[str, Spec] = {}
     for sid in sorted(ids):
@@ -351,18 +368,28 @@ def roster_variants(base: Spec, variants: Variants, student_ids: Iterable[str], 
 
 
 def check_student_id(student_id: Any, source: str = "<spec>") -> str:
-    """The ID as given, or SpecError: 1 to MAX_STUDENT_ID printable characters, no spaces around it."""
+    """The ID as given, or SpecError (where "student ID"): the roster's rule (`roster.ID_RULE`, 1 to 64
+    ASCII letters, digits, '.', '_' or '-'), so that `worksheet variant` prints a variant for exactly the
+    IDs a class can have, and a student's variant is the same from either."""
     fail = lambda where, message: SpecError(source, where, message)  # noqa: E731
     if not isinstance(student_id, str):
         raise fail("student ID", f"expected text, got {_show(student_id)}")
     _check_id(student_id, "student ID", MAX_STUDENT_ID, fail, "a student ID")
+    problem = id_problem(student_id)
+    if problem:
+        raise fail("student ID", problem)
     return student_id
+
+
+def check_seed(seed: Any, source: str = "<spec>") -> str:
+    """A class seed given outside a spec (`--seed`) as it is used, or SpecError (where "seed")."""
+    return _seed_text(seed, "seed", _Parser(source))
 
 
 def _seed(variants: Variants, seed: str | None, source: str) -> str:
     if seed is None:
         return variants.seed
-    return _seed_text(seed, "seed", _Parser(source))
+    return check_seed(seed, source)
 
 
 class _Exhausted(Exception):
@@ -432,10 +459,15 @@ def _numbers_key(spec: Spec) -> tuple:
 class _Limits:
     exact_steps: int  # a variant keeps at least this many exact steps (the base problem's)
     max_decimals: int  # of a step-1 value, when step 1 is exact
+    # checks the base problem itself fails in numbers the table leaves as they are ("same_inputs",
+    # "symmetric", "silenced", "learns_nothing"): not imposed, since no draw could meet them and the
+    # instructor wrote those numbers (the learning rate alone varied on a problem with two equal units)
+    waived: frozenset[str] = frozenset()
 
 
 @lru_cache(maxsize=64)
 def _limits(base: Spec, variants: Variants) -> _Limits:
+    waived: set[str] = set()
     try:
         sol = solve(base)
     except SolveError:  # the base problem itself runs away: hold the variants to the defaults
@@ -443,11 +475,27 @@ def _limits(base: Spec, variants: Variants) -> _Limits:
     else:
         exact_steps = sol.exact_steps
         base_decimals = max(map(decimals, _step_numbers(base, sol.steps[0]))) if exact_steps else 0
+        if _learns_nothing(base, sol.steps[0]):
+            waived.add("learns_nothing")
+    slots = [slot for slot, _ in variants.slots(base)]
+    hidden = len(base.layers) - 1
+    if len(set(base.x)) < len(base.x) and not any(s[0] == "x" for s in slots):
+        waived.add("same_inputs")
+    if _symmetric_units(base) and not any(s[0] in ("W", "b") and s[1] < hidden for s in slots):
+        waived.add("symmetric")
+    if _silenced_unit(base) and not any(s[0] == "W" and s[1] > 0 for s in slots):
+        waived.add("silenced")
     chosen = variants.max_decimals
-    return _Limits(exact_steps, chosen if chosen is not None else max(DEFAULT_MAX_DECIMALS, base_decimals))
+    return _Limits(exact_steps, chosen if chosen is not None else max(DEFAULT_MAX_DECIMALS, base_decimals),
+                   frozenset(waived))
 
 
 CONSTRAINTS = {  # what a draw that fails each did, and how to relax it
+    "same_inputs": ("had two samples with the same inputs", "allow_same_inputs = true allows it"),
+    "symmetric": ("had two units of a hidden layer with the same weights and bias",
+                  "allow_symmetric = true allows it"),
+    "zero_gradient": ("had a unit that learns nothing in step 1 (its δ 0 for every sample, or every gradient of "
+                      "its weights and bias 0)", "allow_zero_gradient = true allows it"),
     "diverges": ("ran beyond what a worksheet holds", "narrow the ranges or lower the learning rate"),
     "dead": ("had a ReLU unit with z <= 0 in step 1", "allow_dead = true allows it"),
     "inexact": ("lost the base problem's exact fractions", "give values with fewer decimals or fewer steps"),
@@ -461,6 +509,14 @@ CONSTRAINTS = {  # what a draw that fails each did, and how to relax it
 
 def _verdict(spec: Spec, variants: Variants, limits: _Limits) -> str | None:
     """The first constraint a candidate fails (a key of CONSTRAINTS), or None when it meets them all."""
+    # the shape checks first: a few comparisons of the drawn numbers, before any solve
+    waived = limits.waived
+    if not variants.allow_same_inputs and "same_inputs" not in waived and len(set(spec.x)) < len(spec.x):
+        return "same_inputs"
+    if not variants.allow_symmetric and "symmetric" not in waived and _symmetric_units(spec):
+        return "symmetric"
+    if not variants.allow_zero_gradient and "silenced" not in waived and _silenced_unit(spec):
+        return "zero_gradient"
     if not variants.allow_dead and _dead_before_solving(spec):
         return "dead"  # most rejected draws: found in a few exact products instead of a whole solve
     run = replace(spec, steps=2) if variants.loss_decreases and spec.steps == 1 else spec
@@ -470,11 +526,14 @@ def _verdict(spec: Spec, variants: Variants, limits: _Limits) -> str | None:
         return "diverges"
     steps = sol.steps[: spec.steps]
     first = steps[0]
-    if not variants.allow_dead:
-        for sample in first.z:
-            for layer, zs in zip(spec.layers, sample):
-                if layer.activation == "relu" and any(z <= 0 for z in zs):
-                    return "dead"
+    dead = any(z <= 0 for sample in first.z for layer, zs in zip(spec.layers, sample)
+               if layer.activation == "relu" for z in zs)
+    if dead and not variants.allow_dead:
+        return "dead"
+    # with allow_dead a dead unit learns nothing, and so may every unit it alone feeds: allowed with it
+    if not variants.allow_zero_gradient and not dead and "learns_nothing" not in waived and \
+            _learns_nothing(spec, first):
+        return "zero_gradient"
     if min(sol.exact_steps, spec.steps) < limits.exact_steps:
         return "inexact"
     if any(abs(v) > variants.max_value for step in steps for v in _step_numbers(spec, step)):
@@ -484,6 +543,42 @@ def _verdict(spec: Spec, variants: Variants, limits: _Limits) -> str | None:
     if variants.loss_decreases and not sol.steps[1].loss < first.loss:
         return "loss"
     return None
+
+
+def _symmetric_units(spec: Spec) -> bool:
+    """Two units of a hidden layer with the same incoming weights and bias: they compute the same z and a
+    for every sample, so half of that layer's forward pass is a copy of the other half."""
+    for W, b in zip(spec.weights[:-1], spec.biases[:-1]):
+        rows = [(row, b[i] if b is not None else None) for i, row in enumerate(W)]
+        if len(set(rows)) < len(rows):
+            return True
+    return False
+
+
+def _silenced_unit(spec: Spec) -> bool:
+    """A hidden unit whose δ is 0 whatever the numbers: its weights into the next layer all 0, or all equal
+    into a softmax layer (softmax ignores a shift of all its inputs, so the unit cannot change the output)."""
+    for n, W_next in enumerate(spec.weights[1:], start=1):
+        softmax = spec.layers[n].activation == "softmax" and len(W_next) > 1
+        for j in range(len(W_next[0])):
+            column = {row[j] for row in W_next}
+            if column == {0} or (softmax and len(column) == 1):
+                return True
+    return False
+
+
+def _learns_nothing(spec: Spec, step: Step) -> bool:
+    """A unit that learns nothing in step 1: its δ is 0 for every sample, or every gradient of its weights
+    and bias that the step computes is 0 (the samples' contributions cancel)."""
+    for n in range(len(spec.layers)):
+        W, b = step.grads.get(f"W{n + 1}"), step.grads.get(f"b{n + 1}")
+        for i in range(spec.layers[n].units):
+            if all(abs(sample[n][i]) <= ZERO for sample in step.deltas):
+                return True
+            grads = [*(W[i] if W is not None else ()), *((b[i],) if b is not None else ())]
+            if grads and all(abs(g) <= ZERO for g in grads):
+                return True
+    return False
 
 
 def _dead_before_solving(spec: Spec) -> bool:
