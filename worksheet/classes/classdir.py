@@ -90,7 +90,7 @@ class ClassDir:
 
 def open_class(root: Path) -> ClassDir:
     """The class directory's students and their variants' texts; OutputError when it is not one."""
-    from ..cli import OutputError, read_text
+    from ..files import OutputError, read_text
 
     csv_path = root / "class.csv"
     if not root.is_dir():
@@ -115,7 +115,7 @@ def open_class(root: Path) -> ClassDir:
 
 def read_submissions(folder: Path) -> tuple[list[Path], list[Submission]]:
     """The folder's files (hidden ones and folders skipped), by name, and each one's bytes or why not."""
-    from ..cli import MAX_PDF_BYTES, read_bytes
+    from ..files import MAX_PDF_BYTES, read_bytes
 
     files = sorted((p for p in folder.iterdir() if not p.name.startswith(".") and not p.is_dir()),
                    key=lambda p: p.name)
@@ -133,7 +133,7 @@ def grade_dir(root: Path, submissions_dir: Path,
                                                                       Gradebook]:
     """`worksheet grade` without writing: the class, each student's variant (or why not), the files read,
     and the gradebook. OutputError when either folder cannot be used."""
-    from ..cli import OutputError
+    from ..files import OutputError
 
     room = open_class(root)
     if not submissions_dir.is_dir():
@@ -182,7 +182,7 @@ def _numbers(folder: Path) -> list[int]:
 def submit(root: Path, student_id: str, text: str, now: datetime | None = None) -> Receipt:
     """Save the student's answers file (TOML): the latest as submissions/<id>.toml, every one numbered in
     submissions/.history/<id>/. `student_id` must be an ID of the class (ClassDir.find), never typed text."""
-    from ..cli import _commit
+    from ..files import commit
 
     when = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     with _lock(root, student_id):  # two tabs submitting at once: each gets its own number
@@ -191,7 +191,7 @@ def submit(root: Path, student_id: str, text: str, now: datetime | None = None) 
                 f"earlier ones are in {SUBMISSIONS}/{HISTORY}/{student_id}/\n{text}").encode()
         latest = root / submission_file(student_id)
         # both written whole, and renamed only when both are complete
-        _commit({_history(root, student_id) / f"{number}.toml": data, latest: data})
+        commit({_history(root, student_id) / f"{number}.toml": data, latest: data})
     return Receipt(number, when, submission_file(student_id))
 
 

@@ -93,7 +93,7 @@ class Progress:
             self.say(f"worksheet: [{self.count}/{self.total}] {student_id}")
 
     def say(self, line: str) -> None:
-        from ..cli import terminal_safe
+        from ..files import terminal_safe
 
         if self._bar is not None:
             self._bar.console.print(terminal_safe(line), markup=False, highlight=False, soft_wrap=True)
@@ -108,7 +108,7 @@ class Progress:
 def run_class(root: Path, members: Sequence[Member], *, jobs: int, html: bool = False, force: bool = False,
               old: dict[str, Entry] | None = None, terminal: bool | None = None) -> Outcome:
     """Write the class directory's variant files and render who is not up to date (not class.csv)."""
-    from ..cli import _commit
+    from ..files import commit
 
     old = old or {}
     outcome = Outcome()
@@ -124,7 +124,7 @@ def run_class(root: Path, members: Sequence[Member], *, jobs: int, html: bool = 
         except (OSError, UnicodeDecodeError):
             same = False
         if not same:
-            _commit({path: m.text.encode("utf-8")})
+            commit({path: m.text.encode("utf-8")})
     progress = Progress(len(todo), terminal)
     jobs_list = [Job(m.student.id, m.student.name, m.text, str(root / Layout(m.student.id).variant), html)
                  for m in todo]
@@ -133,7 +133,7 @@ def run_class(root: Path, members: Sequence[Member], *, jobs: int, html: bool = 
         if files is None:
             outcome.failed.append((sid, error))
         else:
-            _commit({root / rel: data for rel, data in files.items()})
+            commit({root / rel: data for rel, data in files.items()})
             outcome.written.append(sid)
         progress.step(sid, error)
 

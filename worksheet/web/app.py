@@ -58,7 +58,7 @@ class Problem:
     def text(self) -> str:
         if self.path is None:
             return builtin_text()
-        from ..cli import decode, read_bytes
+        from ..files import decode, read_bytes
 
         def error(message: str) -> SpecError:
             return SpecError(self.name, "", message)

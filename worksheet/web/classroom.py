@@ -39,7 +39,7 @@ from starlette.routing import Route
 
 from ..classes.classdir import ClassDir, last_submission, submit, submitted_answers
 from ..classes.roster import Entry
-from ..cli import OutputError
+from ..files import OutputError
 from ..spec import SpecError, one_line
 from .app import ApiError, Job, _attachment, do_answers, do_check, log, read_json, student_context
 
