@@ -372,3 +372,25 @@ def test_a_blank_sheets_working_areas_come_in_10_mm_steps():
     assert lines and all(line.working.width_mm % 10 == 0 for line in lines if line.compact)
     tanh = {line.working.width_mm for line in lines[:len(lines) // 2] if line.name.startswith("a1_")}  # step 1
     assert len(tanh) == 1
+
+
+def test_a_working_just_too_long_for_its_line_is_set_tight_on_one_line_with_its_value():
+    """A key's working a few percent longer than its line took two (the second empty, or a lone
+    "+ 0.05"): set at 10 pt it stays on one line, and the value's box follows it on that line."""
+    from worksheet.notation import TextPrinter, format_decimal
+
+    spec = parse_spec((ROOT / "examples" / "batch-momentum.toml").read_text(encoding="utf-8"))
+    sol = solve(spec)
+    doc = build(sol, run(spec, spec.steps), Options())
+    tight = [(part.number, line) for part in doc.parts
+             for group in (*part.forward, part.loss, *part.backward, *part.gradients)
+             for line in group.lines if line.working is not None and line.working.tight]
+    assert len(tight) >= 3 and all(line.working.lines == 1 for _, line in tight)
+    html = to_html(doc)
+    assert html.count('class="working typed tight"') == len(tight)
+    text = [" ".join(row.split()) for page in PdfReader(BytesIO(to_pdf(html))).pages
+            for row in page.extract_text().split("\n")]
+    for step, line in tight:
+        worked = " ".join(TextPrinter().doprint(sol.steps[step - 1].substituted[line.name]).split())
+        value = format_decimal(sol.steps[step - 1].values[line.name], 4)
+        assert any(worked in row and value in row.partition(worked)[2] for row in text), (step, line.name, worked)

@@ -41,6 +41,7 @@ from .trace import Snapshot, format_tensor
 
 # Handwriting is wider than print: millimetres a written character takes, and a line's height.
 HAND_MM_PER_CHAR = 2.9
+TIGHT_PT = 10.0  # a key's working that just misses one line at 10.5 pt (style.css .working.tight)
 PRINT_MM_PER_CHAR = 2.2  # 11pt serif, a formula's average character
 PT_MM = 25.4 / 72
 # DejaVu Serif's advance widths in em (the key's printed text); any other character counts as 0.62 em
@@ -81,6 +82,7 @@ class Box:
     slip: str = ""  # under that: the mistake that explains the number, where one does
     line_mm: float = LINE_MM  # a working area's line: typeset on the key, handwritten on a blank sheet
     field: str = ""  # on a blank sheet: the PDF form field's name, the answers file's key (step1.z1_1)
+    tight: bool = False  # the key's working set a little smaller (TIGHT_PT) to keep it on one line
 
     @property
     def height_mm(self) -> float:
@@ -351,9 +353,15 @@ class _Builder:
             width = work_mm if compact else self.work_mm if self.opt.blank else min(work_mm, self.work_mm)
             text_mm, room = (work_mm - 6, width) if self.opt.blank else (work_mm - 5, width - 4)
             lines = max(1, math.ceil(text_mm / room))
+            # a key's working a few percent too long for its line took two, the second empty or holding
+            # a lone "+ 0.05": set at TIGHT_PT it keeps one (by the font's own widths, with 2 % to spare)
+            tight = (not self.opt.blank and lines == 2
+                     and _printed_mm(plain, TIGHT_PT) / 1.04 <= 0.98 * room)
+            if tight:
+                lines, width = 1, self.work_mm
             # the working is not marked, only its result: an unlabelled area
             text = "" if self.opt.blank else Markup(self.numbers.doprint(worked))
-            working = Box("", text, width, lines, line_mm=self.line_mm)
+            working = Box("", text, width, lines, line_mm=self.line_mm, tight=tight)
         return Line(eq.name, Markup(self.html.doprint(eq.lhs)), Markup(sym),
                     working, self.box(eq.name, value), refs[_same_in_every_sample(eq)], compact)
 
