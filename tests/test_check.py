@@ -10,6 +10,7 @@ import re
 from decimal import ROUND_HALF_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction as F
 
+import numpy
 import pytest
 from conftest import EXAMPLES, ROOT, load
 
@@ -1101,6 +1102,36 @@ def test_numbers_pasted_from_python_are_not_marked_wrong_for_float_noise(name):
     bad = [(m.quantity.key, m.answer.text, m.verdict, m.note) for m in check(sol, answers).marks
            if m.verdict != "right" or m.mistake]
     assert not bad
+
+
+class Float32Student(Student):
+    """Works in float32, PyTorch's default, and pastes what Python prints of each number
+    (`w.grad.item()`): the nearest float32 to what it is computed from, as a double's repr,
+    0.3499999940395355 for 0.35."""
+
+    def put(self, key, correct, wrong=None):
+        v = super().put(key, correct, wrong)
+        self.values[key] = F(float(numpy.float32(float(v))))
+        return self.values[key]
+
+
+@pytest.mark.parametrize("name", ["softmax-mean", "batch", "mazur", "bce"])
+def test_numbers_pasted_from_float32_work_are_not_marked_wrong(name):
+    """A float32's noise is in its 8th digit: a number that is exactly a float32 is held to 6
+    significant digits (or 8 decimals), so PyTorch's printout is right and a slip still is not."""
+    spec = SPECS[name]()
+    sol = solve(spec)
+    values = Float32Student(spec).work()
+    answers = parse_answers(pasted(sol, values), "answers.toml", sol)
+    assert any(abs(a.value - sol_value(sol, k)) > F(1, 10 ** 10) for k, a in answers.items())
+    bad = [(m.quantity.key, m.answer.text, m.verdict, m.note) for m in check(sol, answers).marks
+           if m.verdict != "right" or m.mistake]
+    assert not bad
+    # a number 1e-5 off (in its 6th digit) is a slip, float32 or not
+    first = next(q for q in quantities(sol) if abs(q.value) > F(1, 10))
+    off = F(float(numpy.float32(float(values[first.key] * F(100001, 100000)))))
+    text = f'[step1]\n{first.name} = "{float(off)!r}"\n'
+    assert check(sol, parse_answers(text, "a.toml", sol)).by_key()[first.key].verdict == "wrong"
 
 
 def sol_value(sol, key: str) -> F:

@@ -7,7 +7,8 @@ computation runs:
 - right: within half a unit of the last decimal written (at least
   `MIN_DECIMALS` decimals are asked for; a number pasted from a computer,
   with more than `MACHINE_DIGITS` significant digits, within half a unit of
-  its 10th or of the 12th decimal, so that float noise is not wrong) of the
+  its 10th or of the 12th decimal, a float32's of its 6th or the 8th, so
+  that float noise is not wrong) of the
   exact value, of the value a student gets who rounds every earlier
   quantity to that many decimals, or of
   the value that follows from the student's own right answers (a student who
@@ -37,6 +38,7 @@ digits and taken back as exact binary fractions.
 
 from __future__ import annotations
 
+import struct
 from collections import ChainMap
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -57,6 +59,10 @@ MIN_DECIMALS = 2  # "14" is held to 14.00 ± 0.005, not to ± 0.5
 # to that many, or MACHINE_PLACES decimals (float64 noise is about 1e-16 of the numbers it came from).
 MACHINE_DIGITS = 10
 MACHINE_PLACES = 12
+# One that is exactly a float32 (PyTorch's default: w.grad.item() prints 0.3499999940395355 for 0.35)
+# carries float32's rounding, about 6e-8 of each number a step used: held to 6 digits or 8 decimals.
+FLOAT32_DIGITS = 6
+FLOAT32_PLACES = 8
 VERDICTS = ("right", "carried", "wrong", "missing")
 DEFAULT_WEIGHTS = {"right": Fraction(1), "carried": Fraction(1), "wrong": Fraction(0), "missing": Fraction(0)}
 DIGITS = 40  # working digits of exp, log and tanh
@@ -140,18 +146,35 @@ def machine_written(answer: Answer) -> bool:
     return answer.decimals is not None and significant_digits(answer.text) > MACHINE_DIGITS
 
 
+def float32_written(answer: Answer) -> bool:
+    """A machine-written number that is exactly a float32: printed from float32 work."""
+    if not machine_written(answer):
+        return False
+    try:
+        value = float(answer.text.strip())
+        return struct.unpack("f", struct.pack("f", value))[0] == value
+    except (ValueError, OverflowError, struct.error):
+        return False
+
+
+def _machine_hold(answer: Answer) -> tuple[int, int]:
+    """The significant digits and decimals a machine-written number is held to."""
+    return (FLOAT32_DIGITS, FLOAT32_PLACES) if float32_written(answer) else (MACHINE_DIGITS, MACHINE_PLACES)
+
+
 def tolerance(answer: Answer) -> Fraction:
     """Half a unit of the last decimal written; nothing for a fraction, which must be exact. A
     machine-written number is held to its first `MACHINE_DIGITS` significant digits or
-    `MACHINE_PLACES` decimals, whichever is looser: a marker does not mark float noise wrong."""
+    `MACHINE_PLACES` decimals, whichever is looser (a float32's to `FLOAT32_DIGITS` or
+    `FLOAT32_PLACES`): a marker does not mark float noise wrong."""
     if answer.decimals is None:
         return Fraction(0)
     half = Fraction(1, 2 * 10 ** max(answer.decimals, MIN_DECIMALS))
     if not machine_written(answer):
         return half
+    digits, places = _machine_hold(answer)
     lead = Decimal(answer.text.strip()).adjusted()  # the power of ten of the first significant digit
-    return max(half, Fraction(1, 2) * Fraction(10) ** (lead - MACHINE_DIGITS + 1),
-               Fraction(1, 2 * 10 ** MACHINE_PLACES))
+    return max(half, Fraction(1, 2) * Fraction(10) ** (lead - digits + 1), Fraction(1, 2 * 10 ** places))
 
 
 def held_places(answer: Answer) -> int | None:
@@ -161,7 +184,7 @@ def held_places(answer: Answer) -> int | None:
     if answer.decimals is None:
         return None
     places = max(answer.decimals, MIN_DECIMALS)
-    return min(places, MACHINE_PLACES) if machine_written(answer) else places
+    return min(places, _machine_hold(answer)[1]) if machine_written(answer) else places
 
 
 # How a student may break a tie (a value exactly halfway, 0.28555 to 4 decimals): away from zero as
