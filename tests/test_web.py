@@ -605,3 +605,28 @@ def test_the_editor_previews_a_students_variant_as_worksheet_variant_prints_it(c
     assert r.status_code == 422 and "student ID" in r.json()["error"]
     assert client.post("/api/variant", json={"spec": text, "student": 3}).status_code == 400
     assert client.post("/api/variant", json={"spec": text}).status_code == 400
+
+
+def test_another_sites_page_cannot_post_to_the_api(client):
+    """Any page a student opens could send a form or a "simple" fetch here (no preflight): the API
+    takes JSON only as application/json, and refuses what a browser says came from another site."""
+    body = json.dumps({"answers": answers_for()})
+    r = client.post("/api/check", content=body, headers={"content-type": "text/plain"})
+    assert r.status_code == 415 and "application/json" in r.json()["error"]
+    for headers in ({"origin": "http://evil.example"}, {"sec-fetch-site": "cross-site"}):
+        r = client.post("/api/check", content=body, headers={"content-type": "application/json", **headers})
+        assert r.status_code == 403, headers
+    same = {"content-type": "application/json", "origin": "http://testserver", "sec-fetch-site": "same-origin"}
+    assert client.post("/api/check", content=body, headers=same).status_code == 200
+
+
+def test_class_submit_from_another_sites_page_is_refused_and_writes_nothing(a_class):
+    """The attack the check above stops: a page on another site submitting in a student's name."""
+    root, specs = a_class
+    body = json.dumps({"answers": answers_for(specs["s02"])})
+    with TestClient(web.create_app(class_dir=root)) as c:
+        assert c.post("/api/class/s02/submit", content=body, headers={"content-type": "text/plain"}).status_code == 415
+        r = c.post("/api/class/s02/submit", content=body,
+                   headers={"content-type": "application/json", "origin": "http://evil.example"})
+        assert r.status_code == 403
+    assert not (root / "submissions").exists() or not any((root / "submissions").iterdir())

@@ -12,6 +12,7 @@ from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 import jinja2
@@ -303,8 +304,25 @@ def do_pdf(html: str) -> bytes:
 # -- requests ---------------------------------------------------------------------------------------
 
 
+def same_site(request: Request) -> None:
+    """403 for a request another site's page sent: a form or a "simple" fetch needs no preflight, so
+    without this any page a student opens could submit answers in a classmate's name. Browsers say
+    where a request comes from (Sec-Fetch-Site, Origin); a tool such as curl says neither."""
+    site = request.headers.get("sec-fetch-site", "")
+    origin = request.headers.get("origin", "")
+    if site and site not in ("same-origin", "none"):
+        raise ApiError(403, "a request from another site's page is refused; use this server's own page")
+    if origin and urlsplit(origin).netloc != request.headers.get("host", ""):
+        raise ApiError(403, "a request from another site's page is refused; use this server's own page")
+
+
 async def read_json(request: Request) -> dict[str, Any]:
-    """The body as a JSON object: 413 past MAX_BODY bytes (counted as it arrives), 400 when not JSON."""
+    """The body as a JSON object, sent as JSON by a page of this server: 415 unless its Content-Type is
+    application/json (which another site's page can send only after a preflight this server never
+    grants), 403 from another site, 413 past MAX_BODY bytes (counted as it arrives), 400 when not JSON."""
+    same_site(request)
+    if request.headers.get("content-type", "").partition(";")[0].strip().lower() != "application/json":
+        raise ApiError(415, "the request's body must be JSON, sent with Content-Type: application/json")
     length = request.headers.get("content-length", "")
     if length and (not length.isdigit() or int(length) > MAX_BODY):
         raise ApiError(413, f"the request is larger than {MAX_BODY // 1024 // 1024} MiB; "
@@ -329,7 +347,7 @@ async def read_json(request: Request) -> dict[str, Any]:
     except ValueError as exc:
         raise ApiError(400, f"the request's body is not valid JSON: {one_line(str(exc))[:200]}") from None
     if not isinstance(data, dict):
-        raise ApiError(400, 'the request\'s body must be a JSON object, as {"spec": "<TOML text>"}')
+        raise ApiError(400, "the request's body must be a JSON object ({...})")
     return data
 
 
