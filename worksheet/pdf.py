@@ -41,6 +41,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 
 
 class PdfError(ValueError):
@@ -85,14 +86,18 @@ def _ua_stylesheet():
     return CSS(string=text, counter_style=UA_COUNTER_STYLE)
 
 
+_IMPORTING = threading.Lock()  # the web app renders in threads: one patches find_library at a time
+
+
 @functools.cache
 def _weasyprint():
     """The weasyprint module, imported once a process with libraries looked up in one ldconfig listing."""
-    try:
-        with _libraries_listed_once():
-            import weasyprint
-    except (OSError, ImportError):
-        import weasyprint  # the usual way, each name looked for with find_library's every tool
+    with _IMPORTING:  # a second thread waits, then finds it imported (and find_library restored)
+        try:
+            with _libraries_listed_once():
+                import weasyprint
+        except (OSError, ImportError):
+            import weasyprint  # the usual way, each name looked for with find_library's every tool
     return weasyprint
 
 
@@ -119,7 +124,7 @@ def _libraries_listed_once():
 
 
 def _ldconfig_listing() -> bytes | None:
-    """`ldconfig -p`'s listing of this machine's architecture, or None where there is none."""
+    """`ldconfig -p`'s listing of this machine's architecture (x86-64, AArch64), or None."""
     arch = {"x86_64": b"x86-64", "aarch64": b"AArch64"}.get(os.uname().machine)
     try:
         out = subprocess.run(["/sbin/ldconfig", "-p"], capture_output=True, env={"LC_ALL": "C", "LANG": "C"},
@@ -127,7 +132,7 @@ def _ldconfig_listing() -> bytes | None:
     except (OSError, subprocess.SubprocessError):
         return None
     if arch is None:
-        return out
+        return None  # another machine's listing names its other ABIs' libraries too: the usual way there
     return b"\n".join(line for line in out.splitlines() if arch in line.partition(b"=>")[0])
 
 
