@@ -316,3 +316,22 @@ def test_check_never_overwrites_the_built_in_spec(capsys, tmp_path, answers_file
     assert link.is_symlink() and builtin.read_bytes() == before
     code, out, err = run(capsys, "render", "--format", "html", "-o", tmp_path / "o")
     assert code == 0
+
+
+def test_outputs_are_renamed_then_their_folder_is_flushed_to_disk(tmp_path, monkeypatch):
+    """A rename lives in the folder's entries: without an fsync of the folder, a power cut after a
+    submission's receipt could bring the old file back."""
+    import stat
+
+    from worksheet.files import commit
+
+    synced = []
+    real = os.fsync
+
+    def fsync(fd):
+        synced.append(stat.S_ISDIR(os.fstat(fd).st_mode))
+        return real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    commit({tmp_path / "a" / "one.toml": b"1", tmp_path / "a" / "two.toml": b"2"})
+    assert synced == [False, False, True]  # each file's data, then their folder once

@@ -118,6 +118,22 @@ def commit(outputs: dict[Path, bytes]) -> None:
             already = f"; already replaced: {', '.join(replaced)}" if replaced else ""
             raise OutputError(f"{path}: cannot write ({exc.strerror or exc}){already}") from None
         replaced.append(str(path))
+    for folder in {path.parent for path in temps}:
+        _sync_folder(folder)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Flush a folder's entries to disk: else a power cut can undo a rename already reported done."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return  # a file system (or OS) that cannot open a folder: the rename stands as the OS keeps it
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on a folder; the data itself is already synced
+    finally:
+        os.close(fd)
 
 
 def _umask() -> int:
