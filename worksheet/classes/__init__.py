@@ -20,6 +20,10 @@ Contract: the stages of a class set, each pure unless it says otherwise:
 - `summary`: the class summary as an HTML page (`class_summary.html.j2`).
 - `quiz`: what every export to a learning platform shares: the quantities
   asked, their values and tolerances, the problem's statement as HTML.
-- `moodle`: exports, a Moodle XML question bank with one Cloze question per
-  variant. Text in, text out.
+- `moodle`: a Moodle XML question bank with one Cloze question per variant;
+  `canvas`: a Canvas QTI 1.2 package (zip bytes) with one quiz per variant.
+  Solved variants in, bytes out.
+- `classdir`: a class directory read back (class.csv and the variants) for
+  `worksheet grade` and `serve --class`, and a student's submission saved
+  whole; with `run`, the class tools' I/O edge (through `files`).
 """

@@ -20,9 +20,18 @@ check` does and says what the command line says.
   command line's message: 400 malformed request, 404 unknown problem, 413 a
   body over 1 MiB, 422 a bad spec or answers (with `line` when the message
   names one).
+- Class mode (`create_app(class_dir=DIR)`, `serve --class`; `classroom`):
+  `/` asks for a student ID, `/class/{id}` is that student's own variant,
+  `POST /api/class/{id}/check`, `/submit`, `/answers` mark without the key's
+  values and save the answers file in `DIR/submissions/`; the problem list,
+  the editor and the open API above are not served.
 - Files: the server reads only the problems it listed at start-up (the
-  built-in one, the examples, `serve --problems DIR`'s *.toml files), each
-  addressed by an id; no request names a path. Nothing is written.
+  built-in one, the examples, `serve --problems DIR`'s *.toml files), or the
+  class directory's class.csv and variants, each addressed by an id; no
+  request names a path. It writes only a class's submissions
+  (`classes.classdir.submit`: whole files, every one kept).
+- Requests: a POST body is JSON sent as `application/json` (415 otherwise);
+  a request a browser marks as coming from another site is refused (403).
 - Work that takes time (solving, checking, rendering HTML and PDF) runs in
   worker threads, off the event loop; PDF renders at most two at a time. A bad
   request never takes the server down: anything unexpected is logged with
