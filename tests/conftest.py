@@ -21,22 +21,28 @@ def load(name: str):
     return parse_spec(path.read_text(), str(path))
 
 
-def make_class(tmp_path: Path, ids=("s2", "s1")) -> Path:
-    """A class directory as `worksheet class` leaves it: a variant per id (each its own x), class.csv."""
-    folder = tmp_path / "class"
+def make_class(tmp_path: Path, ids=("s2", "s1"), name: str = "class", texts: dict | None = None) -> Path:
+    """A class directory as `worksheet class` leaves it: a variant per id (each its own x, or `texts[id]`),
+    and class.csv naming them."""
+    from worksheet.classes.roster import Entry, Layout, class_csv
+
+    folder = tmp_path / name
     (folder / "variants").mkdir(parents=True)
+    entries = []
     for n, sid in enumerate(ids):
-        text = builtin_text().replace("x = [2]", f"x = [{3 + n}]")
+        text = (texts or {}).get(sid) or builtin_text().replace("x = [2]", f"x = [{3 + n}]")
         assert text != builtin_text()
-        (folder / "variants" / f"{sid}.toml").write_text(text)
-    (folder / "class.csv").write_text("id,name,fingerprint,files\n")
+        layout = Layout(sid)
+        (folder / layout.variant).write_text(text)
+        entries.append(Entry(sid, f"Student {sid}", "00000000", layout.variant, layout.key, layout.sheet))
+    (folder / "class.csv").write_text(class_csv(entries), encoding="utf-8")
     return folder
 
 
 # the bad SOURCEs and parts every export refuses alike (exit 2, what it says); make_export_sources makes them
 BAD_EXPORT_INPUT = [
-    (["{tmp}"], "no variants/ folder"),
-    (["{tmp}/empty"], "no variants"),
+    (["{tmp}"], "no class.csv"),
+    (["{tmp}/empty"], "no students"),
     (["{tmp}/missing.toml"], "no such file"),
     (["{tmp}/bad"], "bad.toml"),
     (["--only", "momentum"], "no momentum"),
@@ -45,12 +51,11 @@ BAD_EXPORT_INPUT = [
 
 
 def make_export_sources(tmp_path: Path) -> None:
-    """What an export's bad-input tests name: a class, a folder without variants/, an empty variants/,
+    """What an export's bad-input tests name: a class, a folder without class.csv, a class of nobody,
     a class whose variant is a bad spec."""
     make_class(tmp_path)
-    (tmp_path / "empty" / "variants").mkdir(parents=True)
-    (tmp_path / "bad" / "variants").mkdir(parents=True)
-    (tmp_path / "bad" / "variants" / "bad.toml").write_text("[network]\ninputs = 'x'\n")
+    make_class(tmp_path, ids=(), name="empty")
+    make_class(tmp_path, ids=("bad",), name="bad", texts={"bad": "[network]\ninputs = 'x'\n"})
 
 
 @pytest.fixture(params=PROBLEMS)

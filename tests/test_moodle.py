@@ -281,3 +281,13 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys, args, says):
     err = capsys.readouterr().err
     assert says in err and "Traceback" not in err
     assert (tmp_path / "class" / "variants" / "s1.toml").read_bytes() == before
+
+
+def test_a_variant_left_behind_by_a_dropped_student_is_not_exported(tmp_path, capsys):
+    """`worksheet class` keeps a dropped student's files; the export, like grade and serve --class,
+    takes the students of class.csv."""
+    folder = make_class(tmp_path)
+    (folder / "variants" / "s9.toml").write_text((folder / "variants" / "s1.toml").read_text())
+    out = tmp_path / "quiz.xml"
+    assert main(["export", "moodle", str(folder), "-o", str(out)]) == 0
+    assert [q.find("name/text").text for q in questions(out.read_text(encoding="utf-8"))] == ["s1", "s2"]

@@ -498,30 +498,38 @@ ONLY_OPTION = click.option(
 
 def export_sources(source: Path | None, parts: tuple[str, ...] | None) -> tuple[list[tuple[str | None, Solution]],
                                                                                list[Path]]:
-    """What an export takes: (name, solution) per variant of a class directory (named by the file's stem,
-    the student's id, in sorted order) or one (None, solution) for a spec or the built-in problem; and the
+    """What an export takes: (name, solution) per student of a class directory (class.csv's students,
+    in the order of their IDs, each named by it: a variant left behind by a student since dropped from
+    the roster is not exported) or one (None, solution) for a spec or the built-in problem; and the
     files no output may replace."""
     from .answers import absent_parts
+    from .classes.classdir import open_class
     from .solve import solve as run_solve
 
     if source is not None and source.is_dir():
-        folder = source / "variants"
-        if not folder.is_dir():
-            raise SpecError(str(source), "", "a folder, but not a class directory: it has no variants/ folder "
-                                             "(give a class directory or a spec file)")
-        files = sorted(p for p in folder.glob("*.toml") if p.is_file())
-        if not files:
-            raise SpecError(str(folder), "", "no variants (*.toml) in it")
-        named: list[tuple[str | None, Path | None]] = [(p.stem, p) for p in files]
-        inputs = [*files, source / "class.csv"]
+        if not (source / "class.csv").is_file():
+            raise SpecError(str(source), "", "a folder, but not a class directory: it has no class.csv (make one "
+                                             "with `worksheet class`, or give a spec file)")
+        room = open_class(source)
+        if not room.entries:
+            raise SpecError(str(source / "class.csv"), "", "no students in it")
+        entries = sorted(room.entries, key=lambda e: e.id)
+        for e in entries:
+            if isinstance(room.texts[e.id], SpecError):
+                raise room.texts[e.id]
+        named = [(e.id, parse_spec(room.texts[e.id], str(source / e.variant)), str(source / e.variant))
+                 for e in entries]
+        inputs = [*(source / e.variant for e in entries), source / "class.csv"]
     else:
-        named = [(None, source)]
+        named = [(None, load_spec(source), None)]
         inputs = [spec_file(source)]
     solved = []
-    for name, path in named:
-        sol = run_solve(load_spec(path))
+    for name, spec, where in named:
+        if where is not None:
+            click.get_current_context().meta["spec_source"] = where  # a SolveError names the variant
+        sol = run_solve(spec)
         if parts and absent_parts(sol, parts):
-            raise click.BadParameter(f"{path or 'the built-in problem'} has no "
+            raise click.BadParameter(f"{name or source or 'the built-in problem'} has no "
                                      f"{' or '.join(absent_parts(sol, parts))} to work out", param_hint="'--only'")
         solved.append((name, sol))
     return solved, inputs
@@ -541,8 +549,8 @@ def export_moodle(source: Path | None, out_path: Path | None, parts: tuple[str, 
     """A Moodle XML question bank with one Cloze (embedded answers) question per variant: the problem,
     the network's picture, the givens, and a NUMERICAL box for every number a student computes.
 
-    SOURCE is a class directory (one question per SOURCE/variants/*.toml, named by the file's stem,
-    the student's id), a spec file (one question, named by its title), or nothing (the built-in
+    SOURCE is a class directory (one question per student of its class.csv, from their variant,
+    named by their ID), a spec file (one question, named by its title), or nothing (the built-in
     problem). Import the file in Moodle's question bank as "Moodle XML format"."""
     from .classes.moodle import moodle_xml
 
@@ -570,8 +578,8 @@ def export_canvas(source: Path | None, out_path: Path | None, parts: tuple[str, 
     (the network's picture, the givens) as a text item and then a numerical question, worth 1 point,
     for every number a student computes, in the worksheet's order (docs/canvas.md).
 
-    SOURCE is a class directory (one quiz per SOURCE/variants/*.toml, titled with the file's stem, the
-    student's id), a spec file (one quiz, titled by the spec's title), or nothing (the built-in
+    SOURCE is a class directory (one quiz per student of its class.csv, from their variant, titled
+    with their ID), a spec file (one quiz, titled by the spec's title), or nothing (the built-in
     problem). Import the file in the course's Settings > Import Course Content as "QTI .zip file"."""
     from .classes.canvas import canvas_zip
 
