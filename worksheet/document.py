@@ -428,7 +428,8 @@ def _param_symbol(S, group: str, index: tuple[int, ...]) -> sp.Symbol:
     return S.w(layer, *index) if group[0] == "W" else S.b(layer, *index)
 
 
-def _given(spec: Spec, sol: Solution, dec: int, printer: HtmlPrinter) -> tuple[Given, ...]:
+def given_rows(spec: Spec, sol: Solution, dec: int, printer: HtmlPrinter) -> tuple[Given, ...]:
+    """The Given table's rows: each given (inputs, targets, weights, biases, loss, η ...) as a label and its value."""
     S = sol.derivation.symbols
 
     def vector(values) -> str:
@@ -607,7 +608,7 @@ def build(sol: Solution, snapshots: tuple[Snapshot, ...], options: Options = Opt
         title=spec.title, course=spec.course, instructor=spec.instructor, due=spec.due,
         blank=options.blank, paper=options.paper, rhs_mm=b.rhs_mm,
         decimals=options.decimals, summary=summary,
-        given=(given := _given(spec, sol, options.decimals, b.html)), given_split=_given_split(given),
+        given=(given := given_rows(spec, sol, options.decimals, b.html)), given_split=_given_split(given),
         network=Markup(network_svg(spec, options.decimals)),
         version=fingerprint(spec), points=_points(spec),
         instructions=tuple(p.strip() for p in (spec.instructions or DEFAULT_INSTRUCTIONS).split("\n\n") if p.strip()),

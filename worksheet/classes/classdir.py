@@ -190,8 +190,9 @@ def submit(root: Path, student_id: str, text: str, now: datetime | None = None) 
         data = (f"# Submission {number} of student {student_id}, {when} (worksheet serve --class); "
                 f"earlier ones are in {SUBMISSIONS}/{HISTORY}/{student_id}/\n{text}").encode()
         latest = root / submission_file(student_id)
-        # both written whole, and renamed only when both are complete
-        commit({_history(root, student_id) / f"{number}.toml": data, latest: data})
+        # both written whole, and renamed only when both are complete; the latest first, the one grade
+        # reads: should the second rename fail, what the student is told failed is only the history's copy
+        commit({latest: data, _history(root, student_id) / f"{number}.toml": data})
     return Receipt(number, when, submission_file(student_id))
 
 

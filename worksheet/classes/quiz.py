@@ -35,7 +35,7 @@ from decimal import ROUND_CEILING, Decimal, localcontext
 from fractions import Fraction
 
 from ..check import rounded_chains
-from ..document import _given
+from ..document import given_rows
 from ..figures import network_svg
 from ..notation import ACTIVATION_NAMES, HtmlPrinter, round_half_up
 from ..quantities import Quantity, quantities
@@ -135,7 +135,7 @@ def given_table(sol: Solution) -> str:
     printer = HtmlPrinter(sol.derivation.symbols, DECIMALS, fractions=True)
     rows = "".join(f'<tr><th style="{CELL};text-align:left;font-weight:normal">{g.label}</th>'
                    f'<td style="{CELL}">{_inline_styles(str(g.value))}</td></tr>'
-                   for g in _given(sol.spec, sol, DECIMALS, printer))
+                   for g in given_rows(sol.spec, sol, DECIMALS, printer))
     return ("<p><b>Given</b> (a weight matrix <i>W</i><sup>(<i>l</i>)</sup>: row <i>i</i> = unit, "
             f"column <i>j</i> = input)</p><table style=\"border-collapse:collapse\"><tbody>{rows}</tbody></table>")
 

@@ -144,7 +144,9 @@ def class_routes(classroom: Classroom, *, page: Callable[..., Response], html_pa
             raise ApiError(422, f"your problem cannot be opened; tell your instructor ({one_line(str(exc))})") from None
         receipt = await run_in_threadpool(last_submission, room.root, entry.id)
         # on a browser that has none of their answers, the student starts from what they submitted
-        prefill = await run_in_threadpool(submitted_answers, room.root, entry.id, job.solve()[1]) if receipt else {}
+        # solved in the thread too: a class larger than the solve cache would otherwise solve on the event loop
+        prefill = (await run_in_threadpool(lambda: submitted_answers(room.root, entry.id, job.solve()[1]))
+                   if receipt else {})
         base = f"/api/class/{quote(entry.id, safe='')}"
         store = f"worksheet:class:{entry.id}:{context['sheet']}"
         return page("student.html.j2", title=context["spec"].title, **context, mode="class", student=entry,
