@@ -1150,8 +1150,8 @@ def test_a_pasted_number_is_still_held_to_its_first_ten_significant_digits():
 
 
 def test_a_pasted_number_is_shown_short_in_the_report_and_on_the_sheet():
-    """At 80 columns each quantity keeps one line: the yours column shows the number to the sheet's 4
-    decimals and an ellipsis (the box on the marked sheet shows the same), the first-wrong sentence
+    """At 80 columns each quantity keeps one line: the yours column shows the number rounded to the
+    sheet's 4 decimals and an ellipsis (the box on the marked sheet shows the same), the first-wrong sentence
     the number as written."""
     import io
 
@@ -1160,8 +1160,10 @@ def test_a_pasted_number_is_shown_short_in_the_report_and_on_the_sheet():
     from worksheet.feedback import print_marking, shown
 
     assert shown("-0.7000000000000001") == "−0.7000…"
-    assert shown("0.09999999999999998") == "0.09999…"  # at least 4 significant digits
-    assert shown("12.345678901234567") == "12.3456…"
+    assert shown("0.09999999999999998") == "0.1000…"  # rounded, at least 4 significant digits
+    assert shown("12.345678901234567") == "12.3457…"
+    assert shown("1.1499999999999999") == "1.1500…"  # right, and it looks it (cut, 1.1499… looked wrong)
+    assert shown("0.00012345678901234") == "0.0001235…"
     assert shown("-0.7000") == "−0.7000" and shown("0.1234567") == "0.1234567"  # a hand's number as written
     spec = SPECS["softmax-mean"]()
     sol = solve(spec)

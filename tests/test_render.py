@@ -394,3 +394,16 @@ def test_a_working_just_too_long_for_its_line_is_set_tight_on_one_line_with_its_
         worked = " ".join(TextPrinter().doprint(sol.steps[step - 1].substituted[line.name]).split())
         value = format_decimal(sol.steps[step - 1].values[line.name], 4)
         assert any(worked in row and value in row.partition(worked)[2] for row in text), (step, line.name, worked)
+
+
+def test_an_update_tables_numbers_fit_their_narrow_boxes():
+    """0.02583 (31/1200) ran over the next cell of the momentum update table: a cell's number drops
+    its exact fraction when the two do not fit (the step's own line above keeps it)."""
+    from worksheet.document import BOX_PAD_MM, BOX_PT, _printed_mm
+
+    spec = parse_spec((ROOT / "examples" / "batch-momentum.toml").read_text(encoding="utf-8"))
+    doc = build(solve(spec), run(spec, spec.steps), Options())
+    cells = [c for part in doc.parts for row in part.updates
+             for c in (row.old, row.grad, row.velocity, row.step, row.new) if hasattr(c, "width_mm")]
+    assert cells and all(_printed_mm(c.text, BOX_PT) + BOX_PAD_MM <= c.width_mm for c in cells)
+    assert any("(" in line.value.text for part in doc.parts for g in part.gradients for line in g.lines)

@@ -50,6 +50,7 @@ _EM = {**dict.fromkeys("0123456789", 0.636), **dict.fromkeys(".,·: ′", 0.318)
        **dict.fromkeys("⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾₀₁₂₃₄₅₆₇₈₉₍₎ᵀ", 0.35)}
 _FRAC = re.compile(r'<span class="frac"><span class="n">(.*?)</span><span class="d">(.*?)</span></span>')
 LINE_MM = 7.0  # the key's lines and boxes: printed text
+BOX_PT, BOX_PAD_MM = 11.0, 3.6  # a value box's text and its padding and borders (style.css .box)
 HAND_LINE_MM = 12.0  # a blank sheet's lines are for handwriting
 TEXT_MM = {"a4": 170.0, "letter": 175.9}  # the page's width inside its margins (20 mm a side)
 # A line is its left-hand side (22 mm and a gap), then the rest; the equation number hangs in the page's margin.
@@ -287,8 +288,13 @@ class _Builder:
         field = f"step{self.step_no}.{name}" if self.opt.blank and self.marks is None and not repeat else ""
         return Box(name, "" if self.opt.blank else text, width, lines, field=field)
 
-    def value(self, v: Fraction) -> str:
-        return value_text(v, self.opt.decimals, self.sol.exact)
+    def value(self, v: Fraction, width_mm: float | None = None) -> str:
+        """The value as a box shows it; in a box `width_mm` wide, without its exact fraction when the
+        two do not fit (the update table's narrow cells: 0.02583, not 0.02583 (31/1200) over the next)."""
+        text = value_text(v, self.opt.decimals, self.sol.exact)
+        if width_mm is not None and " (" in text and _printed_mm(text, BOX_PT) + BOX_PAD_MM > width_mm:
+            return format_decimal(v, self.opt.decimals)
+        return text
 
     # -- derivation ------------------------------------------------------
     def derivation(self) -> tuple[tuple[DerivationGroup, ...], dict[tuple, int]]:
@@ -400,7 +406,7 @@ class _Builder:
                     old_cell: Box | str = given_text(old, dec)
                 else:  # the previous step's result, written again
                     self.step_no -= 1
-                    old_cell = self.box(f"new_{key}", self.value(old), cell_mm, repeat=True)
+                    old_cell = self.box(f"new_{key}", self.value(old, cell_mm), cell_mm, repeat=True)
                     self.step_no += 1
                 if group not in step.grads:
                     rows.append(UpdateRow(label, old_cell, "frozen", "" if mom else None, "", format_decimal(old, dec)))
@@ -410,10 +416,10 @@ class _Builder:
                 new = at(step.updated[group], index)
                 d = f"d{key}"
                 rows.append(UpdateRow(
-                    label, old_cell, self.box(d, self.value(grad), cell_mm, repeat=True),  # the gradient above
-                    self.box(f"v_{key}", self.value(vel), cell_mm) if mom else None,
-                    self.box(eta_name(key, mom), self.value(spec.learning_rate * vel), cell_mm),
-                    self.box(f"new_{key}", self.value(new), cell_mm),
+                    label, old_cell, self.box(d, self.value(grad, cell_mm), cell_mm, repeat=True),  # the gradient above
+                    self.box(f"v_{key}", self.value(vel, cell_mm), cell_mm) if mom else None,
+                    self.box(eta_name(key, mom), self.value(spec.learning_rate * vel, cell_mm), cell_mm),
+                    self.box(f"new_{key}", self.value(new, cell_mm), cell_mm),
                 ))
         return rule, tuple(Markup(h) for h in heads), tuple(rows)
 

@@ -11,7 +11,7 @@ gradebook or a web page builds on).
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from rich.console import Console
 from rich.table import Table
@@ -39,17 +39,22 @@ SHOWN_DECIMALS = 4
 
 def shown(written: str, cut: bool = True) -> str:
     """A student's number as the worksheet prints numbers: with a true minus sign. One pasted from a
-    computer (`check.machine_written`: −0.7000000000000001) is cut after its 4th decimal, or its 4th
-    significant digit if that comes later, with an ellipsis (−0.7000…): it then fits its box on the
-    marked sheet and a column of the report, and the digits it loses are noise the marking ignores
-    too. The digits shown are the student's, not rounded; `cut` False (a sentence, which wraps) and
-    `--json` keep the whole number."""
+    computer (`check.machine_written`: −0.7000000000000001) is rounded (half up) to its 4th decimal,
+    or its 4th significant digit if that comes later, with an ellipsis for the digits written beyond
+    (−0.7000…, and 1.1500… for 1.1499999999999999, which cut would show as a wrong-looking 1.1499…):
+    it then fits its box on the marked sheet and a column of the report, and the digits it loses are
+    noise the marking ignores too. `cut` False (a sentence, which wraps) and `--json` keep the whole
+    number."""
     text = written.strip()
     if cut and "." in text and significant_digits(text) > MACHINE_DIGITS:
-        keep = max(SHOWN_DECIMALS, 3 - Decimal(text).adjusted())
-        point = text.index(".")
-        if len(text) - point - 1 > keep:
-            text = text[:point + 1 + keep] + "…"
+        value = Decimal(text)
+        keep = max(SHOWN_DECIMALS, 3 - value.adjusted())
+        if len(text) - text.index(".") - 1 > keep:
+            rounded = value.quantize(Decimal(1).scaleb(-keep), rounding=ROUND_HALF_UP)
+            if rounded and rounded.adjusted() > value.adjusted():  # 0.09999… came to 0.1000…, not 0.10000…
+                keep = max(SHOWN_DECIMALS, 3 - rounded.adjusted())
+                rounded = value.quantize(Decimal(1).scaleb(-keep), rounding=ROUND_HALF_UP)
+            text = f"{rounded:f}…"
     return text.replace("-", "−")
 
 
