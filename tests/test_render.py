@@ -407,3 +407,14 @@ def test_an_update_tables_numbers_fit_their_narrow_boxes():
              for c in (row.old, row.grad, row.velocity, row.step, row.new) if hasattr(c, "width_mm")]
     assert cells and all(_printed_mm(c.text, BOX_PT) + BOX_PAD_MM <= c.width_mm for c in cells)
     assert any("(" in line.value.text for part in doc.parts for g in part.gradients for line in g.lines)
+
+
+def test_step_2s_old_p_is_labelled_with_the_step_it_comes_from(builtin):
+    """Step 2's old p is step 1's new p written again: labelled new_W1_1_1 it read as the new p beside
+    it; it says step1.new_W1_1_1, and has no field of its own on the fillable sheet."""
+    sol = solve(builtin)
+    doc = build(sol, run(builtin, builtin.steps), Options(blank=True))
+    row = doc.parts[1].updates[0]
+    assert row.old.label == "step1.new_W1_1_1" and row.old.field == ""
+    assert row.new.name == "new_W1_1_1" and row.new.label == "" and row.new.field == "step2.new_W1_1_1"
+    assert '>step1.new_W1_1_1</span>' in to_html(doc)

@@ -84,6 +84,7 @@ class Box:
     line_mm: float = LINE_MM  # a working area's line: typeset on the key, handwritten on a blank sheet
     field: str = ""  # on a blank sheet: the PDF form field's name, the answers file's key (step1.z1_1)
     tight: bool = False  # the key's working set a little smaller (TIGHT_PT) to keep it on one line
+    label: str = ""  # the label printed on the box when not its name: step1.new_W1_1_1 written again in step 2
 
     @property
     def height_mm(self) -> float:
@@ -270,8 +271,10 @@ class _Builder:
         self.step_no = 0
         self.line_mm = HAND_LINE_MM if options.blank else LINE_MM
 
-    def box(self, name: str, text: str, width_mm: float | None = None, lines: int = 1, repeat: bool = False) -> Box:
-        """A value box; `repeat`: a number written again (the old p of step 2), marked without its note."""
+    def box(self, name: str, text: str, width_mm: float | None = None, lines: int = 1, repeat: bool = False,
+            label: str = "") -> Box:
+        """A value box; `repeat`: a number written again (the old p of step 2), marked without its note;
+        `label`: what its label says when not its name."""
         self.boxes.append(f"{self.step_no}:{name}")
         width = width_mm or self.value_mm
         if self.marks is not None:
@@ -283,10 +286,10 @@ class _Builder:
                     note = f"expected {self.value(mark.expected)}" + (f"; {own}" if own else "")
                     slip = mark.note
                 text = shown(mark.answer.text) if mark.answer else ""
-                return Box(name, text, width, lines, mark.verdict, note, slip)
+                return Box(name, text, width, lines, mark.verdict, note, slip, label=label)
         # a number written again (the old p of step 2) is the earlier field's: one field per key
         field = f"step{self.step_no}.{name}" if self.opt.blank and self.marks is None and not repeat else ""
-        return Box(name, "" if self.opt.blank else text, width, lines, field=field)
+        return Box(name, "" if self.opt.blank else text, width, lines, field=field, label=label)
 
     def value(self, v: Fraction, width_mm: float | None = None) -> str:
         """The value as a box shows it; in a box `width_mm` wide, without its exact fraction when the
@@ -406,7 +409,9 @@ class _Builder:
                     old_cell: Box | str = given_text(old, dec)
                 else:  # the previous step's result, written again
                     self.step_no -= 1
-                    old_cell = self.box(f"new_{key}", self.value(old, cell_mm), cell_mm, repeat=True)
+                    # labelled with its step: beside it, this step's new p is new_{key} too
+                    old_cell = self.box(f"new_{key}", self.value(old, cell_mm), cell_mm, repeat=True,
+                                        label=f"step{self.step_no}.new_{key}")
                     self.step_no += 1
                 if group not in step.grads:
                     rows.append(UpdateRow(label, old_cell, "frozen", "" if mom else None, "", format_decimal(old, dec)))
