@@ -241,3 +241,17 @@ def test_the_loss_plot_is_still_a_complete_svg():
     svg = loss_svg([1.0, 0.5, 0.25, 0.2], [(0, Fraction(1)), (1, Fraction(1, 2))])
     root = ET.fromstring(svg)
     assert root.tag == f"{{{NS['s']}}}svg" and root.find("s:polyline", NS) is not None
+
+
+def test_the_loss_plots_step_labels_never_overprint_and_its_first_point_clears_the_top():
+    """bce's two steps have losses 0.4180 and 0.4076: written beside their rings the labels
+    overprinted each other; listed, each is a line of its own. A first loss at a round number (0.5)
+    sat on the top tick's label: the axis goes a little above it."""
+    svg = loss_svg([0.5, 0.4950, 0.49, 0.3], [(0, Fraction(1, 2)), (1, Fraction(99, 200))])
+    root = ET.fromstring(svg)
+    marks = [t for t in root.iter(f"{{{NS['s']}}}text") if t.get("class") == "mark"]
+    assert [t.text for t in marks] == ["step 1: 0.5", "step 2: 0.495"]
+    assert abs(float(marks[0].get("y")) - float(marks[1].get("y"))) >= 15  # the labels' font size
+    ticks = [float(t.text) for t in root.iter(f"{{{NS['s']}}}text") if t.get("class") == "tick"
+             and t.get("text-anchor") == "end"]
+    assert max(ticks) > 0.5

@@ -376,9 +376,11 @@ def loss_svg(losses: Sequence[float], marked: Sequence[tuple[int, Fraction]] = (
     """The loss at iterations 0..len-1 as a line; `marked` are the worksheet's
     own steps (iteration, exact loss), drawn as rings with their values."""
     width, height = PLOT_WIDTH, 260
-    left, right, top, bottom = 64, 20, 16, 44
+    left, right, top, bottom = 72, 20, 16, 48
     finite = [v for v in losses if math.isfinite(v)]
-    ticks_y = nice_ticks(min(0.0, min(finite, default=0.0)), max(finite, default=1.0))
+    low, high = min(0.0, min(finite, default=0.0)), max(finite, default=1.0)
+    # headroom above the first loss: at a round number it sat on the top tick's label
+    ticks_y = nice_ticks(low, high + 0.04 * (high - low))
     lo, hi = ticks_y[0], ticks_y[-1]
     n = max(len(losses) - 1, 1)
 
@@ -404,10 +406,14 @@ def loss_svg(losses: Sequence[float], marked: Sequence[tuple[int, Fraction]] = (
     for i, v in enumerate(losses):
         if math.isfinite(v):
             parts.append(f'<circle cx="{px(i):.1f}" cy="{py(v):.1f}" r="2.6" class="dot"/>')
-    for i, exact in marked:
+    # the worksheet's steps ringed on the curve, their values listed top right: written beside the
+    # rings, two steps' labels overprinted each other where the loss barely moved
+    for k, (i, exact) in enumerate(marked):
         v = float(exact)
         parts.append(f'<circle cx="{px(i):.1f}" cy="{py(v):.1f}" r="6" class="mark"/>')
-        parts.append(_text(px(i) + 9, py(v) - 8, f"step {i + 1}: {format_decimal(exact, decimals)}", "mark", "start"))
+        y = top + 16 + 20 * k
+        parts.append(f'<circle cx="{width - right - 196}" cy="{y - 5}" r="6" class="mark"/>')
+        parts.append(_text(width - right - 184, y, f"step {i + 1}: {format_decimal(exact, decimals)}", "mark", "start"))
     return (f'<svg xmlns="http://www.w3.org/2000/svg" class="plot" viewBox="0 0 {width} {height}" '
             f'width="{width}" height="{height}" role="img" aria-label="loss over iterations">'
             f"{_PLOT_STYLE}{''.join(parts)}</svg>")
@@ -418,7 +424,7 @@ _PLOT_STYLE = (
     "line.axis{stroke:#111;stroke-width:1}line.grid{stroke:#ccc;stroke-width:0.6}"
     "polyline.curve{fill:none;stroke:#1f4e99;stroke-width:1.8}circle.dot{fill:#1f4e99}"
     "circle.mark{fill:none;stroke:#b03000;stroke-width:1.6}"
-    "text{font-family:'DejaVu Serif',serif;fill:#111}text.tick{font-size:11px}text.axis{font-size:12px}"
-    "text.mark{font-size:11px;fill:#b03000}"
+    "text{font-family:'DejaVu Serif',serif;fill:#111}text.tick{font-size:15px}text.axis{font-size:16px}"
+    "text.mark{font-size:15px;fill:#b03000}"
     "</style>"
 )
