@@ -520,6 +520,8 @@ def test_check_command_reports_the_first_wrong_step_and_writes_the_marked_sheet(
     assert f"Score {total - 1 - carried + carried / 2:g} of {total}" in flat
     page = html.read_text(encoding="utf-8")
     assert 'class="box wrong"' in page and "expected 3.5" in page and 'class="box carried"' in page
+    # a wrong box's note grows its update-table row: the row's boxes stay level at its top
+    assert '<body class="blank marked">' in page and "body.marked table.updates td" in page
     assert pdf.read_bytes().startswith(b"%PDF")
 
 
