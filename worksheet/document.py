@@ -481,13 +481,14 @@ def given_rows(spec: Spec, sol: Solution, dec: int, printer: HtmlPrinter) -> tup
         add(f"weights <i>W</i><sup>({n})</sup>", matrix(W), (len(W), len(W[0])))
         if b is not None:
             add(f"biases <i>b</i><sup>({n})</sup>", vector(b))
-    frozen = ", ".join(sorted(spec.frozen))
+    # W1, b2 as the page writes them: W⁽¹⁾, b⁽²⁾
+    frozen = ", ".join(f"<i>{html.escape(g[0])}</i><sup>({html.escape(g[1:])})</sup>" for g in sorted(spec.frozen))
     loss = sol.derivation.loss
     add("loss", f"{printer.doprint(loss.lhs)} = {printer.doprint(loss.symbolic)}")
     add("learning rate η", format_decimal(spec.learning_rate, 12))
     if spec.momentum:
         add("momentum μ", format_decimal(spec.momentum, 12))
-    add("updates", html.escape(f"{spec.steps}" + (f"; frozen: {frozen}" if frozen else "")))
+    add("updates", f"{spec.steps}" + (f"; frozen: {frozen}" if frozen else ""))
     return tuple(out)
 
 

@@ -35,7 +35,7 @@ def _mat(rows) -> str:
 
 def _loss_source(spec: Spec) -> str:
     n = len(spec.x)
-    per = "" if spec.reduction == "sum" else f" / {n}"
+    per = "" if spec.reduction == "sum" or n == 1 else f" / {n}"  # a mean of one sample divides by nothing
     if spec.loss == "half_sse":
         return f"# Half of the sum square error\ndef loss(y, pred):\n    return ((pred-y)**2).sum()/2{per}\n"
     if spec.loss == "sse":

@@ -31,7 +31,7 @@ import mpmath
 import sympy as sp
 
 from .derive import Derivation, derive, loss_scale
-from .notation import DERIVATIVE_FN, number_value
+from .notation import DERIVATIVE_FN, fraction_text, number_value
 from .spec import Spec
 
 WORKING_DIGITS = 60
@@ -132,7 +132,7 @@ def conventions(spec: Spec, notation: bool = True, exact_steps: int | None = Non
     lines = [
         loss_text,
         f"Over the {len(spec.x)} samples the loss is reduced by {spec.reduction}"
-        f" (factor {scale} in front of the sum)." if len(spec.x) > 1 or spec.reduction == "mean"
+        f" (factor {fraction_text(scale)} in front of the sum)." if len(spec.x) > 1 or spec.reduction == "mean"
         and spec.loss in ("half_sse", "sse") else "",
         "ReLU′(0) = 0 and LeakyReLU′(0) = slope, as in PyTorch."
         if any(layer.activation in ("relu", "leaky_relu") for layer in spec.layers) else "",
