@@ -46,12 +46,17 @@ SPEC_ARG = click.argument("spec_path", metavar="[SPEC]", required=False,
                           type=click.Path(dir_okay=False, path_type=Path))
 
 
-def load_spec(path: Path | None) -> Spec:
+def spec_text(path: Path | None) -> tuple[str, str]:
+    """A spec file's text (the built-in problem's without one) and its name for messages."""
     source = f"<built-in {BUILTIN_NAME}>" if path is None else str(path)
     click.get_current_context().meta["spec_source"] = source  # for errors found after parsing
     if path is None:
-        return parse_spec(builtin_text(), source)
-    return parse_spec(read_text(path, lambda message: SpecError(str(path), "", message)), str(path))
+        return builtin_text(), source
+    return read_text(path, lambda message: SpecError(source, "", message)), source
+
+
+def load_spec(path: Path | None) -> Spec:
+    return parse_spec(*spec_text(path))
 
 
 def spec_file(path: Path | None) -> Path:
@@ -633,10 +638,7 @@ def variant_command(ctx: click.Context, spec_path: Path | None, student_id: str,
     student_id = checked_option("--student", lambda: check_student_id(student_id))
     if seed is not None:
         seed = checked_option("--seed", lambda: check_seed(seed))
-    source = f"<built-in {BUILTIN_NAME}>" if spec_path is None else str(spec_path)
-    ctx.meta["spec_source"] = source
-    text = builtin_text() if spec_path is None else read_text(
-        spec_path, lambda message: SpecError(source, "", message))
+    text, source = spec_text(spec_path)
     click.echo(variant_file(text, source, student_id, seed), nl=False)
 
 
@@ -672,10 +674,7 @@ def class_command(ctx: click.Context, spec_path: Path | None, roster_path: Path,
 
     if seed is not None:
         seed = checked_option("--seed", lambda: check_seed(seed))
-    source = f"<built-in {BUILTIN_NAME}>" if spec_path is None else str(spec_path)
-    ctx.meta["spec_source"] = source
-    text = builtin_text() if spec_path is None else read_text(
-        spec_path, lambda message: SpecError(source, "", message))
+    text, source = spec_text(spec_path)
     roster_error = lambda message: RosterError(str(roster_path), None, message)  # noqa: E731
     students = parse_roster(decode(read_bytes(roster_path, roster_error, MAX_ROSTER_BYTES), roster_error),
                             str(roster_path))
