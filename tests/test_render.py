@@ -428,3 +428,23 @@ def test_a_blank_sheet_says_how_to_check_it_on_its_first_page_not_alone_on_its_l
     pages_text = pages(to_pdf(to_html(doc)))
     assert "Check your work." in pages_text[0]
     assert "Check your work" not in " ".join(pages_text[1:]) and len(pages_text) <= 5
+
+
+@pytest.mark.parametrize("name", ["mazur", "sigmoid-softmax"])
+def test_the_given_tables_loss_is_never_broken_inside_a_term(name):
+    """In the Given table's right half, beside "learning rate η", mazur's loss wrapped inside
+    (ŷ₂ − y₂)²: the table goes in two halves only when each half's widest label and widest value fit.
+    WeasyPrint's own layout of the page says how many lines the loss's cell took."""
+    from weasyprint.formatting_structure import boxes
+
+    from worksheet.pdf import _page_class
+
+    spec = load(name)
+    doc = build(solve(spec), run(spec, 1), Options())
+    page = _page_class()(string=to_html(doc)).render().pages[0]._page_box
+
+    def text(box) -> str:
+        return "".join(b.text for b in box.descendants() if isinstance(b, boxes.TextBox))
+
+    [cell] = [b for b in page.descendants() if isinstance(b, boxes.TableCellBox) and text(b).startswith("𝐿 =")]
+    assert len([b for b in cell.descendants() if isinstance(b, boxes.LineBox)]) == 1, text(cell)

@@ -518,13 +518,22 @@ def _script_columns(script: str) -> tuple[tuple[str, ...], ...]:
 
 
 def _given_split(given: tuple[Given, ...]) -> int:
-    """Where the Given table splits into two columns of about equal height; 0 (one column) when a row
-    is too wide for half the page or the table is short."""
-    if len(given) < 6 or any(g.width_mm > GIVEN_COLUMN_MM for g in given):
+    """Where the Given table splits into two columns of about equal height; 0 (one column) when the
+    table is short or no split fits: a half's labels and values are columns, so a half is as wide as
+    its widest label and its widest value together (mazur's loss beside "learning rate η" wrapped
+    inside (ŷ₂ − y₂)² when only each row's own width was counted)."""
+    if len(given) < 6:
         return 0
+    labels = [_markup_mm(g.label) + 4 for g in given]
+    values = [g.width_mm - label for g, label in zip(given, labels)]
+
+    def fits(rows: range) -> bool:
+        return max(labels[i] for i in rows) + max(values[i] for i in rows) <= GIVEN_COLUMN_MM
+
     heights = [g.height + 0.4 for g in given]
     total = sum(heights)
-    return min(range(1, len(given)), key=lambda k: abs(2 * sum(heights[:k]) - total))
+    splits = [k for k in range(1, len(given)) if fits(range(k)) and fits(range(k, len(given)))]
+    return min(splits, key=lambda k: abs(2 * sum(heights[:k]) - total), default=0)
 
 
 def _notation(spec: Spec, formulas: bool = True) -> tuple[Markup, ...]:
