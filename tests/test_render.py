@@ -422,12 +422,12 @@ def test_step_2s_old_p_is_labelled_with_the_step_it_comes_from(builtin):
 
 def test_a_blank_sheet_says_how_to_check_it_on_its_first_page_not_alone_on_its_last():
     """Two lines at a sheet's end went to a page of their own when its last table filled a page
-    (mazur's sheet: 6 pages, the 6th holding only them): they go under the instructions."""
+    (mazur's sheet: its last page held only them): they go under the instructions."""
     spec = load("mazur")
     doc = build(solve(spec), run(spec, spec.steps), Options(blank=True))
     pages_text = pages(to_pdf(to_html(doc)))
     assert "Check your work." in pages_text[0]
-    assert "Check your work" not in " ".join(pages_text[1:]) and len(pages_text) <= 5
+    assert "Check your work" not in " ".join(pages_text[1:]) and "new_" in pages_text[-1]
 
 
 @pytest.mark.parametrize("name", ["mazur", "sigmoid-softmax"])
