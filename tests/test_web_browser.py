@@ -23,7 +23,7 @@ if not (os.access(CHROMIUM, os.X_OK) and os.access(DRIVER, os.X_OK)):
     pytest.skip(f"no Chromium here ({CHROMIUM} and {DRIVER}): apt-get install -y chromium chromium-driver",
                 allow_module_level=True)
 
-from selenium.common.exceptions import TimeoutException  # noqa: E402
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -52,7 +52,8 @@ def browser(downloads):
 
 
 def wait(driver, condition, timeout=30):
-    return WebDriverWait(driver, timeout).until(condition)
+    # a page a form submit replaces between finding an element and reading it: look again
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
 
 
 def checks(driver) -> int:
