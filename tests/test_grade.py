@@ -160,6 +160,10 @@ def test_the_summary_model():
     book = grade(entries, specs, subs)
     s = book.summary
     assert s.slips[0][0] == "half" and s.slips[0][2] == 2
+    # a slip in the class's own activations (ReLU′, not a general f′), as each student's note says it
+    from worksheet.classes.grade import mistake_words
+
+    assert "ReLU′" in mistake_words("no_derivative", specs["s01"]) and "f′" in mistake_words("no_derivative")
     assert s.first_wrong[0][0] == SLIP[0] and s.first_wrong[0][2] == 2
     assert dict(s.first_wrong_parts) == {"backward": 2}
     assert sum(s.histogram) == 3 and s.histogram[0] == 1  # s03, no submission, at 0

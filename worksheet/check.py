@@ -828,7 +828,7 @@ class _Marker:
         candidates = list(own.values)
         # the student rounded the unwritten quantities too, and maybe each term; a tie either way
         # (tried only when the usual rounding does not explain the number: it costs more chains)
-        for ties in ("away", *TIES[1:]) if places is not None else ():
+        for ties in TIES if places is not None else ():
             candidates += self.rounded_own(q, places, ties)
             known = [v for v in candidates if v is not None]
             # anything between the exact and the rounded recomputation: a student may round some

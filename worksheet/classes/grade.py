@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 
 from ..answers import AnswersError, AnswerSheet, parse_answers
-from ..check import CATALOGUE, DEFAULT_WEIGHTS, Marking, check
+from ..check import CATALOGUE, DEFAULT_WEIGHTS, Marking, check, mistake_text
 from ..forms import KEYWORD, is_pdf, read_filled
 from ..solve import Solution, SolveError, solve
 from ..spec import PARTS, Spec, fingerprint, one_line, quote_fractions
@@ -244,7 +244,9 @@ def grade(entries: Sequence[Entry], specs: Mapping[str, Spec | str], submissions
                                                     "no student's in this class")))
 
     rows = [_row(e, solutions[e.id], files[e.id], weights) for e in entries]
-    return Gradebook(tuple(rows), tuple(unmatched), summarize(rows))
+    # a class's variants share their network, so any one of them words its slips (ReLU′, not f′)
+    spec = next((sol.spec for sol in solutions.values() if isinstance(sol, Solution)), None)
+    return Gradebook(tuple(rows), tuple(unmatched), summarize(rows, spec))
 
 
 def _ids(ids: Sequence[str]) -> str:
@@ -285,8 +287,11 @@ def _row(entry: Entry, sol: Solution | str, matched: list[tuple[Submission, str]
 
 # -- the class summary ---------------------------------------------------------------------------
 
-def mistake_words(mistake_id: str) -> str:
-    """A catalogued mistake in words, its layer left general."""
+def mistake_words(mistake_id: str, spec: Spec | None = None) -> str:
+    """A catalogued mistake in words, its layer left general: with the class's `spec`, in its network's
+    activations (`check.mistake_text`)."""
+    if spec is not None:
+        return mistake_text(mistake_id, spec)
     m = next(m for m in CATALOGUE if m.id == mistake_id)
     return m.words.format(l="l", next="l + 1", g="∂L/∂p")
 
@@ -295,7 +300,7 @@ def part_of(kind: str) -> str:
     return next(name for name, kinds in PARTS.items() if kind in kinds)
 
 
-def summarize(rows: Sequence[Row]) -> Summary:
+def summarize(rows: Sequence[Row], spec: Spec | None = None) -> Summary:
     counted = [r for r in rows if r.marking is not None and r.points]
     scores = tuple(float(100 * r.score / r.points) for r in counted)
     histogram = [0] * BINS
@@ -322,7 +327,7 @@ def summarize(rows: Sequence[Row]) -> Summary:
         histogram=tuple(histogram),
         mean=statistics.fmean(scores) if scores else None,
         median=statistics.median(scores) if scores else None,
-        slips=tuple((m, mistake_words(m), n) for m, n in sorted(slips.items(), key=lambda kv: (-kv[1], kv[0]))),
+        slips=tuple((m, mistake_words(m, spec), n) for m, n in sorted(slips.items(), key=lambda kv: (-kv[1], kv[0]))),
         first_wrong=tuple((k, words[k], n) for k, n in firsts.most_common()),
         first_wrong_parts=tuple((p, parts[p]) for p in PARTS if parts[p]),
         all_right=sum(1 for r in marked if not r.marking.counts["wrong"] and not r.marking.counts["missing"]),
