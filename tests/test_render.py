@@ -341,6 +341,56 @@ def test_a_library_missing_from_the_listing_is_still_loaded(monkeypatch):
     assert ctypes.util.find_library is original
 
 
+def test_the_collector_runs_less_while_weasyprint_works_and_as_before_after(monkeypatch):
+    """During a render the youngest objects are collected every YOUNG_THRESHOLD new ones, in every
+    thread rendering at once; the thresholds are the caller's again after the last render ends, also
+    when it fails, and a collector switched off (threshold 0) stays off."""
+    import gc
+    import threading
+
+    from worksheet import pdf
+
+    seen: list[tuple[int, ...]] = []
+    inside, release = threading.Barrier(3), threading.Event()
+    original_page = pdf._page_class()
+
+    class Watching(original_page):
+        def write_pdf(self, *args, **kwargs):
+            seen.append(gc.get_threshold())
+            if threading.current_thread() is not threading.main_thread():
+                inside.wait(timeout=30)
+                release.wait(timeout=30)
+            return super().write_pdf(*args, **kwargs)
+
+    monkeypatch.setattr(pdf, "_page_class", lambda: Watching)
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        threads = [threading.Thread(target=pdf.to_pdf, args=("<p>x</p>",)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        inside.wait(timeout=30)  # both renders under way
+        assert gc.get_threshold() == (pdf.YOUNG_THRESHOLD, 10, 10)
+        release.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        assert seen == [(pdf.YOUNG_THRESHOLD, 10, 10)] * 2 and gc.get_threshold() == (700, 10, 10)
+        class Failing(original_page):
+            def write_pdf(self, *args, **kwargs):
+                raise MemoryError
+
+        monkeypatch.setattr(pdf, "_page_class", lambda: Failing)
+        with pytest.raises(MemoryError):
+            pdf.to_pdf("<p>x</p>")
+        assert gc.get_threshold() == (700, 10, 10)
+        monkeypatch.setattr(pdf, "_page_class", lambda: Watching)
+        gc.set_threshold(0)
+        pdf.to_pdf("<p>x</p>")
+        assert seen[-1][0] == 0 and gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*before)
+
+
 def _batch_of(samples: int) -> str:
     x = ", ".join(f"[{(-1) ** s * 0.5}, {s % 3}]" for s in range(samples))
     y = ", ".join(f"[{s % 2}]" for s in range(samples))
