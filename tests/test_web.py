@@ -18,19 +18,15 @@ from fractions import Fraction
 
 import pytest
 from conftest import ROOT
+from starlette.testclient import TestClient
 
-pytest.importorskip("starlette")
-pytest.importorskip("httpx")
-
-from starlette.testclient import TestClient  # noqa: E402
-
-from worksheet.answers import parse_answers, sheet_from_tables  # noqa: E402
-from worksheet.cli import main  # noqa: E402
-from worksheet.quantities import quantities  # noqa: E402
-from worksheet.solve import solve  # noqa: E402
-from worksheet.spec import builtin_text, fingerprint, parse_spec  # noqa: E402
-from worksheet.web import MAX_BODY  # noqa: E402
-from worksheet.web import app as web  # noqa: E402
+from worksheet.answers import parse_answers, sheet_from_tables
+from worksheet.cli import main
+from worksheet.quantities import quantities
+from worksheet.solve import solve
+from worksheet.spec import builtin_text, fingerprint, parse_spec
+from worksheet.web import MAX_BODY
+from worksheet.web import app as web
 
 BUILTIN = parse_spec(builtin_text(), "builtin")
 SLIP = "step1.dL_dyhat1"
@@ -338,14 +334,15 @@ def live_server():
 
 
 def rss_mb() -> float:
-    for line in open("/proc/self/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
     pytest.skip("no /proc/self/status to read the memory from")
 
 
 def test_50_concurrent_checks(live_server):
-    import httpx
+    import httpx2 as httpx
 
     bodies = [{"answers": answers_for(steps=(1,), slip=SLIP if n % 2 else None)} for n in range(50)]
 
@@ -369,7 +366,7 @@ def test_serve_prints_its_address_and_stops_on_ctrl_c(tmp_path):
         line = proc.stdout.readline()
         m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
         assert m, line + proc.stderr.read()
-        import httpx
+        import httpx2 as httpx
 
         assert httpx.get(f"http://127.0.0.1:{m[1]}/api/problems").status_code == 200
         proc.send_signal(signal.SIGINT)
@@ -549,6 +546,24 @@ def test_class_students_submit_and_grade_marks_them(a_class, capsys):
     assert not book.unmatched  # .history is not a submission
     code, out, _ = cli(capsys, "grade", str(root), str(root / "submissions"), "-o", str(root / "book.csv"))
     assert code == 0 and "s01  " in out and "marked" in out
+
+
+def test_an_empty_sheet_is_refused_by_the_class_directory_itself(a_class):
+    """classdir.submit, not only the web page, refuses a sheet with no number: nothing is written, and
+    the earlier submission stays as it was (a script or another front end calling it gets the same rule)."""
+    from worksheet.answers import parse_answers
+    from worksheet.classes.classdir import EmptySubmission, submit
+
+    root, specs = a_class
+    sol = solve(specs["s01"])
+    submit(root, "s01", sol, parse_answers(toml_of(answers_for(specs["s01"])), "s01.toml", sol))
+    kept = (root / "submissions" / "s01.toml").read_bytes()
+    for empty in ("", '[step1]\nz1_1 = ""\n'):
+        with pytest.raises(EmptySubmission, match="nothing to submit"):
+            submit(root, "s01", sol, parse_answers(empty, "s01.toml", sol))
+    assert (root / "submissions" / "s01.toml").read_bytes() == kept
+    assert sorted(p.name for p in (root / "submissions" / ".history" / "s01").iterdir()) == ["1.toml"]
+    assert parse_answers(kept.decode(), "s01.toml", sol).keys() == {q.key for q in quantities(sol)}
 
 
 def test_class_without_feedback_reads_but_does_not_mark(a_class):

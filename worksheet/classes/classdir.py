@@ -15,10 +15,13 @@ stages are `roster`, `variants`, `grade`):
 - `grade_dir(root, submissions, weights)` is `worksheet grade` without its outputs:
   the class read, the folder's files read (hidden files and folders skipped), and
   `grade.grade` over them.
-- `submit(root, student_id, text, now)` saves a student's answers file as
-  `root/submissions/<id>.toml`, written whole (a temporary name, then a rename), so
-  `worksheet grade root root/submissions` marks the latest one. A resubmission
-  replaces it; every submission is also kept, numbered, as
+- `submit(root, student_id, sol, sheet, now)` saves a student's answers (an
+  `AnswerSheet` read against their variant's solution) as the answers file
+  `worksheet answers` writes, filled in, as `root/submissions/<id>.toml`, written
+  whole (a temporary name, then a rename), so `worksheet grade root
+  root/submissions` marks the latest one. A sheet with no number filled in is
+  refused (`EmptySubmission`) and writes nothing: a blank sheet sent by mistake
+  never replaces what a student submitted. A resubmission replaces it; every submission is also kept, numbered, as
   `submissions/.history/<id>/<n>.toml` (grading skips hidden folders), and the file's
   first line says who, when (UTC) and which submission it is: what a marker needs to
   settle "I submitted before the deadline" or "someone else submitted for me".
@@ -36,6 +39,7 @@ from datetime import UTC, datetime
 from fractions import Fraction
 from pathlib import Path
 
+from ..answers import AnswerSheet
 from ..solve import Solution
 from ..spec import Spec, SpecError, parse_spec
 from .grade import Gradebook, Submission, grade
@@ -179,10 +183,21 @@ def _numbers(folder: Path) -> list[int]:
         return []
 
 
-def submit(root: Path, student_id: str, text: str, now: datetime | None = None) -> Receipt:
-    """Save the student's answers file (TOML): the latest as submissions/<id>.toml, every one numbered in
-    submissions/.history/<id>/. `student_id` must be an ID of the class (ClassDir.find), never typed text."""
+class EmptySubmission(ValueError):
+    pass
+
+
+def submit(root: Path, student_id: str, sol: Solution, sheet: AnswerSheet, now: datetime | None = None) -> Receipt:
+    """Save the student's answers as an answers file (TOML): the latest as submissions/<id>.toml, every one
+    numbered in submissions/.history/<id>/. `student_id` must be an ID of the class (ClassDir.find), never
+    typed text. EmptySubmission, and nothing written, when no box is filled in."""
+    from ..answers import answers_template
     from ..files import commit
+
+    if not len(sheet):
+        raise EmptySubmission("nothing to submit: every box is empty (an empty sheet never replaces what you "
+                              "submitted before)")
+    text = answers_template(sol, None, sheet.answers)
 
     when = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     with _lock(root, student_id):  # two tabs submitting at once: each gets its own number

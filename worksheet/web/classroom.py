@@ -37,7 +37,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from ..classes.classdir import ClassDir, last_submission, submit, submitted_answers
+from ..classes.classdir import ClassDir, EmptySubmission, last_submission, submit, submitted_answers
 from ..classes.roster import Entry
 from ..files import OutputError
 from ..spec import SpecError, one_line
@@ -88,16 +88,14 @@ def class_check(job: Job, answers: Any, feedback: bool) -> dict[str, Any]:
 
 
 def class_submit(room: ClassDir, entry: Entry, job: Job, answers: Any) -> dict[str, Any]:
-    from ..answers import answers_template
     from ..quantities import quantities
 
     _, sol = job.solve()
     sheet = job.sheet(sol, answers)
-    if not len(sheet):
-        raise ApiError(422, "nothing to submit: every box is empty (an empty sheet never replaces what you "
-                            "submitted before)")
     try:
-        receipt = submit(room.root, entry.id, answers_template(sol, None, sheet.answers))
+        receipt = submit(room.root, entry.id, sol, sheet)
+    except EmptySubmission as exc:
+        raise ApiError(422, str(exc)) from None
     except OutputError:  # a full disk, a folder made read-only: the instructor's to fix, said on the server
         log.exception("saving %s's submission", entry.id)
         raise ApiError(500, "your answers could not be saved on the server; download the answers file, "
