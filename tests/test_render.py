@@ -1,8 +1,11 @@
 """The rendered worksheet: the PDF's text (not its bytes), the blank sheet,
 the HTML golden files, templates, escaping and what WeasyPrint may fetch."""
 
+import html as html_module
 import re
+import shutil
 import unicodedata
+from fractions import Fraction
 from io import BytesIO
 
 import pytest
@@ -426,7 +429,8 @@ def test_a_blank_sheets_working_areas_come_in_10_mm_steps():
 
 def test_a_working_just_too_long_for_its_line_is_set_tight_on_one_line_with_its_value():
     """A key's working a few percent longer than its line took two (the second empty, or a lone
-    "+ 0.05"): set at 10 pt it stays on one line, and the value's box follows it on that line."""
+    "+ 0.05"): set at 10 pt it stays on one line, and the value's box follows it on that line (pypdf
+    reads the box's label at the end of that row, and its number, set lower, there or as the next)."""
     from worksheet.notation import TextPrinter, format_decimal
 
     spec = parse_spec((ROOT / "examples" / "batch-momentum.toml").read_text(encoding="utf-8"))
@@ -443,7 +447,9 @@ def test_a_working_just_too_long_for_its_line_is_set_tight_on_one_line_with_its_
     for step, line in tight:
         worked = " ".join(TextPrinter().doprint(sol.steps[step - 1].substituted[line.name]).split())
         value = format_decimal(sol.steps[step - 1].values[line.name], 4)
-        assert any(worked in row and value in row.partition(worked)[2] for row in text), (step, line.name, worked)
+        follows = re.compile(rf"\s*= {line.value.name} {re.escape(value)}")
+        assert any(worked in row and follows.match(f"{row.partition(worked)[2]} {after}")
+                   for row, after in zip(text, text[1:])), (step, line.name, worked)
 
 
 def test_an_update_tables_numbers_fit_their_narrow_boxes():
@@ -498,3 +504,252 @@ def test_the_given_tables_loss_is_never_broken_inside_a_term(name):
 
     [cell] = [b for b in page.descendants() if isinstance(b, boxes.TableCellBox) and text(b).startswith("𝐿 =")]
     assert len([b for b in cell.descendants() if isinstance(b, boxes.LineBox)]) == 1, text(cell)
+
+
+# -- the printed page: notes, labels, headings, the script --------------------
+
+def words(pdf: bytes) -> list[tuple[int, float, float, float, float, str]]:
+    """Every word of a PDF as (page from 1, x0, y0, x1, y1 in pt, text), in the order poppler reads them."""
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "page.pdf"
+        path.write_bytes(pdf)
+        html = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True,
+                              check=True).stdout
+    out = []
+    for n, page in enumerate(re.findall(r"<page [^>]*>(.*?)</page>", html, re.S), start=1):
+        for m in re.finditer(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>',
+                             page):
+            out.append((n, *map(float, m.groups()[:4]), html_module.unescape(m[5])))
+    return out
+
+
+def grey_pages(pdf: bytes, dpi: int) -> list:
+    """Each page rasterized by poppler's pdftoppm, as a numpy array of grey levels (0 black, 255 white)."""
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    import numpy as np
+
+    out = []
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "page.pdf").write_bytes(pdf)
+        subprocess.run(["pdftoppm", "-gray", "-r", str(dpi), "page.pdf", "p"], cwd=folder, check=True)
+        for path in sorted(Path(folder).glob("p-*.pgm"), key=lambda p: int(p.stem.split("-")[1])):
+            data = path.read_bytes()
+            head = re.match(rb"P5\s+(\d+)\s+(\d+)\s+255\s", data)
+            out.append(np.frombuffer(data[head.end():], np.uint8).reshape(int(head[2]), int(head[1])))
+    return out
+
+
+def marked_html(name: str, slips: dict) -> str:
+    """The marked sheet of a student who works problem `name` right but for `slips` (key: what they wrote
+    instead, from the right value and all the right values)."""
+    from test_check import Student, mark
+
+    spec = load(name)
+    values = Student(spec).work()
+    right = dict(values)
+    values.update({key: wrong(right[key], right) for key, wrong in slips.items()})
+    return to_html(build(solve(spec), run(spec, spec.steps), Options(blank=True), marking=mark(spec, values)))
+
+
+# slips of every kind a note names: a sign, a factor, an update added, a number that follows from a wrong
+# one, on lines with and without a working area and with working areas of one, two and three lines
+MARKED = {
+    "builtin": {"step1.z2_2": lambda v, r: v + 1, "step1.L": lambda v, r: 2 * v,
+                "step1.delta2_1": lambda v, r: -v, "step1.dW2_1_2": lambda v, r: 2 * v,
+                "step1.db2_1": lambda v, r: 3 * v,
+                "step1.new_W1_1_1": lambda v, r: v + 2 * r["step1.eta_dW1_1_1"], "step2.new_b2_1": lambda v, r: -v},
+    "batch-momentum": {"step1.delta1_1_s1": lambda v, r: -v, "step1.delta1_1_s2": lambda v, r: 2 * v,
+                       "step1.dW1_1_1": lambda v, r: 2 * v, "step1.db1_1": lambda v, r: 2 * v,
+                       "step1.L": lambda v, r: 2 * v, "step1.v_W1_2_1": lambda v, r: -v,
+                       "step2.a2_1_s1": lambda v, r: v / 2,
+                       "step2.new_b1_1": lambda v, r: v + 2 * r["step2.eta_v_b1_1"]},
+    "sigmoid-softmax": {"step1.a1_2": lambda v, r: v * Fraction(11, 10), "step1.delta2_3": lambda v, r: -v,
+                        "step1.delta1_2": lambda v, r: v * Fraction(3, 2)},
+}
+
+
+@pytest.mark.skipif(not shutil.which("pdftoppm"), reason="needs poppler's pdftoppm")
+@pytest.mark.parametrize("name", MARKED)
+def test_a_marked_sheets_notes_touch_no_other_ink_and_stay_on_the_page(name):
+    """A note under a wrong box began just under the box, inside the working area beside it (taller, both
+    centred on the line) and across its dashed border; it did not wrap, and a long one ran off the page.
+    The sheet drawn with its notes hidden (same layout) is all the other ink: no pixel of a note lies
+    within 0.5 mm of it, and every note lies between the page's margins (20 mm a side)."""
+    import numpy as np
+
+    html = marked_html(name, MARKED[name])
+    dpi = 100
+    shown = grey_pages(to_pdf(html), dpi)
+    hidden = grey_pages(to_pdf(html.replace("</style>", ".exp { visibility: hidden; }</style>", 1)), dpi)
+    assert len(shown) == len(hidden)
+    mm, near = dpi / 25.4, 2  # pixels: 0.5 mm
+    noted = 0
+    for n, (page, others) in enumerate(zip(shown, hidden), start=1):
+        note = page.astype(int) - others.astype(int) < -40  # darker with the notes drawn: their ink
+        if not note.any():
+            continue
+        noted += 1
+        around = np.zeros_like(note)
+        for dy in range(-near, near + 1):
+            for dx in range(-near, near + 1):
+                around |= np.roll(note, (dy, dx), axis=(0, 1))
+        touching = np.argwhere(around & (others < 200))
+        assert not len(touching), f"page {n}: a note touches other ink at {touching[0][::-1] / mm} mm"
+        columns = np.nonzero(note.any(axis=0))[0]
+        assert 20 - 0.5 <= columns.min() / mm and columns.max() / mm <= 190 + 0.5, (n, columns.min() / mm,
+                                                                                    columns.max() / mm)
+    assert noted >= 2
+
+
+def test_a_notes_room_counts_the_lines_it_wraps_to_at_its_width():
+    """The room kept under a line for its note is the note's wrapped lines at its own width, and no wider
+    than the line leaves left of the box's right edge: the number of lines WeasyPrint lays it out in."""
+    from weasyprint.formatting_structure import boxes
+
+    from worksheet.pdf import _page_class
+
+    html = marked_html("batch-momentum", MARKED["batch-momentum"])
+    document = _page_class()(string=html).render()
+    notes = []
+    for page in document.pages:
+        for box in page._page_box.descendants():
+            if box.element_tag == "span" and box.element is not None and box.element.get("class") == "exp" \
+                    and not isinstance(box, boxes.LineBox) and box not in notes:
+                notes.append(box)
+    laid = [len([b for b in box.descendants() if isinstance(b, boxes.LineBox)]) for box in notes]
+    spec = load("batch-momentum")
+    from test_check import Student, mark
+
+    values = Student(spec).work()
+    right = dict(values)
+    values.update({key: wrong(right[key], right) for key, wrong in MARKED["batch-momentum"].items()})
+    doc = build(solve(spec), run(spec, spec.steps), Options(blank=True), marking=mark(spec, values))
+    planned = [line.value.note_lines for part in doc.parts
+               for group in (*part.forward, part.loss, *part.backward, *part.gradients)
+               for line in group.lines if line.value.note]
+    assert len(planned) >= 4 and max(planned) >= 2 and planned == laid
+    assert all(b.width / 96 * 25.4 <= 90.5 for b in notes)
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="needs poppler's pdftotext")
+def test_a_box_label_clears_its_number_on_the_key_and_the_marked_sheet(builtin):
+    """A box's label (6.5 pt) and its number (11 pt) under it: their font boxes, as poppler reads them,
+    overlapped on the key (the label's underscores touched the digits) and all but touched on a marked
+    sheet. The key's boxes are 8 mm, a blank sheet's stay 10 mm."""
+    key = build(solve(builtin), run(builtin, 2), Options())
+    names = {label.partition(":")[2] for label in key.boxes}
+
+    def gaps(pdf: bytes) -> list[float]:
+        found = words(pdf)
+        out = []
+        for w in found:
+            if w[5] in names and w[4] - w[2] < 9:  # a label, in small type
+                below = [v for v in found if v[0] == w[0] and abs(v[1] - w[1]) < 0.5 and w[2] < v[2] < w[2] + 20]
+                if below:
+                    out.append(min(below, key=lambda v: v[2])[2] - w[4])
+        return out
+
+    on_key = gaps(to_pdf(to_html(key)))
+    on_marked = gaps(to_pdf(marked_html("builtin", MARKED["builtin"])))
+    assert len(on_key) > 100 and len(on_marked) > 100
+    assert min(on_key) >= 0.5 and min(on_marked) >= 4.5, (min(on_key), min(on_marked))
+    css = (ROOT / "templates" / "style.css").read_text(encoding="utf-8")
+    assert re.search(r"^\.box \{[^}]*height: 8mm;", css, re.M) and "body.blank .box { height: 10mm;" in css
+
+
+ORPHANED = [("builtin", True, True), ("builtin", True, False), ("mazur", False, True), ("mazur", True, True),
+            ("batch-momentum", False, True), ("sigmoid-softmax", True, False)]
+
+
+@pytest.mark.parametrize("name, blank, formulas", ORPHANED)
+def test_a_heading_keeps_its_first_two_lines_on_its_page(name, blank, formulas):
+    """A heading at a page's foot with a single line under it, the rest over the page (the sheets and
+    keys here each had one or more): every group's heading and its first two lines share a page, and a
+    part's first group of one line ("Backward pass", "Output gradient", its line) keeps the next group's
+    first line with it. WeasyPrint's own layout says which page each starts on."""
+    from worksheet.pdf import _page_class
+
+    spec = load(name)
+    html = to_html(build(solve(spec), run(spec, spec.steps), Options(blank=blank, formulas=formulas)))
+    page_of: dict = {}
+    for n, page in enumerate(_page_class()(string=html).render().pages):
+        for box in page._page_box.descendants():
+            page_of.setdefault(box.element, n)
+    groups = [el for el in page_of if el is not None and el.get("class") in ("group", "dgroup")]
+    assert len(groups) > 10
+    for group in groups:
+        heading, *lines = list(group)
+        together = [heading, *lines[:2]]
+        assert len({page_of[el] for el in together}) == 1, ("".join(heading.itertext()), page_of[heading] + 1)
+    parents = {child: el for el in page_of if el is not None for child in el}
+    for group in groups:
+        siblings = list(parents[group])
+        i = siblings.index(group)
+        if 0 < i < len(siblings) - 1 and siblings[i - 1].tag == "h3" and len(group) == 2 \
+                and siblings[i + 1].get("class") == "group":
+            assert page_of[group[1]] == page_of[siblings[i + 1][1]], "".join(siblings[i - 1].itertext())
+
+
+SCRIPTS = ["builtin", "sigmoid-softmax", "batch-momentum", "mazur", "bce"]
+
+
+@pytest.mark.parametrize("name", SCRIPTS)
+def test_a_long_script_line_goes_on_in_pieces_that_fit_cut_between_tokens(name):
+    """The script's columns hold 54 characters; a longer line is cut into pieces that fit, a continuation's
+    indent and mark counted, that join back to the line, cut only after a space or an opening bracket: as
+    few pieces as that allows, then after a call's bracket or between its arguments rather than inside a
+    nested list or a string."""
+    from worksheet.document import SCRIPT_COLUMN_CHARS, SCRIPT_MARK, _script_line
+    from worksheet.script import torch_script
+
+    spec = load(name)
+    for line in torch_script(spec).split("\n"):
+        printed = _script_line(line)
+        assert printed.text == line
+        first, *rest = printed.pieces
+        assert len(first) <= SCRIPT_COLUMN_CHARS
+        assert all(len(piece) + printed.hang + SCRIPT_MARK <= SCRIPT_COLUMN_CHARS for piece in rest), printed
+        assert all(piece[-1] in " ([{" for piece in printed.pieces[:-1]), printed
+        assert not rest or printed.hang > len(line) - len(line.lstrip())
+    if name == "builtin":
+        assert _script_line("    model.Layer1.weight.data = torch.tensor([[1], [1]], dtype=torch.float32)").pieces \
+            == ("    model.Layer1.weight.data = torch.tensor(", "[[1], [1]], dtype=torch.float32)")
+        assert _script_line("optimizer = optim.SGD([p for p in model.parameters() if p.requires_grad], lr=lr, "
+                            "momentum=0)").pieces == ("optimizer = optim.SGD([p for p in model.parameters() ",
+                                                      "if p.requires_grad], lr=lr, momentum=0)")
+        assert _script_line('    print(f"{layer_name} {param_name} {param}", "a longer line, in pieces")').pieces \
+            == ('    print(f"{layer_name} {param_name} {param}", ', '"a longer line, in pieces")')
+
+
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="needs poppler's pdftotext")
+@pytest.mark.parametrize("name", ["builtin", "sigmoid-softmax"])
+def test_the_keys_script_reads_each_continuation_marked_under_its_line_and_copies_whole(name):
+    """A line too long for its column wrapped at whatever space came last, its continuation indented by
+    four like a block of code under it. On the page each continuation starts with its mark (↪), further
+    in than the line it goes on; the HTML's text of the script is the script, character for character."""
+    from worksheet.script import torch_script
+
+    spec = load(name)
+    script = torch_script(spec)
+    html = to_html(build(solve(spec), run(spec, 10), Options(), torch_script=script))
+    block = re.search(r'<div class="script">(.*?)</div>', html, re.S)[1]
+    lines = [html_module.unescape(re.sub(r"<[^>]+>", "", ln))
+             for ln in re.findall(r'<span class="ln"[^>]*>(.*?)</span>(?=<span class="ln"|</pre>)', block)]
+    assert [ln for ln in lines if ln.strip()] == [ln for ln in script.split("\n") if ln.strip()]
+    found = words(to_pdf(html))
+    last = found[-1][0]
+    page = [w for w in found if w[0] == last]
+    marks = [w for w in page if w[5] == "↪"]
+    long_lines = [ln for ln in script.split("\n") if len(ln) > 54]
+    assert len(marks) >= len(long_lines) >= 5
+    for mark in marks:  # the line it goes on: the last one above it starting left of it in its column
+        above = [w for w in page if w[2] < mark[2] - 1 and w[1] < mark[1] and mark[1] - w[1] < 60]
+        start = max(above, key=lambda w: (round(w[2], 1), -w[1]))
+        assert mark[1] >= start[1] + 3 * 4.09, (mark, start)  # 6.8 pt DejaVu Sans Mono: 4.09 pt a character

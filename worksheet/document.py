@@ -19,10 +19,11 @@ so the key is shorter.
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import sympy as sp
@@ -45,16 +46,24 @@ TIGHT_PT = 10.0  # a key's working that just misses one line at 10.5 pt (style.c
 PRINT_MM_PER_CHAR = 2.2  # 11pt serif, a formula's average character
 PT_MM = 25.4 / 72
 # DejaVu Serif's advance widths in em (the key's printed text); any other character counts as 0.62 em
-_EM = {**dict.fromkeys("0123456789", 0.636), **dict.fromkeys(".,·: ′", 0.318), **dict.fromkeys("+−-=×", 0.838),
+NBSP = "\u00a0"
+_EM = {**dict.fromkeys("0123456789", 0.636), **dict.fromkeys(".,·: ′" + NBSP, 0.318), **dict.fromkeys("+−-=×", 0.838),
        **dict.fromkeys("()[]", 0.39), "/": 0.337, "e": 0.592, "R": 0.73, "L": 0.637, "U": 0.733,
        **dict.fromkeys("⁰¹²³⁴⁵⁶⁷⁸⁹⁽⁾₀₁₂₃₄₅₆₇₈₉₍₎ᵀ", 0.35)}
 _FRAC = re.compile(r'<span class="frac"><span class="n">(.*?)</span><span class="d">(.*?)</span></span>')
-LINE_MM = 7.0  # the key's lines and boxes: printed text
+LINE_MM = 7.0  # the key's lines: printed text
 BOX_PT, BOX_PAD_MM = 11.0, 3.6  # a value box's text and its padding and borders (style.css .box)
 HAND_LINE_MM = 12.0  # a blank sheet's lines are for handwriting
+BOX_MM, HAND_BOX_MM = 8.0, 10.0  # a value box's height on the key and on a blank sheet (style.css .box)
+# A wrong box's note on a marked sheet (style.css .box .exp): 6.5 pt lines of 1.2, right-aligned under the box and
+# at most NOTE_MM wide, a gap between it and the ink above; "= " and " = " as a line prints them (11 pt).
+NOTE_PT, NOTE_MM, NOTE_GAP_MM = 6.5, 90.0, 1.0
+NOTE_LINE_MM = NOTE_PT * 1.2 * 25.4 / 72
+EQ_MM, SPACE_MM = 4.5, 1.1
 TEXT_MM = {"a4": 170.0, "letter": 175.9}  # the page's width inside its margins (20 mm a side)
 # A line is its left-hand side (22 mm and a gap), then the rest; the equation number hangs in the page's margin.
 RHS_OFF_MM = 24.5
+LHS_MM = 23.5  # where a line's right-hand side starts (style.css .q's left padding)
 PAPER = ("a4", "letter")
 UPDATE_PARAM_MM = 19.0  # the update table's parameter column
 
@@ -85,16 +94,27 @@ class Box:
     field: str = ""  # on a blank sheet: the PDF form field's name, the answers file's key (step1.z1_1)
     tight: bool = False  # the key's working set a little smaller (TIGHT_PT) to keep it on one line
     label: str = ""  # the label printed on the box when not its name: step1.new_W1_1_1 written again in step 2
+    note_width_mm: float = NOTE_MM  # the note's width, leftwards from the box's right edge
+    note_drop_mm: float = 0.0  # how far below the box its note starts: under the working area beside it, when taller
 
     @property
     def height_mm(self) -> float:
         return self.lines * self.line_mm
 
     @property
+    def note_lines(self) -> int:
+        """Lines of the note under a marked box, the mistake on a line of its own."""
+        return _wrapped_lines(self.note, self.note_width_mm) + _wrapped_lines(self.slip, self.note_width_mm)
+
+    @property
+    def note_top_mm(self) -> float:
+        """Where the note starts, below the box's bottom edge."""
+        return self.note_drop_mm + NOTE_GAP_MM
+
+    @property
     def note_mm(self) -> float:
-        """Room the note under a marked box takes: its lines of 6.5 pt, about 75 characters each."""
-        lines = math.ceil(len(self.note) / 75) + math.ceil(len(self.slip) / 75)
-        return 2.9 * lines + 1
+        """Room the note takes under the lowest ink of its line: a gap, then its lines."""
+        return NOTE_GAP_MM + self.note_lines * NOTE_LINE_MM if self.note else 0.0
 
 
 @dataclass(frozen=True)
@@ -181,6 +201,20 @@ class CheckBlock:
 
 
 @dataclass(frozen=True)
+class ScriptLine:
+    """A line of the printed PyTorch script in the pieces it is printed on: the first where the line
+    starts, each further one under it, `hang` characters in and marked as going on. The pieces are the
+    line's own characters, split only for print: copied from the page, it is the line as written."""
+
+    pieces: tuple[str, ...]
+    hang: int = 0
+
+    @property
+    def text(self) -> str:
+        return "".join(self.pieces)
+
+
+@dataclass(frozen=True)
 class Document:
     title: str
     course: str
@@ -208,7 +242,7 @@ class Document:
     instructions: tuple[str, ...] = ()  # the blank sheet's, paragraph by paragraph
     points: tuple[tuple[str, str], ...] = ()  # (part, points) from the spec's [marking], then ("total", …)
     given_split: int = 0  # the Given rows in the left of two columns, when every row fits half the page; 0: one
-    script_columns: tuple[tuple[str, ...], ...] = ()  # the script's lines in two columns of about equal height
+    script_columns: tuple[tuple[ScriptLine, ...], ...] = ()  # the script's lines in two columns of about equal height
     student_name: str = ""  # a blank sheet's student, printed in place of the empty Name / Student ID rules
     student_id: str = ""
 
@@ -239,6 +273,18 @@ def _mm_for(chars: int) -> float:
 def _printed_mm(text: str, pt: float = 10.5) -> float:
     """The width of printed text (the key's working is 10.5 pt), in mm, a little generously."""
     return 1.04 * pt * PT_MM * sum(_EM.get(c, 0.62) for c in text)
+
+
+def _wrapped_lines(text: str, width_mm: float, pt: float = NOTE_PT) -> int:
+    """Lines a text takes wrapped at its spaces in `width_mm` (by the printed widths, a little generously)."""
+    lines, used, space = 0, 0.0, _printed_mm(" ", pt)
+    for word in filter(None, text.split(" ")):  # at spaces only: a no-break space holds its two sides together
+        width = _printed_mm(word, pt)
+        if lines and used + space + width <= width_mm:
+            used += space + width
+        else:
+            lines, used = lines + 1, width
+    return lines
 
 
 def _markup_mm(markup: str, pt: float = 11.0) -> float:
@@ -284,6 +330,8 @@ class _Builder:
                 if mark.verdict == "wrong" and not repeat:
                     own = from_yours_text(mark, self.opt.decimals)
                     note = f"expected {self.value(mark.expected)}" + (f"; {own}" if own else "")
+                    # a note wraps between its numbers, not inside "a1_2 = 0.5225" nor "0.1433 (43/300)"
+                    note = note.replace(" = ", NBSP + "=" + NBSP).replace(" (", NBSP + "(")
                     slip = mark.note
                 text = shown(mark.answer.text) if mark.answer else ""
                 return Box(name, text, width, lines, mark.verdict, note, slip, label=label)
@@ -354,9 +402,10 @@ class _Builder:
         compact = sym_mm + work_mm + self.value_mm + (18 if self.opt.blank else 16.5) <= self.rhs_mm
         if not self.opt.formulas:  # the symbol, room to write the formula and the working, the box
             lines = max(1, math.ceil((sym_mm + _mm_for(len(plain)) + 6) / self.work_mm))
-            return Line(eq.name, Markup(self.html.doprint(eq.lhs)), Markup(""),
-                        Box("", "", self.work_mm, lines, line_mm=self.line_mm),
-                        self.box(eq.name, value), 0, True)
+            working = Box("", "", self.work_mm, lines, line_mm=self.line_mm)
+            return Line(eq.name, Markup(self.html.doprint(eq.lhs)), Markup(""), working,
+                        self.noted(self.box(eq.name, value), LHS_MM + EQ_MM + self.work_mm + SPACE_MM + EQ_MM,
+                                   working), 0, True)
         if plain != format_decimal(step.values[eq.name], self.opt.decimals) and not isinstance(eq.symbolic, sp.Symbol):
             # a blank sheet's long working gets the whole line; the key's is as wide as its text
             width = work_mm if compact else self.work_mm if self.opt.blank else min(work_mm, self.work_mm)
@@ -371,8 +420,22 @@ class _Builder:
             # the working is not marked, only its result: an unlabelled area
             text = "" if self.opt.blank else Markup(self.numbers.doprint(worked))
             working = Box("", text, width, lines, line_mm=self.line_mm, tight=tight)
-        return Line(eq.name, Markup(self.html.doprint(eq.lhs)), Markup(sym),
-                    working, self.box(eq.name, value), refs[_same_in_every_sample(eq)], compact)
+        # where the box starts: after "= formula " on a compact line, then "= working " and "= "
+        start = LHS_MM + (EQ_MM + _markup_mm(sym) + SPACE_MM if compact else 0) + EQ_MM
+        if working is not None:
+            start += working.width_mm + SPACE_MM + EQ_MM
+        return Line(eq.name, Markup(self.html.doprint(eq.lhs)), Markup(sym), working,
+                    self.noted(self.box(eq.name, value), start, working), refs[_same_in_every_sample(eq)], compact)
+
+    def noted(self, value: Box, start_mm: float, working: Box | None) -> Box:
+        """A marked box's note placed under it: at most as wide as its line from the left to the box's right
+        edge (`start_mm`: where the box starts), and below the working area beside it when that reaches lower
+        (both are centred on the line): a note that started under the box crossed the working's border."""
+        if not value.note:
+            return value
+        box_mm = HAND_BOX_MM if self.opt.blank else BOX_MM
+        drop = max(0.0, (working.height_mm - box_mm) / 2) if working is not None else 0.0
+        return replace(value, note_width_mm=min(NOTE_MM, start_mm + value.width_mm - 1), note_drop_mm=drop)
 
     def part(self, step: Step, refs: dict[tuple, int]) -> Part:
         self.step_no = step.number
@@ -494,15 +557,81 @@ def given_rows(spec: Spec, sol: Solution, dec: int, printer: HtmlPrinter) -> tup
 
 GIVEN_COLUMN_MM = 80.0  # half the text's width, less a gap
 SCRIPT_COLUMN_CHARS = 54  # characters on a line of a script's column (6.8 pt DejaVu Sans Mono, 80 mm)
+# A continuation goes on this much further in than its line, after its mark (style.css .script .more::before).
+SCRIPT_HANG, SCRIPT_MARK = 4, 2
 
 
-def _script_columns(script: str) -> tuple[tuple[str, ...], ...]:
-    """The script's lines in two columns of about the same printed height (a long line wraps). Two
-    columns side by side cost WeasyPrint a tenth of what CSS columns do, which it balances by trial."""
+def _script_breaks(line: str) -> dict[int, float]:
+    """Where a long line of Python may go on to the next printed line (the index its next piece starts at),
+    and what the break costs a reader: least between the arguments of the outermost call (a comma's bracket
+    depth), then after an opening bracket, then between the words of a comment, more at any other space,
+    much more inside a string (it splits a token)."""
+    breaks: dict[int, float] = {}
+    quote, comment, depth, last = "", False, 0, ""
+    indent = len(line) - len(line.lstrip())
+    for i, c in enumerate(line):
+        if comment:
+            pass
+        elif quote:
+            if c == quote and line[i - 1] != "\\":
+                quote = ""
+        elif c in "'\"":
+            quote = c
+        elif c == "#":
+            comment = True
+        elif c in "([{":
+            depth += 1
+        elif c in ")]}":
+            depth -= 1
+        if i + 1 < len(line) and i >= indent and line[i + 1] != " ":
+            if c == " ":
+                breaks[i + 1] = (100 if quote else 1 if comment else depth if last == "," and depth
+                                 else 5 + depth)
+            elif c in "([{" and not quote and not comment and line[i + 1] not in ")]}":
+                breaks[i + 1] = depth + 0.5
+        if c != " " and not comment:
+            last = c
+    return breaks
+
+
+def _script_line(line: str, width: int = SCRIPT_COLUMN_CHARS) -> ScriptLine:
+    """A line of the script in printed pieces of at most `width` characters (a continuation's hang and mark
+    counted): as few pieces as its breaks allow, then the cheapest breaks (_script_breaks), then the fullest
+    first pieces; cut mid-token only where no break fits."""
+    if len(line) <= width:
+        return ScriptLine((line,))
+    hang = len(line) - len(line.lstrip()) + SCRIPT_HANG
+    breaks = _script_breaks(line)
+    n = len(line)
+
+    @functools.cache
+    def best(i: int) -> tuple[int, float, tuple[int, ...]]:
+        """(pieces, cost, cuts) of the rest of the line from i, a piece starting there."""
+        if i == n:
+            return 0, 0.0, ()
+        room = width if i == 0 else max(width - hang - SCRIPT_MARK, width // 4)  # a deep line still goes on
+        if n - i <= room:
+            return 1, 0.0, ()
+        options = [(j, breaks[j]) for j in breaks if i < j <= i + room] or [(i + room, 1000.0)]
+        found = []
+        for j, cost in options:
+            pieces, rest, cuts = best(j)
+            found.append((pieces + 1, cost + rest - j / 1000, (j, *cuts)))
+        return min(found)
+
+    cuts = (0, *best(0)[2], n)
+    return ScriptLine(tuple(line[a:b] for a, b in zip(cuts, cuts[1:])), hang)
+
+
+def _script_columns(script: str) -> tuple[tuple[ScriptLine, ...], ...]:
+    """The script's lines in two columns of about the same printed height (a long line goes on under
+    itself). Two columns side by side cost WeasyPrint a tenth of what CSS columns do, which it balances
+    by trial."""
     if not script.strip():
         return ()
     lines = script.rstrip().split("\n")
-    heights = [max(1, math.ceil(len(line) / SCRIPT_COLUMN_CHARS)) for line in lines]
+    printed = [_script_line(line) for line in lines]
+    heights = [len(line.pieces) for line in printed]
     total = sum(heights)
 
     def imbalance(k: int) -> int:
@@ -513,8 +642,13 @@ def _script_columns(script: str) -> tuple[tuple[str, ...], ...]:
     k = min(blank or range(len(lines) + 1), key=imbalance)
     if imbalance(k) > total / 6:
         k = min(range(len(lines) + 1), key=imbalance)
-    return tuple(tuple(column.rstrip("\n").split("\n")) for column in ("\n".join(lines[:k]), "\n".join(lines[k:]))
-                 if column.strip())
+    columns = []
+    for column in (printed[:k], printed[k:]):
+        while column and not column[-1].text.strip():  # the blank line between the two blocks ends neither
+            column = column[:-1]
+        if column:
+            columns.append(tuple(column))
+    return tuple(columns)
 
 
 def _given_split(given: tuple[Given, ...]) -> int:
