@@ -322,6 +322,18 @@ def test_the_keys_update_tables_are_pytorchs_sgd_cell_by_cell():
             assert _agrees(cells[column], value, 1e-12), (step, parameter, column, cells[column], value)
 
 
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_the_given_table_states_the_spec_as_tomllib_reads_it(name):
+    """x, y, every W[i][j] (row i = unit, column j = input, as the README says), every bias and η, on the
+    key and the blank sheet; sigmoid-softmax's 3×2 and 2×3 matrices and mazur's square ones catch a
+    transpose, mazur's two inputs and targets a reversal."""
+    from independent import expected_given, read_given_table, read_spec, spec_text
+
+    expected = expected_given(read_spec(spec_text(name)))
+    for blank in (False, True):
+        assert read_given_table(html_for(load(name), blank=blank)) == expected, blank
+
+
 def test_blank_sheet_and_key_carry_the_same_boxes_and_headings_in_order(key_pages, blank_pages):
     """The blank sheet's header (name, ID, instructions, points) may move page breaks; what a
     student fills in, and under which headings, is the key's, in the key's order."""
