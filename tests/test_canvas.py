@@ -167,6 +167,28 @@ def test_a_quiz_is_the_problem_then_a_numerical_question_per_number(name):
 
 
 @pytest.mark.parametrize("name", PROBLEMS)
+def test_the_statement_gives_the_givens_as_tomllib_reads_the_spec(name):
+    """The Given table of the quiz's first item, cell by cell, against the spec file read with tomllib
+    (W[i][j]: row i = unit, column j = input)."""
+    from independent import expected_given, read_given_table, read_spec, spec_text
+
+    [quiz] = quizzes(package(load(name)))
+    assert read_given_table(quiz["items"][0]["html"]) == expected_given(read_spec(spec_text(name)))
+
+
+def test_each_students_quiz_states_their_own_variant(tmp_path, capsys):
+    from independent import expected_given, read_given_table, read_spec
+
+    folder = make_class(tmp_path)
+    out = tmp_path / "quiz.zip"
+    assert main(["export", "canvas", str(folder), "-o", str(out)]) == 0
+    stated = [read_given_table(q["items"][0]["html"]) for q in quizzes(out.read_bytes())]
+    assert stated == [expected_given(read_spec((folder / "variants" / f"{sid}.toml").read_text()))
+                      for sid in ("s1", "s2")]
+    assert stated[0] != stated[1]
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
 def test_every_answer_is_the_keys_value(name):
     sol = solve(load(name))
     qs = quantities(sol)

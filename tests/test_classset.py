@@ -72,6 +72,37 @@ def test_the_sheet_names_its_student_and_is_a_fillable_form(made):
         assert not key.get_fields() and "Answer key" in key.pages[0].extract_text().replace("ANSWER KEY", "Answer key")
 
 
+def test_each_key_is_worked_from_its_own_students_variant_and_each_sheet_states_that_variant(made):
+    """Each student's variant read with tomllib and worked by hand here (exact fractions): their key's
+    Given table states it and every box of both steps is its number; their sheet carries their name,
+    ID and Given numbers. The variants differ, so a key or sheet of another problem is caught."""
+    from independent import agrees, boxed_values, flat_given, hand_worked, read_given_lines, read_spec
+
+    variants = {}
+    for sid, name in STUDENTS:
+        given = read_spec((made / "variants" / f"{sid}.toml").read_text(encoding="utf-8"))
+        variants[sid] = repr(given)
+        key = ""
+        for page in pypdf.PdfReader(made / "keys" / f"{sid}.pdf").pages:  # up to the check section (pypdf is slow)
+            key += page.extract_text() + "\n"
+            if "Check against PyTorch" in key:
+                break
+        assert read_given_lines(key) == flat_given(given), sid
+        shown = boxed_values(key)
+        worked = hand_worked(given)
+        assert set(shown) == set(range(1, len(worked) + 1)), sid
+        for step, values in enumerate(worked, start=1):
+            # step 2's old p is step 1's new p, labelled with the step it comes from
+            expected = {**values, **({f"step{step - 1}.{k}": v for k, v in worked[step - 2].items()
+                                      if k.startswith("new_")} if step > 1 else {})}
+            for label, value in expected.items():
+                assert label in shown[step], (sid, step, label)
+                assert all(agrees(s, value) for s in shown[step][label]), (sid, step, label, shown[step][label], value)
+        first = pypdf.PdfReader(made / "sheets" / f"{sid}.pdf").pages[0].extract_text()
+        assert name in first and sid in first and read_given_lines(first) == flat_given(given), sid
+    assert len(set(variants.values())) == len(STUDENTS)
+
+
 def test_a_rerun_skips_everything_and_renders_again_what_was_deleted(made, roster, capsys):
     argv = ["class", CLASS, "--roster", roster, "-o", made, "--seed", "fall", "--jobs", "1"]
     before = files(made)

@@ -21,6 +21,7 @@ NS = {"s": "http://www.w3.org/2000/svg"}
 PRINTED_WIDTH_PT = 170 / 25.4 * 72  # the text width of an A4 page with 20 mm margins
 SUP = {c: i for i, c in enumerate("⁰¹²³⁴⁵⁶⁷⁸⁹")}
 SUB = {c: i for i, c in enumerate("₀₁₂₃₄₅₆₇₈₉")}
+SUPS, SUBS = "⁰¹²³⁴⁵⁶⁷⁸⁹", "₀₁₂₃₄₅₆₇₈₉"
 
 
 def net(inputs: int, layers: list[tuple[int, str]], weight: str, bias: str) -> str:
@@ -206,6 +207,33 @@ def test_labelled_layers_label_every_edge_once_and_the_rest_are_said_to_be_in_th
     assert bool(pic.of("note")) == unlabelled
     biased = sum(counts[layer] for layer, b in enumerate(spec.biases, start=1) if b is not None)
     assert len(pic.of("b")) == biased
+
+
+@pytest.mark.parametrize("name", NETS)
+def test_each_label_is_the_weight_or_bias_the_spec_gives_where_it_sits(name):
+    """Which edge a weight label sits on is read from the picture's geometry (the unit-to-unit segment
+    nearest its centre: input j in the left column, unit i in the right); its value must be W[i][j] of
+    the spec read with tomllib, and its name w with those indices."""
+    from independent import number, read_spec, spec_text
+
+    given = read_spec(EXTRA[name][0] if name in EXTRA else spec_text(name))
+    pic = picture(name)
+    labels = pic.of("w")
+    for _, text, box in labels:
+        symbol, value = text.split(" = ")
+        edges = [(distance_to_segment(centre(box), source, target), layer, i, j)
+                 for layer in range(1, len(pic.columns))
+                 for j, source in enumerate(pic.columns[layer - 1], start=1)
+                 for i, target in enumerate(pic.columns[layer], start=1)]
+        (distance, layer, i, j), (runner_up, *_) = sorted(edges)[:2]
+        assert distance < 1 < runner_up, text
+        assert number(value) == given.W[layer - 1][i - 1][j - 1], (text, layer, i, j)
+        assert symbol == f"w{SUPS[layer]}{SUBS[i]}{SUBS[j]}", (text, layer, i, j)
+    assert len(labels) == len({text.split(" = ")[0] for _, text, _ in labels})
+    # a bias label may stand on either side of its unit, between two units: it is read by its name
+    for _, text, _ in pic.of("b"):
+        symbol, value = text.split(" = ")
+        assert number(value) == given.b[SUP[symbol[1]] - 1][SUB[symbol[2]] - 1], text
 
 
 def test_the_built_in_picture_is_not_much_taller_than_needed():

@@ -120,6 +120,29 @@ def test_each_question_is_a_cloze_question_as_moodle_reads_it(name):
 
 
 @pytest.mark.parametrize("name", PROBLEMS)
+def test_the_question_states_the_givens_as_tomllib_reads_the_spec(name):
+    """The Given table of the question text, cell by cell, against the spec file read with tomllib
+    (W[i][j]: row i = unit, column j = input)."""
+    from independent import expected_given, read_given_table, read_spec, spec_text
+
+    [q] = questions(specs_xml(load(name)))
+    assert read_given_table(text_of(q)) == expected_given(read_spec(spec_text(name)))
+
+
+def test_each_students_question_states_their_own_variant(tmp_path, capsys):
+    from independent import expected_given, read_given_table, read_spec
+
+    folder = make_class(tmp_path)
+    out = tmp_path / "quiz.xml"
+    assert main(["export", "moodle", str(folder), "-o", str(out)]) == 0
+    qs = questions(out.read_text(encoding="utf-8"))
+    stated = [read_given_table(text_of(q)) for q in qs]
+    assert stated == [expected_given(read_spec((folder / "variants" / f"{sid}.toml").read_text()))
+                      for sid in ("s1", "s2")]
+    assert stated[0] != stated[1]
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
 def test_every_box_is_the_keys_value(name):
     sol = solve(load(name))
     qs = quantities(sol)

@@ -122,6 +122,221 @@ def test_blank_sheet_gives_no_answer_away(blank_pages):
     assert "Check your work" in text and "PyTorch prints" not in text
 
 
+# -- the blank sheet and the key's steps, read with the tests' own readers (tests/independent.py) -------
+
+def solved_answers(name: str, capsys) -> dict:
+    """Every number a student works out, by the answers file's key, as `worksheet solve --json` prints it."""
+    import json
+    from fractions import Fraction
+
+    from independent import spec_path
+
+    from worksheet.cli import main
+
+    assert main(["solve", "--json", *([] if name == "builtin" else [str(spec_path(name))])]) == 0
+    steps = json.loads(capsys.readouterr().out)["steps"]
+    return {q["key"]: Fraction(q["exact"]) for step in steps for q in step["quantities"]}
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_every_box_of_a_blank_sheet_holds_only_its_label_and_its_field(name, capsys):
+    """Read as a browser parses the page: each box is its label and an empty input, each working
+    area empty; and the inputs are exactly the numbers `solve --json` asks for."""
+    from independent import Node, parse_html
+
+    spec = load(name)
+    asked = solved_answers(name, capsys)
+    for formulas in (True, False):
+        page = parse_html(to_html(build(solve(spec), run(spec, spec.steps), Options(blank=True, formulas=formulas))))
+        boxes = page.find_all("span", "box")
+        fields = []
+        for box in boxes:
+            where = (box.attrs.get("data-name"), formulas)
+            inside = [child for child in box.children if isinstance(child, Node)]
+            label, *inputs = inside
+            assert "lbl" in label.classes and re.fullmatch(r"[\w.]+", label.text()), where
+            assert all(i.tag == "input" and not i.attrs.get("value") for i in inputs), where
+            assert not box.own_text().strip(), (where, box.own_text())
+            fields += [i.attrs["name"] for i in inputs]
+        assert sorted(fields) == sorted(asked)
+        assert all(not area.text().strip() for area in page.find_all("span", "working"))
+
+
+@pytest.mark.parametrize("name", ["builtin", "mazur", "class-variants"])
+def test_a_blank_pdfs_fields_are_empty_and_its_text_holds_no_answer(name, capsys):
+    """No number of the key's answers (`solve --json`) anywhere in the PDF's text, page headers, page
+    numbers, equation numbers and a label's indices aside. An answer equal to a given number (x, y, a
+    weight, a bias, η, the number of updates) cannot be told from the Given table or the picture,
+    which state it, and is not looked for."""
+    from fractions import Fraction
+
+    from independent import PRINTED, flat_given, number, read_spec, spec_text
+
+    spec = load(name)
+    reader = PdfReader(BytesIO(to_pdf(to_html(build(solve(spec), run(spec, spec.steps), Options(blank=True))))))
+    asked = solved_answers(name, capsys)
+    fields = reader.get_fields()
+    assert set(fields) == set(asked) and all(not field.get("/V") for field in fields.values())
+    given = read_spec(spec_text(name))
+    givens = {v for values in flat_given(given).values() for v in values} | {Fraction(given.steps)}
+    answers = {key: value for key, value in asked.items() if value not in givens}
+    assert len(answers) > len(asked) / 2
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    for furniture in (r"page \d+ of \d+", r"Step \d+ of \d+", r"(?m)^\(\d+\)", r"layer \d+", r"\(sample \d+\)",
+                      # the default instructions' example of a fraction (the built-in problem's δ⁽³⁾₁ = 7/2)
+                      r"such as 7/2"):
+        text = re.sub(furniture, " ", text)
+    leaked = []
+    for shown in PRINTED.finditer(text):
+        value = number(shown.group())
+        decimals = len(shown.group().partition(".")[2]) if "/" not in shown.group() else 0
+        for key, answer in answers.items():
+            # an answer shows as its exact value or rounded to 3 or more decimals
+            if value == answer or (decimals >= 3 and abs(value - answer) <= Fraction(1, 2 * 10**decimals)):
+                leaked.append((key, shown.group(), text[max(0, shown.start() - 30):shown.end()]))
+    assert not leaked, leaked
+
+
+def _update_tables(html: str) -> dict:
+    """Each step's update table as a reader sees it, the check section left out: {(step, parameter):
+    {column heading: the number printed}}, the parameter as its row heading reads (w(1)21, b(3)1)."""
+    from independent import parse_html
+
+    out = {}
+    for section in parse_html(html).find_all("section", "step"):
+        step = int(re.search(r"Step (\d+) of", section.text()).group(1))
+        [table] = section.find_all("table", "updates")
+        heads = [" ".join(th.text().split()) for th in table.find_all("thead")[0].find_all("th")]
+        for row in table.find_all("tbody")[0].find_all("tr"):
+            head, *cells = [c for c in row.children if not isinstance(c, str)]
+            values = {}
+            for title, cell in zip(heads[1:], cells):
+                boxes = cell.find_all("span", "box")
+                values[title] = boxes[0].own_text().strip() if boxes else cell.text().strip()
+            out[step, unicodedata.normalize("NFKC", head.text())] = values
+    return out
+
+
+def _agrees(shown: str, reference: float, slack: float) -> bool:
+    """A printed cell ("0.9475", "−0.007687", "0.02583 (31/1200)") against a reference value."""
+    from independent import agrees
+
+    return agrees(shown.split()[0], reference, slack)
+
+
+def _printout_parameters(iteration: int) -> dict:
+    """The homework printout's numbers of one iteration, as its script printed them: {("W", 2): {"param":
+    rows, "grad": rows}, ("b", 2): ..., ("z", 2): a layer's output, ("a", 2): its ReLU's output}."""
+    import ast
+
+    text = printout_text()
+    block = text[text.index(f"Iters {iteration}\n"):text.index(f"Iters {iteration + 1}\n")]
+    # the transcription breaks a tensor or two with an empty code fence
+    block = "\n".join(line for line in block.splitlines() if line.strip() not in ("", "```"))
+    out: dict = {}
+    for layer, kind, what, tensor in re.findall(
+            r"Layer(\d) (weight|bias) (Parameter containing:|Gradient)\ntensor\(([^()]*?)(?:, requires_grad=True)?\)",
+            block):
+        out.setdefault(("W" if kind == "weight" else "b", int(layer)), {})[
+            "param" if what.startswith("Parameter") else "grad"] = ast.literal_eval(tensor)
+    for kind, layer, tensor in re.findall(r"(Layer|ReLU)(\d) output:\ntensor\(([^()]*?), grad_fn=<\w+>\)", block):
+        out["z" if kind == "Layer" else "a", int(layer)] = ast.literal_eval(tensor)
+    return out
+
+
+def _entry(rows, parameter: str):
+    """The value of w(l)ij (row i, column j) or b(l)i in a layer's tensor."""
+    kind, indices = parameter[0], [int(c) - 1 for c in re.fullmatch(r"[wb]\(\d+\)(\d+)", parameter).group(1)]
+    return rows[indices[0]][indices[1]] if kind == "w" else rows[indices[0]]
+
+
+def test_the_keys_update_tables_are_the_homeworks_printout_cell_by_cell(builtin):
+    """Step s's old p and new p are the printout's parameters of iterations s-1 and s, its ∂L/∂p the
+    gradient of iteration s-1, and η·∂L/∂p that gradient times η = 0.01; every parameter, both steps."""
+    tables = _update_tables(html_for(builtin))
+    assert len(tables) == 2 * 13
+    for (step, parameter), cells in tables.items():
+        before, after = _printout_parameters(step - 1), _printout_parameters(step)
+        group = ("W" if parameter[0] == "w" else "b", int(parameter[2]))
+        grad = _entry(before[group]["grad"], parameter)
+        expected = {"old p": _entry(before[group]["param"], parameter), "∂L/∂p": grad, "η·∂L/∂p": 0.01 * grad,
+                    "new p": _entry(after[group]["param"], parameter)}
+        assert set(cells) == set(expected), cells
+        for column, value in expected.items():
+            # the printout shows 4 decimals of a float32
+            slack = 0.5e-4 * (0.01 if column == "η·∂L/∂p" else 1) + 1e-6
+            assert _agrees(cells[column], value, slack), (step, parameter, column, cells[column], value)
+
+
+def test_the_keys_boxes_are_the_homeworks_printout_step_by_step(key_pages):
+    """Each step's boxes on the key's pages (the check section left out), by their labels, against
+    the printout's iteration: a layer's output is z, its ReLU's a, ŷ the last layer's output, a bias
+    gradient the unit's δ; L = ½·(ŷ − 1)² and ∂L/∂ŷ = ŷ − 1 from the printed ŷ."""
+    from independent import agrees, boxed_values
+
+    steps = boxed_values("\n".join(key_pages))
+    assert set(steps) == {1, 2}
+    for step, boxes in steps.items():
+        printed, after = _printout_parameters(step - 1), _printout_parameters(step)
+        [yhat] = printed["z", 3]
+        expected = {"L": (0.5 * (yhat - 1) ** 2, 0.5e-4 * abs(yhat - 1) + 1e-6), "dL_dyhat1": (yhat - 1, 1e-4),
+                    "a3_1": (yhat, 1e-4)}
+        for layer in (1, 2, 3):
+            grads = printed["W", layer]["grad"]
+            for i, (z, delta) in enumerate(zip(printed["z", layer], printed["b", layer]["grad"]), start=1):
+                expected[f"z{layer}_{i}"] = (z, 1e-4)
+                expected[f"delta{layer}_{i}"] = expected[f"db{layer}_{i}"] = (delta, 1e-4)
+                expected[f"new_b{layer}_{i}"] = (after["b", layer]["param"][i - 1], 1e-4)
+                if layer < 3:
+                    expected[f"a{layer}_{i}"] = (printed["a", layer][i - 1], 1e-4)
+                for j, grad in enumerate(grads[i - 1], start=1):
+                    expected[f"dW{layer}_{i}_{j}"] = (grad, 1e-4)
+                    expected[f"new_W{layer}_{i}_{j}"] = (after["W", layer]["param"][i - 1][j - 1], 1e-4)
+        for label, (value, slack) in expected.items():
+            assert label in boxes, (step, label)
+            assert all(agrees(shown, value, slack) for shown in boxes[label]), (step, label, boxes[label], value)
+
+
+def test_the_keys_update_tables_are_pytorchs_sgd_cell_by_cell():
+    """sigmoid-softmax (2 steps, non-square weights, no two alike) through PyTorch autograd and
+    torch.optim.SGD in float64, from the spec as tomllib reads it."""
+    from types import SimpleNamespace
+
+    from independent import read_spec, spec_text
+    from test_against_torch import torch_steps
+
+    given = read_spec(spec_text("sigmoid-softmax"))
+    assert given.activations == ["sigmoid", "tanh", "softmax"] and given.loss == "cross_entropy"
+    assert len(given.x) == 1  # one sample: a mean over the batch is the sum
+    layers = [SimpleNamespace(activation=a, slope=0) for a in given.activations]  # no leaky ReLU here
+    problem = SimpleNamespace(weights=given.W, biases=given.b, frozen=(), learning_rate=given.eta, momentum=0,
+                              x=given.x, y=given.y, layers=layers, loss=given.loss, reduction="mean",
+                              steps=given.steps)
+    reference = torch_steps(problem)
+    tables = _update_tables(html_for(load("sigmoid-softmax")))
+    assert len(tables) == 2 * (9 + 12 + 8)
+    for (step, parameter), cells in tables.items():
+        rec, group = reference[step - 1], {"w": "W", "b": "b"}[parameter[0]] + parameter[2]
+        grad = _entry(rec["grads"][group].tolist(), parameter)
+        expected = {"old p": _entry(rec["params"][group].tolist(), parameter), "∂L/∂p": grad,
+                    "η·∂L/∂p": float(given.eta) * grad, "new p": _entry(rec["updated"][group].tolist(), parameter)}
+        assert set(cells) == set(expected), cells
+        for column, value in expected.items():
+            assert _agrees(cells[column], value, 1e-12), (step, parameter, column, cells[column], value)
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_the_given_table_states_the_spec_as_tomllib_reads_it(name):
+    """x, y, every W[i][j] (row i = unit, column j = input, as the README says), every bias and η, on the
+    key and the blank sheet; sigmoid-softmax's 3×2 and 2×3 matrices and mazur's square ones catch a
+    transpose, mazur's two inputs and targets a reversal."""
+    from independent import expected_given, read_given_table, read_spec, spec_text
+
+    expected = expected_given(read_spec(spec_text(name)))
+    for blank in (False, True):
+        assert read_given_table(html_for(load(name), blank=blank)) == expected, blank
+
+
 def test_blank_sheet_and_key_carry_the_same_boxes_and_headings_in_order(key_pages, blank_pages):
     """The blank sheet's header (name, ID, instructions, points) may move page breaks; what a
     student fills in, and under which headings, is the key's, in the key's order."""
