@@ -294,12 +294,12 @@ def hand_worked(given: Given) -> list[dict[str, Fraction]]:
 
 # -- an answer key's boxes, from its PDF's text ------------------------------------------------------------
 
-_BOXED = re.compile(r"(?<!\S)((?:step\d+\.)?[A-Za-z][A-Za-z0-9_]*) (−?\d+(?:\.\d+)?(?:/\d+)?)(?!\S)")
+_BOXED = re.compile(r"(?<!\S)((?:step\d+\.)?[A-Za-z][A-Za-z0-9_]*)[ \n](−?\d+(?:\.\d+)?(?:/\d+)?)(?!\S)")
 
 
 def boxed_values(text: str) -> dict[int, dict[str, set[str]]]:
-    """Each step's boxes as an answer key's PDF text gives them, a box's label then its number
-    ("= z1_1 1.5", "new_W1_1_1 0.86"): {step: {label: the numbers printed beside it}}, the check
+    """Each step's boxes as an answer key's PDF text gives them, a box's label then its number, on its line
+    or the next ("= z1_1 1.5", "new_W1_1_1 0.86"): {step: {label: the numbers printed beside it}}, the check
     section (PyTorch's numbers beside the worksheet's) left out."""
     text = text[:text.index("Check against PyTorch")] if "Check against PyTorch" in text else text
     parts = re.split(r"Step (\d+) of \d+", text)

@@ -94,7 +94,7 @@ def answers_template(sol: Solution, parts: tuple[str, ...] | None = None,
     lines = [
         f"# Answers for: {one_line(sol.spec.title)}",
         "# Type each number between the quotes as you wrote it on your sheet:",
-        '#   1.5   -0.5   0.3333   7/2   (decimals or fractions; leave "" for one you skipped)',
+        '#   0.25   -1.125   0.6667   2/3   (decimals or fractions; leave "" for one you skipped)',
         "# then run: worksheet check [SPEC] THIS-FILE",
         f"network = {_quoted(network_id(sol))}",
         f"sheet = {_quoted(fingerprint(sol.spec))}  # the sheet's version: check warns when the spec has changed",

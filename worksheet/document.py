@@ -249,7 +249,7 @@ class Document:
 
 DEFAULT_INSTRUCTIONS = (
     "Work out every box, in order, and show your working in the dashed area beside it. Write each number with "
-    "at least 4 decimals, rounded half up, or as an exact fraction such as 7/2, and carry on with the number "
+    "at least 4 decimals, rounded half up, or as an exact fraction such as 2/3, and carry on with the number "
     "you wrote: a later answer that follows from your own earlier ones gets its credit."
 )
 

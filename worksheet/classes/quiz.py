@@ -157,7 +157,7 @@ def summary(sol: Solution) -> str:
 
 INSTRUCTIONS = (
     f"Type each number with at least {DECIMALS} decimals, rounded half up, with a decimal point "
-    "(a fraction such as 7/2 is typed 3.5), and carry on with the numbers you wrote: rounding as you go "
+    "(a fraction such as 2/3 is typed 0.6667), and carry on with the numbers you wrote: rounding as you go "
     "is allowed for. Each box is marked on its own against the key, so a number computed from an "
     "earlier wrong one is marked wrong too."
 )
