@@ -108,6 +108,65 @@ def test_scores_are_what_check_gives_for_the_same_file(graded, capsys, sid, file
     assert row["first_wrong"] == (marked["first_wrong"] or "")
 
 
+def moved(spec, slip) -> set[str]:
+    """The numbers a one-slip student writes differently from a right one, the slip's own included."""
+    right, slipped = Student(spec).work(), Student(spec, slip=slip).work()
+    return {k for k in right if slipped[k] != right[k]}
+
+
+def test_scores_are_what_the_students_work_earns(graded):
+    """Counted here from the simulated students, by the README's rule (1 point for right and for carried
+    forward, 0 for wrong and missing): the right student scores every quantity, the one with the ½ slip
+    at ∂L/∂ŷ every quantity but that one (what it moved after it carried forward), and the one who left a
+    number out every quantity but that one."""
+    _, specs, rows = graded
+    n = {sid: len(Student(spec).work()) for sid, spec in specs.items()}
+    assert all(count > 50 for count in n.values())
+    counts = lambda row: tuple(int(row[c]) for c in ("right", "carried_forward", "wrong", "missing"))  # noqa: E731
+    assert float(rows["s01"]["score"]) == float(rows["s01"]["points"]) == n["s01"]
+    assert counts(rows["s01"]) == (n["s01"], 0, 0, 0)
+    after = moved(specs["s02"], SLIP) - {SLIP[0]}
+    assert len(after) > 10, "the slip must move what follows it"
+    assert float(rows["s02"]["score"]) == n["s02"] - 1 and float(rows["s02"]["points"]) == n["s02"]
+    assert counts(rows["s02"]) == (n["s02"] - 1 - len(after), len(after), 1, 0)
+    assert float(rows["s05"]["score"]) == n["s05"] - 1 and counts(rows["s05"]) == (n["s05"] - 1, 0, 0, 1)
+
+
+# README: "each part's points shared equally over its quantities"; the parts by the answers file's names
+POINTS = {"forward": 4, "loss": 2, "backward": 6, "gradients": 4, "update": 4}
+PART_OF = (("z", "forward"), ("a", "forward"), ("L", "loss"), ("dL_dyhat", "backward"), ("delta", "backward"),
+           ("dW", "gradients"), ("db", "gradients"), ("eta", "update"), ("new", "update"), ("v_", "update"))
+
+
+def part_of(key: str) -> str:
+    name = key.split(".")[1]
+    return next(part for prefix, part in sorted(PART_OF, key=lambda p: -len(p[0])) if name.startswith(prefix))
+
+
+@pytest.mark.parametrize("carried", [1, 0.5])
+def test_points_per_part_are_shared_over_each_parts_quantities(carried):
+    """With [marking] points, a slip at ∂L/∂ŷ costs that part's points over its number of quantities, and
+    each number carried forward from it the share the weight takes off, as counted here."""
+    from fractions import Fraction as F
+
+    text = (ROOT / "examples" / "class-variants.toml").read_text()
+    points = ", ".join(f"{part} = {value}" for part, value in POINTS.items())
+    base, variants = parse_variants(text + f"\n[marking]\npoints = {{ {points} }}\n", "cv.toml")
+    specs = roster_variants(base, variants, IDS[:2], seed="points")
+    entries = [Entry(s, "", fingerprint(specs[s]), Layout(s).variant, "", "") for s in specs]
+    subs = [Submission(f"{s}.toml", answers_text(solve(specs[s]), Student(specs[s], slip=SLIP).work()).encode())
+            for s in specs]
+    book = grade(entries, specs, subs, weights={"right": F(1), "carried": F(carried), "wrong": F(0),
+                                                "missing": F(0)})
+    for row in book.rows:
+        spec = specs[row.entry.id]
+        keys = list(Student(spec).work())
+        share = {part: F(POINTS[part], sum(part_of(k) == part for k in keys)) for part in POINTS}
+        after = moved(spec, SLIP) - {SLIP[0]}
+        lost = share[part_of(SLIP[0])] + sum((1 - F(carried)) * share[part_of(k)] for k in after)
+        assert row.points == sum(POINTS.values()) and row.score == sum(POINTS.values()) - lost, row.entry.id
+
+
 def test_the_slip_is_named_in_the_row(graded):
     _, _, rows = graded
     assert rows["s02"]["first_wrong"] == SLIP[0]

@@ -13,6 +13,7 @@ import re
 import tempfile
 import time
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -90,9 +91,14 @@ def test_the_edges_of_the_range_are_accepted(tmp_path, capsys, value):
     # the range is |v| = 0 or 1e-12 <= |v| <= 1e6, 12 significant digits: its edges parse
     path = tmp_path / "hw.toml"
     path.write_text(builtin_with(("bias = -0.5", f"bias = {value}"), ("weight = 1", "weight = 0")))
-    code, _, err, elapsed = run(capsys, "solve", "--json", str(path))
+    code, out, err, elapsed = run(capsys, "solve", "--json", str(path))
     assert code == 0, err
     assert elapsed < 10
+    # every weight 0: z¹₁ = 0·x + b is the bias, read exactly as written
+    import json
+
+    z = json.loads(out)["steps"][0]["exact"]["forward"][0]["z"][0]
+    assert Fraction(z) == Fraction(value.strip('"')), (z, value)
 
 
 @pytest.mark.parametrize("value", ["1000001", "1e-13", "1234567.123456", '"1/0"', '"0.1234567890123"'])
@@ -199,9 +205,19 @@ steps = 5
 """)
     code, out, err, elapsed = run(capsys, "solve", str(path))
     assert elapsed < 20
-    assert code in (0, 2) and "Traceback" not in err
-    if code == 2:
-        assert "training.steps" in err and "quantities" in err
+    # 2·6 + 6 + 4·(6·6 + 6) + 6 + 1 = 193 parameters, 1 sample × 5 steps: over the 500 quantities
+    assert_refused(code, out, err, elapsed, path, "training.steps")
+    assert "1 sample x 5 steps x 193 parameters" in err, err
+    # 2 steps (386 quantities) are solved, in exact fractions: the loss is the one counted here
+    path.write_text(path.read_text().replace("steps = 5", "steps = 2"))
+    code, out, err, elapsed = run(capsys, "solve", "--json", str(path))
+    assert code == 0 and elapsed < 20, err
+    a = [Fraction(1), Fraction(1, 2)]
+    for units in (6, 6, 6, 6, 6, 1):  # every weight 0.37 and bias 0.21, identity throughout
+        a = [sum(Fraction(37, 100) * v for v in a) + Fraction(21, 100)] * units
+    import json
+
+    assert Fraction(json.loads(out)["steps"][0]["exact"]["loss"]) == (a[0] - 1) ** 2 / 2
 
 
 def test_too_many_quantities_are_refused_with_the_reason(tmp_path, capsys):
@@ -271,6 +287,8 @@ def test_a_title_of_the_longest_allowed_length_renders(tmp_path, capsys):
     path.write_text(re.sub(r'title = ".*"', 'title = "' + "Ω" * 200 + '"', BUILTIN, count=1))
     code, _, err, _ = run(capsys, "render", str(path), "-o", str(tmp_path / "out"), "--format", "html")
     assert code == 0, err
+    [page] = (tmp_path / "out").glob("*.html")
+    assert "Ω" * 200 in page.read_text(encoding="utf-8")  # the whole title, not cut
 
 
 def test_escapes_in_keys_and_values_never_reach_the_terminal(tmp_path, capsys):

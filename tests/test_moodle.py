@@ -17,7 +17,7 @@ from fractions import Fraction as F
 
 import pytest
 from conftest import BAD_EXPORT_INPUT, PROBLEMS, ROOT, load, make_class, make_export_sources
-from test_check import SPECS, Student, tie_students
+from test_check import SPECS, Student, rounded_up, rounding_allowance, simulated, tie_students
 
 from worksheet.classes.moodle import box, feedback_text, moodle_xml, number_text, question_name
 from worksheet.cli import main
@@ -184,6 +184,39 @@ def test_a_student_who_rounds_a_tie_either_way_is_marked_right_in_every_box():
             assert abs(F(student[q.key]) - F(alt["value"])) <= F(alt["tolerance"]), (name, q.key)
 
 
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_each_tolerance_is_what_rounding_students_need_rounded_up(name):
+    """No box allows more than the simulated students who work correctly to 4 decimals need (each tie
+    broken five ways, each product rounded or not, an output δ either way), rounded up to 2 significant
+    digits: the allowance is counted from test_check's Student, not from the code under test."""
+    sol = solve(load(name))
+    students, _ = simulated(name)
+    for q, b in zip(quantities(sol), read_cloze(text_of(questions(specs_xml(sol.spec))[0]))):
+        [alt] = b["alternatives"]
+        need = rounding_allowance(students, q.key, q.value)
+        # a value that is not exact holds 30 correct digits, so a drift far below them is no drift
+        assert need - F(1, 10**30) <= F(alt["tolerance"]) <= rounded_up(need - F(1, 10**30)), q.key
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_a_slip_is_outside_the_tolerance(name):
+    """A simulated student who works to 4 decimals and makes one slip (the sign, a factor dropped, a
+    wrong derivative, …) at a quantity: where the slip moves that number by more than twice what
+    rounding can, the box marks it wrong."""
+    sol = solve(load(name))
+    students, slips = simulated(name)
+    boxes = {q.key: b["alternatives"][0]
+             for q, b in zip(quantities(sol), read_cloze(text_of(questions(specs_xml(sol.spec))[0])))}
+    value = {q.key: q.value for q in quantities(sol)}
+    seen = []
+    for key, mistake, number in slips:
+        if abs(number - value[key]) > 2 * rounding_allowance(students, key, value[key]):
+            seen.append(mistake)
+            box_ = boxes[key]
+            assert abs(number - F(box_["value"])) > F(box_["tolerance"]), (key, mistake, number, box_["tolerance"])
+    assert len(seen) >= 40 and len(set(seen)) >= 8, "too few slips that change a number to mean anything"
+
+
 def test_the_tolerance_is_half_a_unit_of_the_4th_decimal_where_nothing_drifts():
     sol = solve(parse_spec(builtin_text()))
     boxes = read_cloze(text_of(questions(specs_xml(sol.spec))[0]))
@@ -211,7 +244,11 @@ def test_only_some_parts():
     boxes = read_cloze(text_of(questions(specs_xml(sol.spec, parts=("updates",)))[0]))
     new = [q for q in quantities(sol) if q.kind in PARTS["updates"]]
     assert len(boxes) == len(new) == 26
-    assert [b["alternatives"][0]["value"] for b in boxes] == [Decimal(number_text(q.value)) for q in new]
+    for q, b in zip(new, boxes):
+        assert abs(F(b["alternatives"][0]["value"]) - q.value) <= F(1, 10**10), q.key
+    # step 1's updates from the homework's printout: w¹ = 1 − 0.01·14, b¹ = −0.5 − 0.01·7, w² = 1 − 0.01·5.25
+    assert [b["alternatives"][0]["value"] for b in boxes[:5]] == [Decimal(v) for v in
+                                                                  ("0.86", "0.86", "-0.57", "-0.57", "0.9475")]
 
 
 # -- escaping ----------------------------------------------------------------------------------

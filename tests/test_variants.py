@@ -28,6 +28,7 @@ from worksheet.classes.variants import (
     variant,
 )
 from worksheet.cli import main
+from worksheet.quantities import quantities
 from worksheet.solve import solve
 from worksheet.spec import SpecError, builtin_text, fingerprint, parse_spec
 from worksheet.verify import compare, reference
@@ -230,6 +231,30 @@ def degenerate(v, sol) -> set[str]:
     return found
 
 
+# docs/class.md: "max_decimals: 6, or the base problem's own if more"; "max_value: 100"
+MAX_DECIMALS, MAX_VALUE = 6, 100
+
+
+def places(v: Fraction) -> int:
+    """The decimals a student writes v with, as docs/class.md counts them: the factors of the denominator
+    other than 2 and 5 left out (1.25 has 2, 7/30 has 1)."""
+    twos = fives = 0
+    d = v.denominator
+    while d % 2 == 0:
+        d, twos = d // 2, twos + 1
+    while d % 5 == 0:
+        d, fives = d // 5, fives + 1
+    return max(twos, fives)
+
+
+def shown(sol, step: int) -> list[Fraction]:
+    """Every number a step shows, counted here: the parameters it starts from (the spec's, which a frozen
+    group keeps, and what the step before left) and every quantity a student works out in it."""
+    spec = sol.spec
+    given = [v for W in spec.weights for row in W for v in row] + [v for b in spec.biases if b for v in b]
+    return given + [q.value for q in quantities(sol) if q.step == step or (q.step == step - 1 and q.kind == "new")]
+
+
 def meets_constraints(name, v):
     base, variants = parsed(name)
     sol = solve(v if v.steps > 1 else replace(v, steps=2))
@@ -241,13 +266,14 @@ def meets_constraints(name, v):
     if not variants.allow_dead:
         assert all(z > 0 for sample in first.z for layer, zs in zip(v.layers, sample) if layer.activation == "relu"
                    for z in zs)
-    for step in sol.steps[: v.steps]:
-        assert all(abs(q) <= 100 for q in V._step_numbers(v, step))
+    for step in range(1, v.steps + 1):
+        assert all(abs(q) <= MAX_VALUE for q in shown(sol, step))
     assert sol.steps[1].loss < first.loss
     base_sol = solve(base)
     assert min(sol.exact_steps, v.steps) >= base_sol.exact_steps
     if base_sol.exact_steps:
-        assert max(map(decimals, V._step_numbers(v, first))) <= V._limits(base, variants).max_decimals
+        assert max(map(places, shown(base_sol, 1))) <= MAX_DECIMALS  # else the base's own is the limit
+        assert max(map(places, shown(sol, 1))) <= MAX_DECIMALS
     # every varied number is one of its choices, the rest as in the base problem
     for (kind, *index), choices in variants.slots(base):
         if kind == "learning_rate":
@@ -362,16 +388,21 @@ def test_an_exact_problem_stays_exact_and_short():
         for sid in ("ann", "ben", "cy", "dee", "eve"):
             sol = solve(variant(base, variants, sid))
             assert sol.exact and sol.exact_steps == sol.spec.steps
-            assert max(map(decimals, V._step_numbers(sol.spec, sol.steps[0]))) <= 6
+            assert max(map(places, shown(sol, 1))) <= 6
 
 
 def test_max_decimals_is_the_default_or_the_base_problems():
+    """docs/class.md: 6 decimals unless the table says otherwise or the base problem's step 1 has more."""
     base, variants = parsed("builtin")
-    assert V._limits(base, variants).max_decimals == V.DEFAULT_MAX_DECIMALS
+    assert V._limits(base, variants).max_decimals == 6
+    # η = 0.00001: the base's own step 1 has 7 decimals (∂L/∂w²₁₁ = 5.25, η·5.25 = 0.0000525)
+    slow = BUILTIN.replace("learning_rate = 0.01", "learning_rate = 0.00001")
+    assert max(map(places, shown(solve(parse_spec(slow)), 1))) == 7
+    assert V._limits(*parse_variants(with_variants(slow, "x = [1, 2, 3]"), "slow")).max_decimals == 7
     strict_base, strict = parse_variants(SPECS["builtin"] + "max_decimals = 4\n", "strict")
     assert V._limits(strict_base, strict).max_decimals == 4
     sol = solve(variant(strict_base, strict, "ann"))
-    assert max(map(decimals, V._step_numbers(sol.spec, sol.steps[0]))) <= 4
+    assert max(map(places, shown(sol, 1))) <= 4
 
 
 def test_decimals_counts_the_decimal_places_a_student_writes():

@@ -317,11 +317,25 @@ def _numbers(spec: Spec, params, buffers, arith=None) -> _Numbers:
     total = 0
     for xs, ys in zip(spec.x, spec.y):
         a_prev = [lift(v) for v in xs]
+        # The same inputs as fractions while every layer so far is piecewise linear: their z's are summed
+        # exactly, since in binary working digits 0.1·0.3 − 0.03 leaves ±1e-120, not the 0 that a key shows
+        # and that decides ReLU′ at its kink.
+        exact_prev: list[Fraction] | None = list(xs)
         z_s, a_s, d_s = [], [], []
         for n, layer in enumerate(layers):
-            z = [sum((w * a for w, a in zip(row, a_prev)), 0 * a_prev[0]) for row in W[n]]
-            if B[n] is not None:
-                z = [zi + bi for zi, bi in zip(z, B[n])]
+            if exact_prev is not None:
+                bias = params.get(f"b{n + 1}")
+                exact = [sum((w * a for w, a in zip(row, exact_prev)), Fraction(0)) + (bias[i] if bias else 0)
+                         for i, row in enumerate(params[f"W{n + 1}"])]
+                z = [lift(v) for v in exact]
+                exact_prev = (exact if layer.activation == "identity" else
+                              [v if v > 0 else 0 * v for v in exact] if layer.activation == "relu" else
+                              [v if v > 0 else layer.slope * v for v in exact] if layer.activation == "leaky_relu"
+                              else None)
+            else:
+                z = [sum((w * a for w, a in zip(row, a_prev)), 0 * a_prev[0]) for row in W[n]]
+                if B[n] is not None:
+                    z = [zi + bi for zi, bi in zip(z, B[n])]
             a = _activate(layer.activation, z, slopes[n])
             z_s.append(z)
             a_s.append(a)
@@ -380,7 +394,10 @@ def _numbers(spec: Spec, params, buffers, arith=None) -> _Numbers:
             else:
                 v = g
             velocity[name] = _lower_nested(v, lower)
-            updated[name] = _lower_nested(_zip_nested(lambda p, vi: lift(p) - lr * vi, old, v), lower)
+            # a parameter that does not move stays the fraction it was (in binary working digits 0.1 would
+            # not, and the next step's z at a ReLU's kink would leave the kink)
+            updated[name] = _lower_nested(_zip_nested(lambda p, vi: p if vi == 0 else lift(p) - lr * vi, old, v),
+                                          lower)
 
     return _Numbers(
         z=_lower_nested(zs, lower), a=_lower_nested(acts, lower), dy=_lower_nested(dys, lower),
@@ -475,6 +492,8 @@ def _lower_nested(value, lower):
         return tuple(_lower_nested(v, lower) for v in value)
     if value is None:  # a softmax layer has no elementwise derivative
         return None
+    if isinstance(value, Fraction):  # exact already
+        return value
     return lower(value) if not isinstance(value, int) else Fraction(value)
 
 
