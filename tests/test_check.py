@@ -1339,3 +1339,17 @@ def simulated(name: str) -> tuple[list[dict[str, F]], list[tuple[str, str, F]]]:
     """SPECS[name]'s correct students (`tie_students`) and one-slip numbers, worked once per test run."""
     spec = SPECS[name]()
     return list(tie_students(spec).values()), one_slip_numbers(spec)
+
+
+def assert_slips_marked_wrong(name: str, accepts) -> None:
+    """For SPECS[name]: every one-slip number that moves its quantity by more than twice what rounding can
+    (so no rounding explains it) is refused by `accepts(key, number)`, an export's answer box; and enough
+    slips of enough kinds were tried for that to mean something."""
+    students, slips = simulated(name)
+    value = {q.key: q.value for q in quantities(solve(SPECS[name]()))}
+    seen = []
+    for key, mistake, number in slips:
+        if abs(number - value[key]) > 2 * rounding_allowance(students, key, value[key]):
+            seen.append(mistake)
+            assert not accepts(key, number), (key, mistake, number)
+    assert len(seen) >= 40 and len(set(seen)) >= 8, "too few slips that change a number to mean anything"
