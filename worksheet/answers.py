@@ -151,8 +151,8 @@ def parse_number(raw, source: str, line: int | None, key: str) -> tuple[Fraction
                                          f"written number; at most {MAX_NUMBER_TEXT} characters")
     if isinstance(raw, bool) or not (_DECIMAL.match(text) or _FRACTION.match(text)):
         shown = f'"{one_line(raw)}"' if isinstance(raw, str) else _toml_kind(raw)
-        raise AnswersError(source, line, f"{key}: {shown} is not a number; write a decimal (1.5, -0.25) "
-                                         'or a fraction ("7/2"), or leave "" for no answer')
+        raise AnswersError(source, line, f"{key}: {shown} is not a number; write a decimal (0.25, -1.125) "
+                                         'or a fraction ("2/3"), or leave "" for no answer')
     if "/" in text:
         num, den = (int(part) for part in text.split("/"))
         if den == 0:
