@@ -979,3 +979,15 @@ def test_every_word_of_a_key_is_inside_the_text_width(name):
     outside = [(page, word) for page, x0, _, x1, _, word in words(pdf)
                if x0 < 20 * mm - 0.5 or (x1 > float(width) - 20 * mm + 0.5 and not re.fullmatch(r"\(\d+\)", word))]
     assert not outside, outside[:5]
+
+
+def test_an_update_table_broken_over_a_page_leaves_no_row_alone():
+    """The softmax key's second update table ran one row onto the next page, under its repeated header:
+    each page that holds update rows holds at least two (a row is its new p box, labelled new_W…/new_b…)."""
+    spec = load("sigmoid-softmax")
+    pdf = to_pdf(to_html(build(solve(spec), run(spec, 10), Options())))
+    rows: dict[int, int] = {}
+    for page, *_, word in words(pdf):
+        if re.fullmatch(r"new_[Wb]\d+(_\d+)+", word):
+            rows[page] = rows.get(page, 0) + 1
+    assert len(rows) >= 3 and 1 not in rows.values(), rows
