@@ -27,7 +27,9 @@
    from. `python bench/benchmark.py --worst --repeats 1 --skip-growth`.
 With `--render`: only the rendering (sections 1 and 5), and the PDF stage's
 profile (cProfile around `to_pdf`, the 15 costliest functions by their own
-time) and its page count, which is what issue 9 measured.
+time) and its page count, which is what issue 9 measured; then what each part
+of the key (the network, the derivation, each step, the check, the script
+page) costs the PDF stage, as the CPU time saved by leaving it out.
 Runs are interleaved round-robin and the median is taken, because the machine
 is shared and noisy: read the ratios, not the seconds.
 """
@@ -111,6 +113,7 @@ def main() -> None:
             "worksheet render, HTML": [worksheet, "render", "-o", out, "--format", "html"],
         }, args.repeats)
         base = first[baseline]
+        print(f"Python {sys.version.split()[0]} at {sys.executable}\n")
         print(f"1. The built-in problem, cold processes, median of {args.repeats}")
         for name, t in first.items():
             print(f"   {name:<24} {t:6.2f} s   {t / base:5.2f} x the homework's script")
@@ -214,6 +217,31 @@ def render_stages(repeats: int, profile: bool = False) -> None:
         print(f"\n   the key with its script: {pages} pages, {html.count('<')} tags; "
               f"PDF stage under cProfile: {stats.total_calls} calls")
         print("\n".join("   " + line for line in out.getvalue().splitlines() if line.strip()))
+        part_costs(html, repeats, to_pdf)
+
+
+def part_costs(html: str, repeats: int, to_pdf) -> None:
+    """What each part of the key costs the PDF stage: the key rendered without it, in CPU time (less noisy than
+    the wall clock on a shared machine), best of `repeats`, interleaved with the whole key."""
+    parts = {}
+    for m in re.finditer(r"<section[^>]*>.*?</section>", html, re.S):
+        title = re.search(r"<h2>(.*?)</h2>", m.group(0), re.S)
+        parts[title.group(1) if title else "section"] = (m.start(), m.end())
+        script = m.group(0).find('<div class="scriptpage"')
+        if script >= 0:  # the script page closes the last section: left out, the section still ends
+            parts["The PyTorch script"] = (m.start() + script, m.end() - len("</section>"))
+    times: dict[str, list[float]] = {name: [] for name in ["the whole key", *parts]}
+    for _ in range(repeats):
+        for name in times:
+            page = html if name not in parts else html[:parts[name][0]] + html[parts[name][1]:]
+            start = time.process_time()
+            to_pdf(page)
+            times[name].append(time.process_time() - start)
+    whole = min(times.pop("the whole key"))
+    print(f"\n   what each part costs the PDF stage (CPU time of the key without it, best of {repeats}): "
+          f"whole key {whole:.2f} s")
+    for name, ts in times.items():
+        print(f"   {name:<34} {whole - min(ts):6.2f} s")
 
 
 def class_set(worksheet: str, tmp: Path, base: float, baseline: str, repeats: int, students: int = 20) -> None:
