@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from html.parser import HTMLParser
 from pathlib import Path
@@ -45,6 +45,11 @@ class Given:
     steps: int
     activations: list[str]
     loss: str
+    slopes: dict[int, Fraction] = field(default_factory=dict)  # layer -> a leaky ReLU's slope
+
+
+# PyTorch's LeakyReLU(negative_slope=0.01), what the README says a leaky layer without `slope` takes
+LEAKY_DEFAULT = Fraction(1, 100)
 
 
 def read_spec(text: str) -> Given:
@@ -67,8 +72,10 @@ def read_spec(text: str) -> Given:
     def samples(values):
         return [[number(v) for v in s] for s in (values if isinstance(values[0], list) else [values])]
 
+    slopes = {n: number(layer.get("slope", LEAKY_DEFAULT)) for n, layer in enumerate(net["layers"], start=1)
+              if layer["activation"] == "leaky_relu"}
     return Given(samples(data["x"]), samples(data["y"]), W, b, number(training["learning_rate"]),
-                 int(training["steps"]), [layer["activation"] for layer in net["layers"]], training["loss"])
+                 int(training["steps"]), [layer["activation"] for layer in net["layers"]], training["loss"], slopes)
 
 
 # -- HTML, as a browser's parser reads it -------------------------------------------------------------
@@ -181,6 +188,9 @@ def read_given_table(html: str) -> dict:
                 out["b", layer] = _vector(value.text())
             elif label.startswith("learning rate"):
                 out["eta"] = _vector(value.text())
+            elif label.startswith("LeakyReLU slope"):  # "LeakyReLU slope", or one a layer: "…, layer 2"
+                out["slope", int(m.group(1)) if (m := re.search(r"layer (\d+)$", label)) else None] = \
+                    _vector(value.text())
     raise AssertionError("the Given table has no 'updates' row")
 
 
@@ -198,6 +208,10 @@ def expected_given(given: Given) -> dict:
         if b is not None:
             out["b", n] = b
     out["eta"] = [given.eta]
+    if len(set(given.slopes.values())) == 1:  # one slope for every leaky layer: said once
+        out["slope", None] = [next(iter(given.slopes.values()))]
+    else:
+        out.update({("slope", n): [s] for n, s in given.slopes.items()})
     return out
 
 

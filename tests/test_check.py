@@ -1353,3 +1353,47 @@ def assert_slips_marked_wrong(name: str, accepts) -> None:
             seen.append(mistake)
             assert not accepts(key, number), (key, mistake, number)
     assert len(seen) >= 40 and len(set(seen)) >= 8, "too few slips that change a number to mean anything"
+
+
+README_HW3 = """[network]
+inputs = 2
+layers = [{ units = 2, activation = "relu" }, { units = 1, activation = "identity" }]
+[[init.layers]]
+W = [[0.5, -1], [1, 0.25]]
+b = [0.1, 0.1]
+[[init.layers]]
+W = [[1, -0.5]]
+b = [0]
+[data]
+x = [1, 2]
+y = [1]
+[training]
+loss = "half_sse"
+learning_rate = 0.1
+steps = 1
+"""
+
+
+def test_a_slip_in_work_not_shown_is_named_when_it_explains_several_written_numbers():
+    """z¹₁ = −1.4, so ReLU′(z¹₁) = 0 and δ¹₁ = 0. A student who leaves δ¹₁ off the sheet and forgets
+    ReLU′ in it writes ∂L/∂w¹₁₁, ∂L/∂w¹₁₂ and ∂L/∂b¹₁ from δ¹₁ = −1.8: three wrong numbers that one
+    slip in the unwritten δ¹₁ explains, and a marker names it there."""
+    spec = parse_spec(README_HW3, "hw3.toml")
+    values = Student(spec, slip=("step1.delta1_1", "no_derivative"), decimals=4).work()
+    assert values["step1.delta1_1"] == F("-1.8") and values["step1.dW1_1_2"] == F("-3.6")  # by hand: −1.8·1·2
+    marks = mark(spec, values, leave_out={"step1.delta1_1"}).by_key()
+    for key in ("step1.dW1_1_1", "step1.dW1_1_2", "step1.db1_1"):
+        assert marks[key].verdict == "wrong" and marks[key].mistake == "no_derivative", (key, marks[key].note)
+        assert "delta1_1" in marks[key].note and "not written down" in marks[key].note
+
+
+def test_one_wrong_number_with_no_work_shown_before_it_names_no_slip():
+    """Only L = 0.5 written: that is ½(0 − 1)², what any mistake that makes ŷ 0 gives. A careful
+    marker marks it wrong and does not guess which of the unwritten steps went wrong (the checker
+    named swapped weight indices in z¹₂)."""
+    spec = parse_spec(README_HW3, "hw3.toml")
+    sol = solve(spec)
+    marking = check(sol, parse_answers('[step1]\nL = "0.5"\n', "answers.toml", sol))
+    [written] = [m for m in marking.marks if m.answer is not None]
+    assert written.quantity.key == "step1.L" and written.verdict == "wrong"
+    assert not written.mistake and not written.note, written.note

@@ -1,6 +1,7 @@
 """The command line, in-process and as a process: output, JSON shape, errors."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -25,6 +26,51 @@ def test_solve_prints_both_steps_with_their_numbers(capsys):
     assert "= δ¹₁·x\n" in out and "= 7·2\n" in out  # ∂L/∂w¹₁₁ from its δ, then with numbers
     assert "0.8093" in out  # w¹ after two updates
     assert max(len(line) for line in out.splitlines()) <= 80  # the console is 80 wide when piped
+
+
+def test_solve_states_the_leaky_slope_and_momentum_and_keeps_each_given_on_one_line(capsys, tmp_path):
+    """batch-momentum's leaky layers have slope 0.1 (not PyTorch's 0.01) and μ = 0.9: a student needs
+    both, and neither was printed; "η = 0.5; 1 update" was cut between "1" and "update" at 80 columns."""
+    code, out, _ = run(capsys, "solve", str(ROOT / "examples" / "batch-momentum.toml"))
+    assert code == 0
+    head = " ".join(out.split("Step 1 of")[0].split())
+    assert "0.1·z otherwise" in head and "LReLU′(0) = 0.1" in head and "momentum μ = 0.9" in head
+    assert "9/10" not in head and "\xa0" not in out
+    spec = tmp_path / "one.toml"
+    spec.write_text((ROOT / "examples" / "bce.toml").read_text(encoding="utf-8").replace("steps = 2", "steps = 1")
+                    .replace('title = "', 'title = "A title long enough to matter: '), encoding="utf-8")
+    for name in (spec, *(ROOT / "examples").glob("*.toml")):
+        code, out, _ = run(capsys, "solve", str(name))
+        lines = out.split("Arithmetic:")[0].splitlines()
+        assert code == 0 and not any(re.match(r"updates?\b|= ", line) or re.search(r"=$|\d$", line)
+                                     for line in lines[1:]), lines
+
+
+def test_a_z_worked_from_short_decimals_shows_as_the_decimal_it_is_in_a_30_digit_network(capsys, tmp_path):
+    """0.2·1 + (−0.4)·0.5 + 0.1·(−1) + 0.15 is 0.05 exactly; in a tanh network (worked to 30 digits) it
+    showed as 0.05000, the binary working digits' residue padded to 4 significant digits."""
+    spec = tmp_path / "tanh.toml"
+    spec.write_text("""[network]
+inputs = 3
+layers = [{ units = 1, activation = "tanh" }, { units = 1, activation = "sigmoid" }]
+[[init.layers]]
+W = [[0.2, -0.4, 0.1]]
+b = [0.15]
+[[init.layers]]
+W = [[0.5]]
+b = [0]
+[data]
+x = [1, 0.5, -1]
+y = [1]
+[training]
+loss = "bce"
+learning_rate = 0.5
+steps = 1
+""", encoding="utf-8")
+    code, out, _ = run(capsys, "solve", str(spec))
+    z = out.split("z¹₁ =")[1].split("a¹₁")[0]
+    assert code == 0 and z.split("=")[-1].strip() == "0.05", z
+    assert "tanh(0.05)" in out
 
 
 def test_solve_json_has_the_promised_shape(capsys):
@@ -90,7 +136,9 @@ BAD = {
                    "identity, relu, leaky_relu, sigmoid, tanh, softmax"),
     "toml": ("layers = [", "not valid TOML"),
     "shape": ('layers = [{ units = 1 }]\n[[init.layers]]\nW = [[1, 2]]\nb = [0]',
-              "init.layers[0].W[0]: has 2 values; expected 1"),
+              "init.layers[0].W[0]: has 2 values; expected 1 (layer 1: 1 unit x 1 input)"),
+    "rows": ('layers = [{ units = 1 }]\n[[init.layers]]\nW = [[1], [2]]\nb = [0]',
+             "init.layers[0].W: has 2 rows; expected 1 (layer 1: 1 unit x 1 input)"),
     "softmax hidden": ('layers = [{ units = 2, activation = "softmax" }, { units = 1 }]',
                        '"softmax" is allowed on the output layer only'),
     "units limit": ("layers = [{ units = 50 }]", "network.layers[0].units: 50 is out of range; allowed is 1 to 8"),
@@ -115,6 +163,10 @@ def test_bad_spec_is_one_clear_line_and_exit_2(tmp_path, capsys, case):
 
 @pytest.mark.parametrize("training, data, message", [
     ('loss = "half_sse"\nlearning_rate = 0', "x = [1]\ny = [1]", "training.learning_rate: 0 must be greater than 0"),
+    # as written, not as the fraction it is read into (it said -1/2)
+    ('loss = "half_sse"\nlearning_rate = -0.5', "x = [1]\ny = [1]", "training.learning_rate: -0.5 must be greater"),
+    ('loss = "half_sse"\nlearning_rate = 0.1\nmomentum = 1.25', "x = [1]\ny = [1]",
+     "training.momentum: 1.25 must be at least 0"),
     ('loss = "half_sse"\nlearning_rate = nan', "x = [1]\ny = [1]",
      "training.learning_rate: nan is not a finite number"),
     ('loss = "bce"\nlearning_rate = 0.1', "x = [1]\ny = [1]", '"bce" needs a sigmoid output layer'),
@@ -333,7 +385,9 @@ def test_digits_gives_significant_digits_instead_of_decimals(capsys):
     assert main(["render", "--digits", "0"]) == 2
 
 
-def test_check_warns_when_the_answers_were_made_for_another_version_of_the_sheet(capsys, tmp_path):
+def test_check_refuses_answers_made_for_another_sheet_and_says_how_to_go_on(capsys, tmp_path):
+    """As a filled PDF of another sheet is refused, so is an answers file: marked against this key,
+    another student's variant got 8 of 10 with every answer "carried forward"."""
     spec = tmp_path / "p.toml"
     spec.write_text((ROOT / "examples" / "mazur.toml").read_text(encoding="utf-8"), encoding="utf-8")
     answers = tmp_path / "answers.toml"
@@ -344,7 +398,14 @@ def test_check_warns_when_the_answers_were_made_for_another_version_of_the_sheet
     spec.write_text(spec.read_text(encoding="utf-8").replace("learning_rate = 0.5", "learning_rate = 0.25"),
                     encoding="utf-8")
     code, out, err = run(capsys, "check", str(spec), str(answers))
-    assert code == 1 and "made for sheet" in err and "answers.toml" in err and out  # still marked
+    assert code == 2 and not out and "answers.toml: this file was made for sheet" in err and "p.toml is sheet" in err
+    assert "delete the file's `sheet = ` line" in err and "Traceback" not in err
+    kept = answers.read_text(encoding="utf-8")
+    answers.write_text("\n".join(line for line in kept.splitlines() if not line.startswith("sheet =")),
+                       encoding="utf-8")
+    code, out, err = run(capsys, "check", str(spec), str(answers))
+    assert code in (0, 1) and "Score" in out and "sheet" not in err  # the way out the message names
+    answers.write_text(kept, encoding="utf-8")
     answers.write_text(answers.read_text(encoding="utf-8").replace('sheet = "', 'sheet = "zz'), encoding="utf-8")
     code, _, err = run(capsys, "check", str(spec), str(answers))
     assert code == 2 and "sheet:" in err and "8 hex digits" in err

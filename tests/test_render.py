@@ -426,6 +426,9 @@ def test_a_blank_sheet_can_leave_the_formulas_to_the_student(builtin, capsys, tm
         assert formula not in hidden, formula
     assert "The derivation, once" in shown and "ReLU</span>(" in shown and "<i>p</i> ← <i>p</i> −" in shown
     assert "η = 0.01" in hidden and 'data-name="dW1_1_1"' in hidden
+    # nor in the conventions ("SGD: p ← p − η·∂L/∂p." was left there): only which optimiser it is
+    assert "←" not in re.sub(r"<[^>]+>", "", hidden) and "SGD: p ← p − η·∂L/∂p." in shown
+    assert "Plain SGD (no momentum)" in hidden
     assert main(["render", "--formulas", "hide", "-o", str(tmp_path)]) == 2
     assert "--blank" in capsys.readouterr().err
 
@@ -638,6 +641,43 @@ def test_a_blank_sheets_working_areas_come_in_10_mm_steps():
     assert lines and all(line.working.width_mm % 10 == 0 for line in lines if line.compact)
     tanh = {line.working.width_mm for line in lines[:len(lines) // 2] if line.name.startswith("a1_")}  # step 1
     assert len(tanh) == 1
+
+
+LEAKY_SHAPES = """[network]
+inputs = 2
+layers = [{ units = 2, activation = "identity" }, { units = 1, activation = "identity" }]
+[[init.layers]]
+W = [[0.5, -0.25], [1, 2]]
+b = [0.1, 0]
+[[init.layers]]
+W = [[-1.5, 0.3]]
+b = [0]
+[data]
+x = [1, 3]
+y = [0.4]
+[training]
+loss = "half_sse"
+learning_rate = 0.1
+steps = 1
+"""
+
+
+@pytest.mark.parametrize("formulas", [True, False])
+def test_a_blank_sheets_room_to_work_tells_nothing_of_the_numbers(formulas):
+    """z¹₁ works out as 0.5·1 + (−0.25)·3 + 0.1 = −0.15, z¹₂ as 1·1 + 2·3 + 0 = 7; δ¹₁ is
+    negative and δ¹₂ not. Quantities of the same form get the same room on a blank sheet (an
+    area sized from the key's working told a student which δ was negative)."""
+    spec = parse_spec(LEAKY_SHAPES)
+    sol = solve(spec)
+    assert sol.steps[0].values["z1_1"] < 0 < sol.steps[0].values["z1_2"]  # the numbers differ as meant
+    page = to_html(build(sol, run(spec, 1), Options(blank=True, formulas=formulas)))
+    rooms = {m.group(1): m.group(2) for m in re.finditer(
+        r'<div class="q" id="([^"]+)">.*?<span class="working" style="([^"]*)"', page)}
+    assert {"z1_1", "z1_2", "dW1_1_1", "dW1_2_1", "dW1_1_2", "delta1_1", "delta1_2"} <= rooms.keys()
+    same_form = [("z1_1", "z1_2"), ("delta1_1", "delta1_2"), ("dW1_1_1", "dW1_2_1", "dW1_1_2", "dW1_2_2"),
+                 ("db1_1", "db1_2")]
+    for names in same_form:
+        assert len({rooms.get(n) for n in names}) == 1, {n: rooms.get(n) for n in names}
 
 
 def test_a_working_just_too_long_for_its_line_is_set_tight_on_one_line_with_its_value():

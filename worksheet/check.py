@@ -946,10 +946,28 @@ class _Marker:
                                    m, seeds, explained, i))
         named: dict[str, tuple[Mistake, tuple[Quantity, ...], int]] = {}
         hypotheses.sort(key=lambda h: h[0], reverse=True)
-        for _, m, seeds, explained, i in hypotheses:
-            if not explained & named.keys():  # a slip is named only where no likelier one was
-                named.update(dict.fromkeys(explained, (m, seeds, i)))
+        doubtful: set[str] = set()
+        for rank, m, seeds, explained, i in hypotheses:
+            if explained & (named.keys() | doubtful):  # a slip is named only where no likelier one was
+                continue
+            # nor where another slip, somewhere else or of another kind, explains as many of these answers:
+            # a lone wrong loss fits many slips made in work not shown, and a marker names none of them
+            rivals = [h for h in hypotheses if h[3] & explained and h[0][0] >= rank[0]
+                      and (h[1].id != m.id or not {q.key for q in h[2]} & {q.key for q in seeds})]
+            if rivals or self._any_number_there_explains(seeds, explained, pending, limits, readers):
+                doubtful |= explained
+                continue
+            named.update(dict.fromkeys(explained, (m, seeds, i)))
         return named
+
+    def _any_number_there_explains(self, seeds: tuple[Quantity, ...], explained: frozenset[str],
+                                   pending: Mapping[str, Mark], limits: Mapping[str, tuple[Fraction, tuple]],
+                                   readers: Mapping[str, list[str]]) -> bool:
+        """Whether the answers come out the same with 0 where the slip was: then they tell nothing of
+        what was written there. L = 0.5, and nothing before it, is ½(0 − 1)²: any z¹₂ ≤ 0 gives it
+        through a dead ReLU, swapped weight indices as well as any other mistake, and a marker names none."""
+        zeroed = self._slipped(seeds, _ZERO, 0, None, pending, readers)
+        return all(k in zeroed and _explains(pending[k].answer.value, limits[k], [zeroed[k]]) for k in explained)
 
     def _slipped(self, seeds: tuple[Quantity, ...], m: Mistake, variant: int, places: int | None,
                  pending: Mapping[str, Mark], readers: Mapping[str, list[str]]) -> dict[str, Fraction]:
@@ -981,6 +999,10 @@ class _Marker:
             changed.add(k)
             todo = sorted(set(todo) | set(readers.get(k, [])), key=self.position)
         return out
+
+
+# not a slip: a quantity taken as 0, to see whether a slip's number tells anything (_any_number_there_explains)
+_ZERO = Mistake("zero", (), "", lambda calc, q: [Fraction(0)])
 
 
 def _explains(answer: Fraction, limit: tuple[Fraction, tuple], slipped: list[Fraction | None]) -> bool:

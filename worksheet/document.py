@@ -42,6 +42,10 @@ from .trace import Snapshot, format_tensor
 
 # Handwriting is wider than print: millimetres a written character takes, and a line's height.
 HAND_MM_PER_CHAR = 2.9
+# a number of a working as printed (4.5, −0.4004, (−0.5), 7/2), and what a blank sheet makes room for in
+# its place, whatever the number: a 4-decimal one (the widest, "(−0.0000)", cost the built-in sheet 2 pages)
+_NUMBER = re.compile(r"(?<![\w′])\(−\d[\d./]*\)|−?\d[\d./]*")  # not a function's (): tanh(−0.4)
+ANY_NUMBER = "0.0000"
 TIGHT_PT = 10.0  # a key's working that just misses one line at 10.5 pt (style.css .working.tight)
 PRINT_MM_PER_CHAR = 2.2  # 11pt serif, a formula's average character
 PT_MM = 25.4 / 72
@@ -396,12 +400,15 @@ class _Builder:
         # one line when it all fits: left side, formula, working, value; the key's working is printed,
         # narrower than a student's handwriting, so a key puts more on one line than its blank sheet
         sym_mm = (_text_length(sym) * PRINT_MM_PER_CHAR if self.opt.blank else _markup_mm(sym))
-        work_mm = _mm_for(len(plain)) + 6 if self.opt.blank else _printed_mm(plain) + 5
+        # a blank sheet's room must not give the answer away: sized for the working's shape, every number
+        # alike ("(−0.4004)·1" and "0.2053·1" got 40 and 30 mm, telling the student which δ is negative)
+        shape = _NUMBER.sub(ANY_NUMBER, plain)
+        work_mm = _mm_for(len(shape)) + 6 if self.opt.blank else _printed_mm(plain) + 5
         if self.opt.blank:  # on a 10 mm grid: tanh(0.55) and tanh(−0.4) get the same room, boxes line up
             work_mm = 10 * math.ceil(work_mm / 10)
         compact = sym_mm + work_mm + self.value_mm + (18 if self.opt.blank else 16.5) <= self.rhs_mm
         if not self.opt.formulas:  # the symbol, room to write the formula and the working, the box
-            lines = max(1, math.ceil((sym_mm + _mm_for(len(plain)) + 6) / self.work_mm))
+            lines = max(1, math.ceil((sym_mm + _mm_for(len(shape)) + 6) / self.work_mm))
             working = Box("", "", self.work_mm, lines, line_mm=self.line_mm)
             return Line(eq.name, Markup(self.html.doprint(eq.lhs)), Markup(""), working,
                         self.noted(self.box(eq.name, value), LHS_MM + EQ_MM + self.work_mm + SPACE_MM + EQ_MM,
@@ -546,6 +553,12 @@ def given_rows(spec: Spec, sol: Solution, dec: int, printer: HtmlPrinter) -> tup
             add(f"biases <i>b</i><sup>({n})</sup>", vector(b))
     # W1, b2 as the page writes them: W⁽¹⁾, b⁽²⁾
     frozen = ", ".join(f"<i>{html.escape(g[0])}</i><sup>({html.escape(g[1:])})</sup>" for g in sorted(spec.frozen))
+    leaky = {n: layer.slope for n, layer in enumerate(spec.layers, start=1) if layer.activation == "leaky_relu"}
+    if len(set(leaky.values())) == 1:
+        add("LeakyReLU slope", format_decimal(next(iter(leaky.values())), 12))
+    else:
+        for n, slope in leaky.items():
+            add(f"LeakyReLU slope, layer {n}", format_decimal(slope, 12))
     loss = sol.derivation.loss
     add("loss", f"{printer.doprint(loss.lhs)} = {printer.doprint(loss.symbolic)}")
     add("learning rate η", format_decimal(spec.learning_rate, 12))
@@ -767,7 +780,8 @@ def build(sol: Solution, snapshots: tuple[Snapshot, ...], options: Options = Opt
         network=Markup(network_svg(spec, options.decimals)),
         version=fingerprint(spec), points=_points(spec),
         instructions=tuple(p.strip() for p in (spec.instructions or DEFAULT_INSTRUCTIONS).split("\n\n") if p.strip()),
-        notation=_notation(spec, options.formulas), conventions=conventions(spec, notation=False),
+        notation=_notation(spec, options.formulas),
+        conventions=conventions(spec, notation=False, rules=options.formulas),
         derivation_note=note, derivation=derivation, parts=parts,
         checks=_checks(sol, snapshots, options.decimals),
         loss_plot=Markup(loss_svg([s.loss for s in snapshots], marked, options.decimals)),

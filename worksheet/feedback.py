@@ -111,6 +111,8 @@ def print_marking(marking: Marking, console: Console, decimals: int = 4, exact: 
         emit(console, Text(first_wrong_text(first, decimals, exact), style="bold"))
     elif marking.counts["missing"] == marking.out_of:
         emit(console, Text("No answers given yet.", style="bold"))
+    elif marking.counts["missing"]:  # "Nothing is wrong." above "37 missing" read as all done
+        emit(console, Text("Nothing you wrote is wrong; some boxes are still empty.", style="bold green"))
     else:
         emit(console, Text("Nothing is wrong.", style="bold green"))
     emit(console, summary(marking))

@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .derive import Equation
-from .notation import TextPrinter, format_decimal, sub, sup, value_text
+from .notation import ACTIVATION_NAMES, TextPrinter, format_decimal, sub, sup, value_text
 from .solve import Solution, Step, arithmetic_text
 
 
@@ -145,11 +145,15 @@ def print_solution(sol: Solution, console: Console, decimals: int = 4) -> None:
     xs = "; ".join(", ".join(format_decimal(v, decimals) for v in row) for row in spec.x)
     ys = "; ".join(", ".join(format_decimal(v, decimals) for v in row) for row in spec.y)
     shape = "-".join(str(n) for n in (spec.inputs, *(layer.units for layer in spec.layers)))
-    acts = ", ".join(layer.activation for layer in spec.layers)
-    given = (f"Network {shape} ({acts}); x = {xs}; y = {ys}; loss {spec.loss}; "
-             f"η = {format_decimal(spec.learning_rate, 12)}; {spec.steps} update{'s' if spec.steps > 1 else ''}")
-    for part in textwrap.wrap(given, width=w.width):
-        w.line(part)
+    acts = ", ".join(ACTIVATION_NAMES[layer.activation] for layer in spec.layers)
+    # no break inside "η = 0.1" or "2 updates": no-break spaces while wrapping, plain ones printed
+    keep = "\xa0"
+    given = "; ".join([f"Network {shape} ({acts})", f"x{keep}={keep}{xs}", f"y{keep}={keep}{ys}",
+                       f"loss{keep}{spec.loss}", f"η{keep}={keep}{format_decimal(spec.learning_rate, 12)}",
+                       *([f"momentum μ{keep}={keep}{format_decimal(spec.momentum, 12)}"] if spec.momentum else []),
+                       f"{spec.steps}{keep}update{'s' if spec.steps > 1 else ''}"])
+    for part in textwrap.wrap(given, width=w.width, break_on_hyphens=False):
+        w.line(part.replace(keep, " "))
     for part in textwrap.wrap(f"Arithmetic: {arithmetic_text(sol)}; numbers shown to {decimals} decimals.",
                               width=w.width):
         w.line(part)

@@ -31,7 +31,7 @@ import mpmath
 import sympy as sp
 
 from .derive import Derivation, derive, loss_scale
-from .notation import DERIVATIVE_FN, fraction_text, number_value
+from .notation import DERIVATIVE_FN, format_decimal, fraction_text, number_value
 from .spec import Spec
 
 WORKING_DIGITS = 60
@@ -117,9 +117,12 @@ def arithmetic_text(sol: Solution) -> str:
             f"{sol.exact_steps + 1} on the fractions would run past {MAX_EXACT_DIGITS} digits)")
 
 
-def conventions(spec: Spec, notation: bool = True, exact_steps: int | None = None) -> tuple[str, ...]:
+def conventions(spec: Spec, notation: bool = True, exact_steps: int | None = None,
+                rules: bool = True) -> tuple[str, ...]:
     """The conventions that change the numbers; with `notation`, also what the
-    symbols mean (a rendered worksheet has its own notation section).
+    symbols mean (a rendered worksheet has its own notation section); without
+    `rules`, the optimiser is named but its update rule left to the student
+    (a sheet with its formulas hidden).
     `exact_steps` below spec.steps: the exact fractions gave way to decimals after it."""
     scale = loss_scale(spec)
     loss_text = {
@@ -134,8 +137,7 @@ def conventions(spec: Spec, notation: bool = True, exact_steps: int | None = Non
         f"Over the {len(spec.x)} samples the loss is reduced by {spec.reduction}"
         f" (factor {fraction_text(scale)} in front of the sum)." if len(spec.x) > 1 or spec.reduction == "mean"
         and spec.loss in ("half_sse", "sse") else "",
-        "ReLU′(0) = 0 and LeakyReLU′(0) = slope, as in PyTorch."
-        if any(layer.activation in ("relu", "leaky_relu") for layer in spec.layers) else "",
+        _kinks(spec),
         "Simultaneous update: every gradient of a step uses that step's old parameters, as PyTorch's SGD.",
     ]
     if notation:
@@ -143,13 +145,15 @@ def conventions(spec: Spec, notation: bool = True, exact_steps: int | None = Non
             "w^(l)_ij connects input j of layer l to its unit i (PyTorch's weight[i][j]).",
             "δ^(l)_i = ∂L/∂z^(l)_i, carried backwards from the output layer.",
         ]
-    if spec.momentum:
-        lines.append(
-            f"SGD with momentum μ = {spec.momentum} (PyTorch's): v = g on the first step, "
-            "v = μ·v + g after; p ← p − η·v."
-        )
+    mu = format_decimal(spec.momentum, 12)
+    if spec.momentum and rules:
+        lines.append(f"SGD with momentum μ = {mu} (PyTorch's): v = g on the first step, v = μ·v + g after; "
+                     "p ← p − η·v.")
+    elif spec.momentum:  # which momentum is a convention the student cannot derive: said without its formula
+        lines.append(f"SGD with momentum μ = {mu}, as PyTorch's optim.SGD: its first step's velocity is the "
+                     "gradient itself.")
     else:
-        lines.append("SGD: p ← p − η·∂L/∂p.")
+        lines.append("SGD: p ← p − η·∂L/∂p." if rules else "Plain SGD (no momentum), as PyTorch's optim.SGD.")
     if spec.frozen:
         lines.append(f"Frozen (not updated): {', '.join(sorted(spec.frozen))}.")
     if not spec.exact:
@@ -165,6 +169,21 @@ def conventions(spec: Spec, notation: bool = True, exact_steps: int | None = Non
             f"{SHOWN_DIGITS} significant digits."
         )
     return tuple(line for line in lines if line)
+
+
+def _kinks(spec: Spec) -> str:
+    """What ReLU and LeakyReLU are at 0, and the leaky slope itself, which the homework sets: "" without them."""
+    leaky = {n: layer.slope for n, layer in enumerate(spec.layers, start=1) if layer.activation == "leaky_relu"}
+    parts = ["ReLU′(0) = 0"] if any(layer.activation == "relu" for layer in spec.layers) else []
+    if len(set(leaky.values())) == 1:
+        slope = format_decimal(next(iter(leaky.values())), 12)
+        parts.append(f"LReLU(z) = z for z > 0 and {slope}·z otherwise (LeakyReLU, slope {slope}), "
+                     f"so LReLU′(0) = {slope}")
+    elif leaky:
+        slopes = ", ".join(f"{format_decimal(s, 12)} in layer {n}" for n, s in leaky.items())
+        parts.append(f"LReLU(z) = z for z > 0 and slope·z otherwise (LeakyReLU; slope {slopes}), "
+                     "so LReLU′(0) = slope")
+    return "; ".join(parts) + ", as in PyTorch." if parts else ""
 
 
 def _initial_params(spec: Spec) -> dict[str, tuple]:
@@ -313,7 +332,7 @@ def _numbers(spec: Spec, params, buffers, arith=None) -> _Numbers:
     slopes = [lift(layer.slope) for layer in layers]
     scale = lift(loss_scale(spec))
 
-    zs, acts, dys, deltas, derivs = [], [], [], [], []
+    zs, acts, shown_acts, dys, deltas, derivs = [], [], [], [], [], []
     total = 0
     for xs, ys in zip(spec.x, spec.y):
         a_prev = [lift(v) for v in xs]
@@ -321,13 +340,14 @@ def _numbers(spec: Spec, params, buffers, arith=None) -> _Numbers:
         # exactly, since in binary working digits 0.1·0.3 − 0.03 leaves ±1e-120, not the 0 that a key shows
         # and that decides ReLU′ at its kink.
         exact_prev: list[Fraction] | None = list(xs)
-        z_s, a_s, d_s = [], [], []
+        z_s, a_s, d_s, shown_a = [], [], [], []
         for n, layer in enumerate(layers):
+            exact_z = None
             if exact_prev is not None:
                 bias = params.get(f"b{n + 1}")
                 exact = [sum((w * a for w, a in zip(row, exact_prev)), Fraction(0)) + (bias[i] if bias else 0)
                          for i, row in enumerate(params[f"W{n + 1}"])]
-                z = [lift(v) for v in exact]
+                z, exact_z = [lift(v) for v in exact], exact
                 exact_prev = (exact if layer.activation == "identity" else
                               [v if v > 0 else 0 * v for v in exact] if layer.activation == "relu" else
                               [v if v > 0 else layer.slope * v for v in exact] if layer.activation == "leaky_relu"
@@ -337,8 +357,10 @@ def _numbers(spec: Spec, params, buffers, arith=None) -> _Numbers:
                 if B[n] is not None:
                     z = [zi + bi for zi, bi in zip(z, B[n])]
             a = _activate(layer.activation, z, slopes[n])
-            z_s.append(z)
+            # shown as the fractions they are (0.05, not 0.05000 from binary working digits)
+            z_s.append(exact_z if exact_z is not None else z)
             a_s.append(a)
+            shown_a.append(exact_prev if exact_prev is not None else a)
             d_s.append(None if layer.activation == "softmax" else
                        [_derivative(layer.activation, zi, ai, slopes[n]) for zi, ai in zip(z, a)])
             a_prev = a
@@ -366,6 +388,7 @@ def _numbers(spec: Spec, params, buffers, arith=None) -> _Numbers:
                         for i in range(len(z_s[n]))]
         zs.append(z_s)
         acts.append(a_s)
+        shown_acts.append(shown_a)
         dys.append(dy)
         deltas.append(delta)
         derivs.append(d_s)
@@ -400,7 +423,7 @@ def _numbers(spec: Spec, params, buffers, arith=None) -> _Numbers:
                                           lower)
 
     return _Numbers(
-        z=_lower_nested(zs, lower), a=_lower_nested(acts, lower), dy=_lower_nested(dys, lower),
+        z=_lower_nested(zs, lower), a=_lower_nested(shown_acts, lower), dy=_lower_nested(dys, lower),
         delta=_lower_nested(deltas, lower), derivs=_lower_nested(derivs, lower),
         loss=lower(loss), grads=grads, velocity=velocity, updated=updated,
     )

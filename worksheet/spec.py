@@ -18,7 +18,7 @@ import hashlib
 import re
 import tomllib
 from dataclasses import dataclass, fields
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from fractions import Fraction
 from importlib import resources
 from typing import Any
@@ -273,17 +273,18 @@ class _Parser:
             raise self.fail(where, f"expected a list of {length} numbers ({what}), got {_show(value)}")
         if len(value) != length:
             raise self.fail(
-                where, f"has {len(value)} values; expected {length} ({what})"
+                where, f"has {_count(len(value), 'value')}; expected {length} ({what})"
             )
         return tuple(self.number(v, f"{where}[{i}]") for i, v in enumerate(value))
 
     def matrix(self, value: Any, where: str, rows: int, cols: int, what: str) -> tuple:
         if not isinstance(value, list) or not all(isinstance(r, list) for r in value):
             raise self.fail(
-                where, f"expected a list of {rows} rows of {cols} numbers ({what}), got {_show(value)}"
+                where,
+                f"expected a list of {_count(rows, 'row')} of {_count(cols, 'number')} ({what}), got {_show(value)}"
             )
         if len(value) != rows:
-            raise self.fail(where, f"has {len(value)} rows; expected {rows} ({what})")
+            raise self.fail(where, f"has {_count(len(value), 'row')}; expected {rows} ({what})")
         return tuple(
             self.vector(r, f"{where}[{i}]", cols, what) for i, r in enumerate(value)
         )
@@ -422,7 +423,7 @@ class _Parser:
         fan_in = inputs
         for n, layer in enumerate(layers):
             given = self.table(per_layer[n], f"init.layers[{n}]", ("W", "b")) if per_layer else {}
-            shape = f"layer {n + 1}: {layer.units} units x {fan_in} inputs"
+            shape = f"layer {n + 1}: {_count(layer.units, 'unit')} x {_count(fan_in, 'input')}"
             if "W" in given:
                 W = self.matrix(given["W"], f"init.layers[{n}].W", layer.units, fan_in, shape)
             elif default_w is not None:
@@ -560,7 +561,23 @@ def _join(where: str, key: str) -> str:
 
 
 def _num(v: Fraction) -> str:
-    return str(v.numerator) if v.denominator == 1 else str(v)
+    """A number as a spec writes it: -0.5 for -1/2 (a decimal where it has one), 1/3 where it has none."""
+    if v.denominator == 1:
+        return str(v.numerator)
+    d = v.denominator
+    for p in (2, 5):
+        while d % p == 0:
+            d //= p
+    if d != 1:
+        return str(v)
+    with localcontext() as ctx:
+        ctx.prec = 60
+        return format(Decimal(v.numerator) / Decimal(v.denominator), "f")
+
+
+def _count(n: int, noun: str) -> str:
+    """1 row, 2 rows."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _show(value: Any, limit: int = 60) -> str:
