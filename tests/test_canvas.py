@@ -328,6 +328,62 @@ def test_variants_whose_names_clean_to_the_same_file_get_pictures_of_their_own()
         canvas_files([("s1", sol), ("s1", sol)])
 
 
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_each_question_names_its_step_and_section_as_the_moodle_question_heads_it(name):
+    """A question's heading is its step and the sheet's section (test_moodle's SECTION): the update one
+    section, and η never a capital Eta."""
+    from test_moodle import SECTION
+
+    sol = solve(load(name))
+    items = numerical(quizzes(package(sol.spec))[0])
+    for q, item in zip(quantities(sol), items):
+        [head] = re.findall(r"<p><b>(.*?)</b></p>", item["html"])
+        assert html.unescape(head) == f"Step {q.step} · {SECTION[q.kind]}", q.key
+        assert "\u0397" not in html.unescape(item["html"])
+
+
+def test_the_course_instructor_and_due_date_read_as_on_the_sheet():
+    """The statement says "Due Monday 9:00" as the blank sheet's header does (read from its HTML)."""
+    from independent import parse_html
+
+    from worksheet.document import Options, build
+    from worksheet.render import to_html
+    from worksheet.trace import run
+
+    spec = parse_spec('course = "NN 101"\ninstructor = "Dr. Lin"\ndue = "Monday 9:00"\n' + builtin_text())
+    sheet = parse_html(to_html(build(solve(spec), run(spec, 10), Options(blank=True), torch_script="")))
+    [meta] = sheet.find_all("p", "meta")
+    said = [span.text().strip() for span in meta.find_all("span") if "version" not in span.classes]
+    assert len(said) == 3 and "Due Monday 9:00" in said
+    [quiz] = quizzes(package(spec))
+    shown = html.unescape(re.sub(r"<[^>]+>", "", quiz["items"][0]["html"]))
+    for words in said:
+        assert words in shown
+
+
+def test_a_title_that_names_the_student_names_them_once(tmp_path, capsys):
+    """A class's variant is titled "<title> (student ID)" (docs/class.md): its quiz is titled so, the ID
+    not added again; a title without the ID as a word of its own gets it, also when cut to 255."""
+    from worksheet.classes.variants import parse_variants, roster_variants, to_toml
+
+    base, table = parse_variants((ROOT / "examples" / "class-variants.toml").read_text(), "class-variants.toml")
+    ids = ("s1", "s10")
+    drawn = roster_variants(base, table, list(ids), seed="t")
+    folder = make_class(tmp_path, ids=ids, texts={sid: to_toml(spec) for sid, spec in drawn.items()})
+    out = tmp_path / "quiz.zip"
+    assert main(["export", "canvas", str(folder), "-o", str(out)]) == 0
+    for quiz, sid in zip(quizzes(out.read_bytes()), ids):
+        assert quiz["title"] == quiz["settings"].findtext(f"{META}title") == f"{base.title} (student {sid})"
+    # s1 is not a word of "Quiz for s10", nor of "s1x"; a title and an ID over Canvas's 255 keep the ID
+    long_id = "n" * 64
+    for title, name, expected in [("Quiz for s10", "s1", "Quiz for s10 (s1)"), ("s1x", "s1", "s1x (s1)"),
+                                  ("Quiz for s1.", "s1", "Quiz for s1."),
+                                  ("x" * 200, long_id, "x" * 188 + f" ({long_id})")]:
+        spec = parse_spec(builtin_text().replace("title = ", f"title = '{title}'\n# ", 1))
+        [quiz] = quizzes(canvas_zip([(name, solve(spec))]))
+        assert quiz["title"] == quiz["settings"].findtext(f"{META}title") == expected
+
+
 # -- the command ---------------------------------------------------------------------------------
 
 def test_a_class_directory_gives_one_quiz_per_variant(tmp_path, capsys):
@@ -364,6 +420,7 @@ def test_a_spec_file_or_the_built_in_problem_gives_one_quiz(tmp_path, monkeypatc
     (["{tmp}/spec.zip", "-o", "{tmp}/spec.zip"], "never replaces an input"),
     (["{tmp}/class", "-o", "{tmp}/class/variants/s1.toml"], ".zip"),
     (["--partial", "50"], "full mark"),
+    (["-o", "-"], "not printed"),  # export moodle prints with -o -; a zip cannot
 ])
 def test_bad_input_is_a_clear_message_exit_2_and_nothing_written(tmp_path, capsys, monkeypatch, args, says):
     make_export_sources(tmp_path)

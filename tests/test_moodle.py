@@ -14,6 +14,7 @@ import re
 import xml.etree.ElementTree as ET
 from decimal import Decimal
 from fractions import Fraction as F
+from pathlib import Path
 
 import pytest
 from conftest import BAD_EXPORT_INPUT, PROBLEMS, ROOT, load, make_class, make_export_sources
@@ -252,6 +253,92 @@ def test_only_some_parts():
                                                                   ("0.86", "0.86", "-0.57", "-0.57", "0.9475")]
 
 
+# -- the sections: each headed once, as the sheet heads them --------------------------------------
+
+# the heading each kind of quantity is asked under, written from the sheet: its parts, and its update
+# table, which holds a parameter's v, η·g and new value in one row (so the update is one section)
+SECTION = {"z": "Forward pass", "a": "Forward pass", "loss": "Loss", "dyhat": "∂L/∂ŷ and δ", "delta": "∂L/∂ŷ and δ",
+           "grad": "Gradients", "velocity": "Update", "eta": "Update", "new": "Update"}
+
+
+def sections(text: str) -> list[tuple[int, str, list[str]]]:
+    """A question's tables as a reader sees them, in order: (step, the heading above it, the names
+    labelling its rows)."""
+    out: list[tuple[int, str, list[str]]] = []
+    step = 0
+    asked = text[text.index("<h4>"):]  # the statement (its Given table) comes before the first step
+    for m in re.finditer(r"<h4>Step (\d+)</h4>|<p><b>(.*?)</b></p>|<code>(.*?)</code>", asked):
+        if m.group(1):
+            step = int(m.group(1))
+        elif m.group(2) is not None:
+            out.append((step, html.unescape(m.group(2)), []))
+        else:
+            out[-1][2].append(html.unescape(m.group(3)))
+    return out
+
+
+def expected_sections(sol, kinds=None) -> list[tuple[int, str, list[str]]]:
+    """The sections a reader expects: the quantities in the worksheet's order, a new one where the step or
+    the sheet's section changes."""
+    out: list[tuple[int, str, list[str]]] = []
+    for q in quantities(sol):
+        if kinds is not None and q.kind not in kinds:
+            continue
+        if not out or out[-1][:2] != (q.step, SECTION[q.kind]):
+            out.append((q.step, SECTION[q.kind], []))
+        out[-1][2].append(q.name)
+    return out
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_each_step_heads_each_section_once_as_the_sheet_does(name):
+    """The update is one section headed once per step, not "η·gradient" and "Updated parameters" by turns
+    above every box; and no heading turns η into a capital Eta."""
+    sol = solve(load(name))
+    text = text_of(questions(specs_xml(sol.spec))[0])
+    found = sections(text)
+    assert found == expected_sections(sol)
+    assert len({(step, head) for step, head, _ in found}) == len(found)  # no heading twice in a step
+    assert "\u0397" not in html.unescape(text)
+
+
+def test_some_parts_of_the_update_are_one_section_too():
+    sol = solve(load("batch-momentum"))
+    assert sol.spec.momentum  # v, η·v and the new value by turns
+    for parts in (("momentum", "eta", "updates"), ("eta",)):
+        text = text_of(questions(specs_xml(sol.spec, parts=parts))[0])
+        kinds = {k for p in parts for k in PARTS[p]}
+        assert sections(text) == expected_sections(sol, kinds)
+        assert [head for _, head, _ in sections(text)] == ["Update"] * sol.spec.steps
+
+
+def test_a_heading_keeps_a_leading_symbol_as_written():
+    from worksheet.classes.quiz import part_heading
+
+    assert part_heading("eta") == "η·gradient"  # not Η·gradient: η is the learning rate's symbol
+    assert part_heading("backward") == "∂L/∂ŷ and δ"
+    assert part_heading("forward") == "Forward pass"
+
+
+def test_the_course_instructor_and_due_date_read_as_on_the_sheet():
+    """The line under the title says what the blank sheet's header says ("Due Monday 9:00", not "due …"),
+    read from the sheet's own HTML."""
+    from independent import parse_html
+
+    from worksheet.document import Options, build
+    from worksheet.render import to_html
+    from worksheet.trace import run
+
+    spec = parse_spec('course = "NN 101"\ninstructor = "Dr. Lin"\ndue = "Monday 9:00"\n' + builtin_text())
+    sheet = parse_html(to_html(build(solve(spec), run(spec, 10), Options(blank=True), torch_script="")))
+    [meta] = sheet.find_all("p", "meta")
+    said = [span.text().strip() for span in meta.find_all("span") if "version" not in span.classes]
+    assert len(said) == 3 and "Due Monday 9:00" in said
+    shown = html.unescape(re.sub(r"<[^>]+>", "", text_of(questions(specs_xml(spec))[0])))
+    for words in said:
+        assert words in shown
+
+
 # -- escaping ----------------------------------------------------------------------------------
 
 NASTY = "Quiz {1:NUMERICAL:=9} #1 ~ a<b & c]]> \\ } 𝑥"
@@ -301,11 +388,15 @@ def test_question_names_are_one_line_of_plain_text():
 
 # -- the command ---------------------------------------------------------------------------------
 
-def test_a_class_directory_gives_one_question_per_variant_named_by_its_id(tmp_path, capsys):
+def test_a_class_directory_gives_one_question_per_variant_named_by_its_id(tmp_path, monkeypatch, capsys):
     folder = make_class(tmp_path)
     out = tmp_path / "quiz.xml"
     assert main(["export", "moodle", str(folder), "-o", str(out)]) == 0
     assert capsys.readouterr().out.strip() == str(out)
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "moodle", "class"]) == 0  # without -o: out/<the folder's name>-moodle.xml
+    assert capsys.readouterr().out.strip() == str(Path("out", "class-moodle.xml"))
+    assert (tmp_path / "out" / "class-moodle.xml").read_bytes() == out.read_bytes()
     qs = questions(out.read_text(encoding="utf-8"))
     assert [q.find("name/text").text for q in qs] == ["s1", "s2"]
     for q, sid in zip(qs, ("s1", "s2")):
@@ -316,10 +407,14 @@ def test_a_class_directory_gives_one_question_per_variant_named_by_its_id(tmp_pa
         read_cloze(text_of(qs[1]))[0]["alternatives"][0]["value"]
 
 
-def test_a_spec_file_or_the_built_in_problem_gives_one_question(tmp_path, capsys):
-    assert main(["export", "moodle"]) == 0
-    [q] = questions(capsys.readouterr().out)
+def test_a_spec_file_or_the_built_in_problem_gives_one_question(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", "moodle"]) == 0  # a file, named as export canvas names its package
+    assert capsys.readouterr().out.strip() == str(Path("out", "hw2-1-moodle.xml"))
+    [q] = questions((tmp_path / "out" / "hw2-1-moodle.xml").read_text(encoding="utf-8"))
     assert q.find("name/text").text == parse_spec(builtin_text()).title
+    assert main(["export", "moodle", "-o", "-"]) == 0  # - prints it
+    assert [x.find("name/text").text for x in questions(capsys.readouterr().out)] == [q.find("name/text").text]
     spec_path = ROOT / "examples" / "mazur.toml"
     assert main(["export", "moodle", str(spec_path), "-o", "-", "--only", "updates", "--category", "NN/HW"]) == 0
     xml = capsys.readouterr().out

@@ -550,7 +550,7 @@ def export_sources(source: Path | None, parts: tuple[str, ...] | None) -> tuple[
 @export.command("moodle", short_help="A Moodle XML question bank: one Cloze question per variant.")
 @SOURCE_ARG
 @click.option("-o", "--out", "out_path", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-              help="Write the XML here (- or nothing: print it).")
+              metavar="FILE", help="Write the XML here (-: print it).  [default: out/<source>-moodle.xml]")
 @ONLY_OPTION
 @click.option("--partial", type=click.IntRange(0, 99), default=0, show_default=True, metavar="PERCENT",
               help="Also give this share of a box's mark to an answer right to 2 decimals only.")
@@ -563,15 +563,22 @@ def export_moodle(source: Path | None, out_path: Path | None, parts: tuple[str, 
 
     SOURCE is a class directory (one question per student of its class.csv, from their variant,
     named by their ID), a spec file (one question, named by its title), or nothing (the built-in
-    problem). Import the file in Moodle's question bank as "Moodle XML format"."""
+    problem). The file goes to out/<source>-moodle.xml unless -o names another (-o - prints it).
+    Import it in Moodle's question bank as "Moodle XML format"."""
     from .classes.moodle import moodle_xml
 
     solved, inputs = export_sources(source, parts)
     questions = [(name if name is not None else sol.spec.title, sol) for name, sol in solved]
     text = moodle_xml(questions, parts, partial, category.strip())
-    if out_path is None or str(out_path) == "-":
+    if out_path is not None and str(out_path) == "-":
         click.echo(text, nl=False)
         return
+    if out_path is None:
+        # a file, named as export canvas names its package: a class's bank (a picture per student, in
+        # base64) is megabytes, to import, not to read on a terminal
+        stem = (BUILTIN_NAME.removesuffix(".toml") if source is None
+                else source.resolve().name if source.is_dir() else source.stem)
+        out_path = Path("out") / f"{stem or 'worksheet'}-moodle.xml"
     guard_outputs([out_path], inputs)
     write_whole(out_path, text.encode("utf-8"))
     click.echo(str(out_path))
@@ -603,6 +610,8 @@ def export_canvas(source: Path | None, out_path: Path | None, parts: tuple[str, 
         stem = (BUILTIN_NAME.removesuffix(".toml") if source is None
                 else source.resolve().name if source.is_dir() else source.stem)
         out_path = Path("out") / f"{stem or 'worksheet'}-canvas.zip"
+    elif str(out_path) == "-":  # export moodle's -o - prints; a zip cannot go to a terminal
+        raise OutputError("-o -: a QTI package is a .zip file and is not printed; give -o NAME.zip")
     elif out_path.suffix.lower() != ".zip":
         raise OutputError(f"{out_path}: not a .zip name; Canvas imports a QTI package as a .zip file "
                           "(give -o NAME.zip)")

@@ -75,10 +75,20 @@ _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # the zip format's first date: the same bytes
 
 # -- names ----------------------------------------------------------------------------
 
+def _holds(title: str, name: str) -> bool:
+    """Whether `title` holds `name` as a word of its own (`s01` in "HW3 (student s01)", not in "s010")."""
+    return re.search(rf"(?<![\w.-]){re.escape(name)}(?![\w-]|\.[\w-])", title) is not None
+
+
 def quiz_title(name: str | None, sol: Solution) -> str:
-    """A quiz's title: the spec's title, and a variant's name (the student id) after it."""
-    title = sol.spec.title if name is None else f"{sol.spec.title} ({name})"
-    return " ".join(common.xml_text(title).split())[:_TITLE_LIMIT] or "worksheet"
+    """A quiz's title: the spec's title, and a variant's name (the student id) after it unless the
+    title already holds it (a class's variant is titled "HW3 (student s01)"): named once, not twice."""
+    title = " ".join(common.xml_text(sol.spec.title).split())
+    if name is not None and not _holds(title[:_TITLE_LIMIT], name):
+        # the name goes in before the title is cut to Canvas's limit, so a long title keeps it
+        suffix = f" ({name})"
+        title = title[:_TITLE_LIMIT - len(suffix)].rstrip() + suffix
+    return title[:_TITLE_LIMIT] or "worksheet"
 
 
 def quiz_ident(name: str | None, sol: Solution, parts: Sequence[str] | None) -> str:
@@ -155,7 +165,8 @@ def bounds(value: Fraction, tolerance: Decimal) -> tuple[str, str, str]:
 
 def question_html(q: Quantity) -> str:
     """A numerical question's text: where it is in the worksheet and which quantity it asks for."""
-    return (f"<p><b>Step {q.step} · {html.escape(common.part_heading(common.part_of(q)))}</b></p>\n"
+    # the section as the Moodle question and the sheet head it (the update one section, not η·g and new by turns)
+    return (f"<p><b>Step {q.step} · {html.escape(common.section_heading(common.section_of(q)))}</b></p>\n"
             f"<p><code>{html.escape(q.name)}</code>: {html.escape(q.words)}</p>\n"
             f'<p style="font-size:small;color:#555">At least {common.DECIMALS} decimals, rounded half up. '
             "The problem and its givens are the quiz's first item.</p>")

@@ -5,8 +5,10 @@ pairs and returns the text of a Moodle XML file (`<quiz>`): for each pair one
 `<question type="cloze">` whose HTML text states the problem (title, what to
 work out, the network's picture, the Given table) and then asks every
 quantity a student computes (`quantities`; or only those of `parts`, the
-answers file's parts), in the worksheet's order, each labelled with its
-stable name and its words and answered in a box `{1:NUMERICAL:=value:tolerance}`.
+answers file's parts), in the worksheet's order, a table per step and section
+(a part, or the update as one, `quiz.section_of`) headed once, each row
+labelled with its stable name and its words and answered in a box
+`{1:NUMERICAL:=value:tolerance}`.
 
 The format is as Moodle's importer (question/format/xml) reads it: the
 question's `name/text`, `questiontext format="html"` with its `text` and the
@@ -58,9 +60,9 @@ from .quiz import (
     DECIMALS,
     asked,
     number_text,
-    part_heading,
-    part_of,
     picture,
+    section_heading,
+    section_of,
     sheet_line,
     statement,
     tolerances,
@@ -138,15 +140,15 @@ def _boxes(sol: Solution, asked: Sequence[Quantity], partial: int) -> str:
     tol = tolerances(sol, DECIMALS)
     wide = tolerances(sol, MIN_DECIMALS) if partial else {}
     out: list[str] = []
-    group: tuple[int, str] | None = None
+    group: tuple[int, str] | None = None  # (step, section) of the table being written
     for q in asked:
-        here = (q.step, part_of(q))
+        here = (q.step, section_of(q))
         if here != group:
             if group is not None:
                 out.append("</tbody></table>")
             if group is None or group[0] != q.step:
                 out.append(f"<h4>Step {q.step}</h4>")
-            out.append(f"<p><b>{safe_text(part_heading(here[1]))}</b></p>"
+            out.append(f"<p><b>{safe_text(section_heading(here[1]))}</b></p>"
                        '<table style="border-collapse:collapse"><tbody>')
             group = here
         out.append(f'<tr><td style="{CELL}"><code>{safe_text(q.name)}</code></td>'

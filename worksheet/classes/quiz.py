@@ -2,8 +2,10 @@
 
 Contract: pure. The pieces an export (`moodle`, `canvas`) builds its questions
 from, each a function of a `Solution`: which quantities are asked (`asked`,
-all or those of some of the answers file's parts), each one's value as plain
-decimal digits (`number_text`) and its tolerance (`tolerances`), the
+all or those of some of the answers file's parts) under which heading
+(`section_of`, `section_heading`: a part, or the update as one section, as the
+sheet's update table), each one's value as plain decimal digits
+(`number_text`) and its tolerance (`tolerances`), the
 problem's statement as HTML (`statement`: title, what to work out, the
 network's picture, the Given table, how to type the numbers) with the
 picture's SVG (`picture`), and the sheet's version line. The HTML is plain:
@@ -40,7 +42,7 @@ from ..figures import network_svg
 from ..notation import ACTIVATION_NAMES, HtmlPrinter, round_half_up
 from ..quantities import Quantity, quantities
 from ..solve import Solution
-from ..spec import PARTS, POINT_NAMES, fingerprint
+from ..spec import PARTS, POINT_NAMES, POINT_PARTS, fingerprint
 
 DECIMALS = 4  # the decimals the sheet asks for
 VALUE_DECIMALS = 10  # the key's value as written for a platform: far inside any tolerance
@@ -97,9 +99,26 @@ def part_of(q: Quantity) -> str:
 
 
 def part_heading(part: str) -> str:
-    """A part's name as a heading: 'Forward pass', '∂L/∂ŷ and δ'."""
+    """A part's name as a heading: 'Forward pass', '∂L/∂ŷ and δ', 'η·gradient'."""
     name = POINT_NAMES[part]
-    return name[:1].upper() + name[1:]
+    # only a word is capitalised: a leading symbol is part of the notation (Η·gradient is not η·gradient)
+    return name[:1].upper() + name[1:] if name[:1].isascii() and name[:1].isalpha() else name
+
+
+UPDATE = "update"  # the section holding the update's parts (POINT_PARTS["update"]: momentum, eta, updates)
+UPDATE_HEADING = "Update"  # as the sheet heads its update table
+
+
+def section_of(q: Quantity) -> str:
+    """The section of a quiz a quantity is asked in: its part (forward, loss, backward, gradients), or
+    UPDATE for the update's parts. The worksheet asks the update parameter by parameter (v, η·g, the new
+    value: a row of the sheet's update table), so headed by part it would change heading at every box."""
+    return UPDATE if q.kind in POINT_PARTS[UPDATE] else part_of(q)
+
+
+def section_heading(section: str) -> str:
+    """A section's heading: the part's (`part_heading`), or 'Update' as on the sheet."""
+    return UPDATE_HEADING if section == UPDATE else part_heading(section)
 
 
 # -- text ------------------------------------------------------------------------
@@ -194,7 +213,8 @@ def statement(sol: Solution, img: str) -> str:
     """The problem as HTML: the title (and the spec's course, instructor and due date), what to work
     out, the picture (`img`, the platform's <img> of it), the Given table and how to type the numbers."""
     spec = sol.spec
-    about = [t for t in (spec.course, spec.instructor, spec.due and f"due {spec.due}") if t]
+    # worded as the sheet's header words them (templates/header.html.j2: "Due …")
+    about = [t for t in (spec.course, spec.instructor, spec.due and f"Due {spec.due}") if t]
     head = [f"<h3>{html.escape(spec.title)}</h3>"]
     if about:
         head.append(f"<p>{html.escape(' · '.join(about))}</p>")
