@@ -153,7 +153,8 @@ class Student:
                     correct = scale * element_grad(spec.loss, acts[L, s][k], ys[s - 1][k])
                     key = f"{p}dL_dyhat{k + 1}{sfx(s)}"
                     dys.append(self.put(key, correct, (lambda c=correct: 2 * c) if self.mistake(key, "half") else
-                                        (lambda c=correct: c / 2) if self.mistake(key, "square_two") else None))
+                                        (lambda c=correct: c / 2) if self.mistake(key, "square_two") else
+                                        (lambda c=correct: -c) if self.mistake(key, "flipped") else None))
                 for l in range(L, 0, -1):
                     layer = spec.layers[l - 1]
                     d_list = []
@@ -164,7 +165,9 @@ class Student:
                                 ("softmax", "cross_entropy"), ("sigmoid", "bce")):
                             ys_ = ys[s - 1]
                             total = sum(ys_) if spec.loss == "cross_entropy" else 1
-                            d_list.append(self.put(key, scale * (acts[L, s][i] * total - ys_[i])))
+                            taught = scale * (acts[L, s][i] * total - ys_[i])
+                            d_list.append(self.put(key, taught, (lambda t=taught: -t)  # y − ŷ for ŷ − y
+                                                   if self.mistake(key, "flipped") else None))
                             continue
                         if l == L and layer.activation == "softmax":
                             ak = acts[L, s]
@@ -193,6 +196,8 @@ class Student:
                             "transposed": lambda l=l, s=s, i=i, z=z, a=a, layer=layer: sum(
                                 deltas[l + 1, s][k] * W[l][i][k] for k in range(spec.layers[l].units))
                                 * deriv(layer, z, a),
+                            **({"flipped": lambda up=up, z=z, a=a, layer=layer: -up * deriv(layer, z, a)}
+                               if l == L else {}),
                         })
                         d_list.append(self.put(key, up * deriv(layer, z, a), wrong))
                     deltas[l, s] = d_list
@@ -436,6 +441,9 @@ SLIPS = [  # (problem, where, mistake): each changes the number there
     ("batch-momentum", "step2.dL_dyhat1_s3", "square_two"),
     ("batch", "step2.delta1_2_s2", "sigma_for_derivative"),
     ("mazur", "step1.delta1_1", "sequential"),
+    ("distinct", "step1.dL_dyhat1", "flipped"),
+    ("mazur", "step1.dL_dyhat2", "flipped"),
+    ("bce", "step1.delta2_1_s1", "flipped"),  # the taught δ = ŷ − y written y − ŷ (a trial's student did)
 ]
 
 
@@ -1307,7 +1315,7 @@ def rounded_up(v: F, digits: int = 2) -> F:
 # The slips the simulated student can make at each kind of quantity.
 SLIPS_AT = {
     "z": ("transposed", "after_activation"), "a": ("before_activation",), "loss": ("half", "mean_sum"),
-    "dyhat": ("half", "square_two"),
+    "dyhat": ("half", "square_two", "flipped"),
     "delta": ("no_derivative", "sigma_for_derivative", "derivative_at_a", "derivative_with_z", "sequential",
               "transposed"),
     "grad": ("input_left_out", "bias_as_weight"), "eta": ("no_rate", "rate_twice"), "new": ("sign",),

@@ -570,6 +570,11 @@ def _derivative_at_a(c: _Formulas, q: Quantity) -> list[Fraction]:
     return []
 
 
+def _flipped(c: _Formulas, q: Quantity) -> list[Fraction]:
+    # the output's error only: a hidden δ takes its sign from the δ above it
+    return [-c.value(q)] if q.kind == "dyhat" or (q.kind == "delta" and q.layer == c.depth) else []
+
+
 def _sign(c: _Formulas, q: Quantity) -> list[Fraction]:
     return [c.param(q.step, q.group, q.index) + c.eta(q.step, q.group, q.index)]
 
@@ -640,6 +645,8 @@ CATALOGUE: tuple[Mistake, ...] = (
     Mistake("square_two", ("dyhat",), "the 2 from differentiating the square (ŷ − y)² is left out", _square_two),
     Mistake("mean_sum", ("loss", "dyhat", "delta"), "the mean and the sum are confused (a factor of the number of "
             "samples or outputs)", _mean_sum),
+    Mistake("flipped", ("dyhat", "delta"), "the sign of the output's error is flipped (y − ŷ where ŷ − y belongs)",
+            _flipped),
     Mistake("no_derivative", ("delta",), "the activation's derivative f′ is left out of δ", _no_derivative,
             _say_no_derivative),
     Mistake("sigma_for_derivative", ("delta",), "the activation f(z) is used where its derivative f′(z) belongs",
