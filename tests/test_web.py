@@ -205,14 +205,42 @@ def test_a_bad_spec_is_422_with_the_cli_message(client, capsys, tmp_path):
     no_traceback(r)
 
 
+NOT_A_NUMBER_IN_A_BOX = ('"abc" is not a number; write a decimal with a point, as 0.25 or -1.125, or a fraction, '
+                         "as 2/3; or leave the box empty")
+
+
+def test_a_box_that_is_not_a_number_is_named_and_the_rest_marked(client):
+    """One typo is the student's to fix at its box: the check answers 200, marks the rest, and names the
+    box in `unreadable` with its own message (the page used to be refused once per bad box, 422)."""
+    answers = answers_for(steps=(1,))
+    answers["step1"]["z1_1"] = "abc"
+    answers["step1"]["a1_1"] = "1/0"
+    r = client.post("/api/check", json={"answers": answers})
+    assert r.status_code == 200, r.text
+    marking = r.json()
+    assert marking["unreadable"] == {"step1.z1_1": NOT_A_NUMBER_IN_A_BOX,
+                                     "step1.a1_1": "1/0 divides by zero, so it is not a number; write the "
+                                                   "fraction you meant"}
+    rows = {q["key"]: q for q in marking["quantities"]}
+    assert rows["step1.z1_1"]["yours"] is None and rows["step1.a1_1"]["yours"] is None
+    step1 = [q for q in quantities(solve(BUILTIN)) if q.step == 1]
+    assert marking["counts"]["right"] == len(step1) - 2  # the rest, marked as ever
+    # a sheet every box of which reads says nothing of it: the same JSON as `worksheet check --json`
+    assert "unreadable" not in client.post("/api/check", json={"answers": answers_for()}).json()
+
+
 def test_bad_answers_are_422_naming_the_box(client, capsys, tmp_path):
-    r = client.post("/api/check", json={"answers": {"step1": {"z1_1": "abc"}}})
+    # where a file is made of the answers, a number that cannot be read is refused, the box named
+    r = client.post("/api/answers", json={"answers": {"step1": {"z1_1": "abc"}}})
     assert r.status_code == 422
     assert r.json()["key"] == "step1.z1_1"
+    assert r.json()["error"] == f"answers: [step1] z1_1: {NOT_A_NUMBER_IN_A_BOX}"
     path = tmp_path / "answers"
     path.write_text('[step1]\nz1_1 = "abc"\n')
     _, _, err = cli(capsys, "check", str(path))
-    assert r.json()["error"] in err.replace(f"{path}:2:", "answers:")
+    # the command line's message, but for how a file's value is left empty
+    assert err.strip() == f'worksheet: {path}:2: [step1] z1_1: "abc" is not a number; write a decimal with a point, ' \
+                          'as 0.25 or -1.125, or a fraction, as 2/3; or leave "" for no answer'
     for answers, status in (({"step9": {}}, 422), ({"step1": {"zz": "1"}}, 422), ({"step1": []}, 422),
                             ("x", 400), ({"step1": {"z1_1": True}}, 422), ({"step1": {"z1_1": {"a": 1}}}, 422)):
         r = client.post("/api/check", json={"answers": answers})
@@ -220,6 +248,38 @@ def test_bad_answers_are_422_naming_the_box(client, capsys, tmp_path):
         no_traceback(r)
     assert client.post("/api/check", json={}).status_code == 400
     assert client.post("/api/check", json={"answers": {"step1": {"z1_1": None}}}).json()["counts"]["missing"] > 0
+
+
+@pytest.mark.parametrize("answers, key, says", [
+    # a step the problem does not have: no one box is at fault
+    ({"step9": {"z1_1": "1.5"}}, None, "answers: [step9] is not a step of this problem; the steps are [step1], "
+                                       "[step2]"),
+    # a name with a space at its end: shown quoted, so the space shows, and never taken for step1 itself
+    ({"step1 ": {"z1_1": "1.5"}}, None, 'answers: ["step1 "] is not a step of this problem; the steps are [step1], '
+                                        "[step2]; did you mean [step1]?"),
+    # a box the sheet does not have: named exactly as sent, so the page flags no box of its own
+    ({"step1": {"z1_1 ": "1.5"}}, "step1.z1_1 ", 'answers: [step1] "z1_1 " is not a quantity of this problem; '
+                                                "did you mean z1_1"),
+])
+def test_a_422_names_the_key_as_it_was_sent(client, answers, key, says):
+    r = client.post("/api/check", json={"answers": answers})
+    assert r.status_code == 422
+    assert r.json()["key"] == key
+    assert r.json()["error"].startswith(says), r.json()["error"]
+
+
+def test_a_field_an_endpoint_does_not_take_is_named(client):
+    r = client.post("/api/check", json={"answerz": {"step1": {"z1_1": "1.5"}}})
+    assert r.status_code == 400
+    assert r.json()["error"] == '"answerz": not a field of /api/check (did you mean answers?); it takes answers, ' \
+                                "decimals, spec, name, problem, student, seed"
+    r = client.post("/api/render", json={"fromat": "pdf"})
+    assert r.status_code == 400 and r.json()["error"].startswith('"fromat": not a field of /api/render (did you '
+                                                                 "mean format?); it takes format, blank")
+    for path in ("/api/validate", "/api/solve", "/api/answers", "/api/variant"):
+        r = client.post(path, json={"spce": builtin_text()})
+        assert r.status_code == 400 and r.json()["error"].startswith(f'"spce": not a field of {path} (did you mean '
+                                                                     "spec?)"), path
 
 
 def test_unknown_problem_is_404_and_no_path_is_read(client):
@@ -377,6 +437,27 @@ def test_serve_prints_its_address_and_stops_on_ctrl_c(tmp_path):
     assert "stopped" in out and "Traceback" not in err
 
 
+def test_serve_does_not_print_weasyprints_progress(tmp_path):
+    """`serve` logs at INFO for its own messages; a PDF made in it must not add WeasyPrint's progress lines
+    ("INFO: Step 2 - Fetching and parsing CSS - CSS string", logged as WeasyPrint is imported)."""
+    proc = subprocess.Popen([sys.executable, "-m", "worksheet", "serve", "--port", "0", "--problems", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert m, line + proc.stderr.read()
+        import httpx2 as httpx
+
+        for _ in range(2):
+            r = httpx.post(f"http://127.0.0.1:{m[1]}/api/render", json={"blank": True, "format": "pdf"}, timeout=120)
+            assert r.status_code == 200 and r.content.startswith(b"%PDF")
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert "Step" not in err and "weasyprint" not in err.lower() and "INFO" not in err, err
+
+
 def test_the_wheel_ships_the_web_app_and_the_examples(tmp_path):
     """A non-editable install has the pages' templates, scripts and style, and the examples it offers."""
     import zipfile
@@ -498,7 +579,10 @@ def test_class_marks_against_their_own_key_and_sends_no_key_values(a_class):
             for q in marking["quantities"]:
                 assert not set(q) & {"expected", "expected_exact", "expected_text", "from_yours"}
         r = c.post("/api/class/s02/check", json={"answers": {"step1": {"z1_1": "abc"}}})
-        assert r.status_code == 422 and r.json()["key"] == "step1.z1_1"
+        assert r.status_code == 200 and r.json()["unreadable"] == {"step1.z1_1": NOT_A_NUMBER_IN_A_BOX}
+        r = c.post("/api/class/s02/check", json={"answerz": {}})
+        assert r.status_code == 400 and r.json()["error"].startswith('"answerz": not a field of /api/class/s02/check '
+                                                                     "(did you mean answers?); it takes answers")
 
 
 def test_class_students_submit_and_grade_marks_them(a_class, capsys):
@@ -575,7 +659,9 @@ def test_class_without_feedback_reads_but_does_not_mark(a_class):
         assert r.json() == {"feedback": False, "answered": len(quantities(solve(specs["s03"]))),
                             "boxes": len(quantities(solve(specs["s03"])))}
         r = c.post("/api/class/s03/check", json={"answers": {"step1": {"z1_1": "abc"}}})
-        assert r.status_code == 422 and r.json()["key"] == "step1.z1_1"  # a typo is still said at once
+        assert r.status_code == 200  # a typo is still said at once, at its box
+        assert r.json() == {"feedback": False, "answered": 0, "boxes": len(quantities(solve(specs["s03"]))),
+                            "unreadable": {"step1.z1_1": NOT_A_NUMBER_IN_A_BOX}}
         assert c.post("/api/class/s03/submit", json={"answers": answers_for(specs["s03"])}).status_code == 200
         r = c.post("/api/class/s03/answers", json={"answers": answers_for(specs["s03"], steps=(1,))})
         assert r.status_code == 200 and "s03-answers.toml" in r.headers["content-disposition"]

@@ -45,6 +45,7 @@ def browser(downloads):
         options.add_argument(arg)
     options.add_experimental_option("prefs", {"download.default_directory": str(downloads),
                                               "download.prompt_for_download": False})
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console, for failed requests
     driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=DRIVER))
     driver.set_page_load_timeout(60)
     yield driver
@@ -180,6 +181,158 @@ def test_the_problem_list(browser, live_server):  # noqa: F811
     assert f"{live_server}/student/hw2-1" in links and f"{live_server}/student/mazur" in links
     browser.save_screenshot(str(SHOTS / "worksheet-index.png"))
 
+
+
+# -- the page's layout, measured in the browser --------------------------------------------------------
+
+def viewport(driver, width: int, height: int = 900) -> None:
+    """The page laid out `width` px wide, as a phone shows it (a window is not made narrower than ~485 px)."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+
+
+def fresh(driver, url: str) -> None:
+    """`url`'s student page with no answers kept."""
+    driver.get(url)
+    wait(driver, lambda d: checks(d) >= 0)
+    driver.execute_script("localStorage.clear()")
+    driver.refresh()
+    wait(driver, lambda d: checks(d) == 0)
+
+
+# The runs of text without a space in the formulas (∂L/∂w⁽²⁾₁₁, 𝛿⁽²⁾₁·𝑎⁽¹⁾₁) that the browser lays out
+# on more than one line: its own line boxes (Range.getClientRects), whatever the markup around them.
+SPLIT_WORDS = r"""
+const out = [];
+for (const el of document.querySelectorAll('.q .lhs, .q .rhs, table.updates th')) {
+  const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT, {
+    acceptNode: (n) => n.parentElement.closest('.cell, .box') ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_ACCEPT});
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    for (const m of node.data.matchAll(/[^\s\u00a0]+/g)) {
+      const range = document.createRange();
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      const rects = Array.from(range.getClientRects()).filter((r) => r.width > 0);
+      const tops = new Set(rects.map((r) => Math.round(r.bottom)));
+      if (tops.size > 1) out.push(m[0]);
+    }
+  }
+}
+return out;
+"""
+
+
+@pytest.mark.parametrize("pid", ["hw2-1", "bce", "batch-momentum"])
+def test_the_student_page_fits_a_phone(browser, live_server, pid):  # noqa: F811
+    """At 420 px: no label or formula is split inside a symbol, nothing but a wide table scrolls sideways
+    (in its own box), and tabbing into the table's right-hand column leaves the sheet's title in place."""
+    viewport(browser, 420)
+    try:
+        fresh(browser, f"{live_server}/student/{pid}")
+        page = browser.execute_script("return [document.documentElement.scrollWidth, "
+                                      "document.documentElement.clientWidth]")
+        assert page[0] <= page[1], f"the page is {page[0]} px wide in a {page[1]} px window"
+        paper = browser.execute_script("const p = document.getElementById('sheet'); return [p.scrollWidth, "
+                                       "p.clientWidth]")
+        assert paper[0] <= paper[1], f"the sheet is {paper[0]} px wide in {paper[1]} px: it scrolls as a whole"
+        # each left-hand side on one line: a label's subscript never on a line of its own
+        tall = browser.execute_script("""
+            return Array.from(document.querySelectorAll('.q .lhs')).filter((e) =>
+              e.getBoundingClientRect().height > 1.5 * parseFloat(getComputedStyle(e).lineHeight))
+              .map((e) => e.textContent)""")
+        assert not tall, f"labels over two lines: {tall[:5]}"
+        assert browser.execute_script(SPLIT_WORDS) == []
+        # the update table is wider than a phone: it scrolls in a box of its own, inside the sheet
+        table = browser.find_element(By.CSS_SELECTOR, "table.updates")
+        scroller = browser.execute_script("""
+            let e = arguments[0].parentElement;
+            while (e && !['auto', 'scroll'].includes(getComputedStyle(e).overflowX)) e = e.parentElement;
+            return e && e.id !== 'sheet' ? [e.scrollWidth, e.clientWidth] : null""", table)
+        assert scroller is not None and scroller[0] > scroller[1]
+        # tabbing into the last column of the table scrolls that box, not the sheet with its title
+        last = browser.find_elements(By.CSS_SELECTOR, "table.updates tbody tr:first-child input[data-key]")[-1]
+        last.click()
+        last.send_keys(Keys.TAB)
+        time.sleep(0.3)
+        title = browser.find_element(By.CSS_SELECTOR, "#sheet h1")
+        left = browser.execute_script("return arguments[0].getBoundingClientRect().left", title)
+        assert left >= 0, f"the title starts {left} px left of the screen"
+        browser.execute_script("window.scrollTo(0, 0)")
+        time.sleep(0.2)
+        browser.save_screenshot(str(SHOTS / f"worksheet-student-420-{pid}.png"))
+        browser.execute_script("document.querySelector('.update').scrollIntoView()")
+        time.sleep(0.2)
+        browser.save_screenshot(str(SHOTS / f"worksheet-student-420-{pid}-update.png"))
+    finally:
+        browser.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def box_places(driver) -> dict[str, tuple[float, float]]:
+    """Each box's place relative to its line's left-hand side (the formula's start): (dx, dy)."""
+    return {k: tuple(v) for k, v in driver.execute_script("""
+        const out = {};
+        for (const q of document.querySelectorAll('.q')) {
+          const input = q.querySelector('input[data-key]');
+          if (!input) continue;
+          const lhs = q.querySelector('.lhs').getBoundingClientRect();
+          const box = input.closest('.box').getBoundingClientRect();
+          out[input.dataset.key] = [Math.round(box.left - lhs.left), Math.round(box.top - lhs.top)];
+        }
+        return out;""").items()}
+
+
+def test_a_long_message_stays_under_its_box(browser, live_server):  # noqa: F811
+    """At 1280 px a box marked "?" with a long message stayed in its line only when the message fit
+    beside it; else the box moved under its formula. It keeps its place, its message under it."""
+    fresh(browser, f"{live_server}/student/hw2-1")
+    before = box_places(browser)
+    keys = [q.key for q in quantities(solve(BUILTIN)) if q.step == 1]
+    browser.execute_script("""
+        for (const key of arguments[0]) {
+          const input = document.querySelector('[name="' + key + '"]');
+          input.value = 'abc';
+          input.dispatchEvent(new Event('input'));
+        }
+        window.worksheetStudent.check();""", keys)
+    wait(browser, lambda d: all("invalid" in box_class(d, k) for k in keys))
+    after = box_places(browser)
+    moved = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+    assert not moved, f"boxes moved when marked: {moved}"
+    for key in keys:
+        box, message = browser.execute_script("""
+            const input = document.querySelector('[name="' + arguments[0] + '"]');
+            const note = document.querySelector('[data-note="' + arguments[0] + '"]');
+            return [input.closest('.box').getBoundingClientRect().toJSON(), note.getBoundingClientRect().toJSON()]""",
+                                              key)
+        assert "not a number" in note(browser, key)
+        assert message["top"] >= box["bottom"] - 1 and abs(message["left"] - box["left"]) < 2, key
+    browser.execute_script("document.getElementById('box-' + arguments[0]).scrollIntoView({block: 'center'})",
+                           keys[2])
+    time.sleep(0.2)
+    browser.save_screenshot(str(SHOTS / "worksheet-student-long-messages.png"))
+
+
+def test_a_box_that_is_not_a_number_sends_one_request_and_none_fails(browser, live_server):  # noqa: F811
+    """Each box left sends one check; a typo ("abc", "1/0") is marked at its box from a 200 answer, never
+    by a failed (4xx) request, and the boxes left after it are marked as ever."""
+    fresh(browser, f"{live_server}/student/hw2-1")
+    browser.get_log("browser")  # what earlier pages said
+    browser.execute_script("""
+        window.posts = 0;
+        const original = window.fetch;
+        window.fetch = (...args) => { window.posts += 1; return original(...args); };""")
+    step1 = [q for q in quantities(solve(BUILTIN)) if q.step == 1]
+    typed = answers_for(steps=(1,))["step1"]
+    typed[step1[0].name], typed[step1[1].name] = "abc", "1/0"
+    for n, q in enumerate(step1[:6]):
+        browser.find_element(By.NAME, q.key).send_keys(typed[q.name], Keys.TAB)
+        wait(browser, lambda d, n=n: checks(d) == n + 1)
+    assert browser.execute_script("return window.posts") == 6
+    assert "invalid" in box_class(browser, step1[0].key) and "invalid" in box_class(browser, step1[1].key)
+    assert "divides by zero" in note(browser, step1[1].key)
+    assert all("right" in box_class(browser, q.key) for q in step1[2:6])
+    failed = [e["message"] for e in browser.get_log("browser") if "Failed to load resource" in e["message"]]
+    assert not failed, failed
 
 
 @pytest.fixture(scope="module")

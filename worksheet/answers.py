@@ -8,10 +8,17 @@ empty and a comment naming each in words. `parse_answers(text, source, sol)`
 reads one back as an `AnswerSheet`: decimals (1.5, "-0.5") keep the number
 of decimals written, since that is the precision the checker holds them to;
 fractions ("7/2", quoted or not) are exact; an empty value is a missing
-answer. `sheet_from_tables(data, source, sol)` does the same from the tables
-already read (the web page's JSON), with the same checks and messages.
-Anything wrong raises `AnswersError` naming the file, the line, the key, the
-bad value and what is allowed.
+answer; e-notation ("1.5e-3", as TOML and JSON already read an unquoted
+1.5e-3) is the decimal it stands for (0.0015, 4 decimals). `sheet_from_tables(data,
+source, sol)` does the same from the tables already read (the web page's JSON),
+with the same checks and messages. Anything wrong raises `AnswersError` naming
+the file, the line, the key (as written, quoted when it is not a plain name),
+the bad value and what is allowed; its `key` is the box at fault as the input
+named it (`step1.z1_1`), or None. A number that cannot be read is a
+`NumberError`, whose `problem` says why without the box's name (the web page
+shows it beside the box); `sheet_from_tables(..., unreadable={})` collects
+those of typed text there instead of raising. `empty` says how to leave a box
+without an answer where the answers came from (`IN_A_FILE`: "", `IN_A_BOX`).
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -30,9 +38,25 @@ from .spec import MAX_NUMBER_TEXT, PARTS, fingerprint, one_line, quote_fractions
 
 
 class AnswersError(ValueError):
-    def __init__(self, source: str, line: int | None, message: str):
+    def __init__(self, source: str, line: int | None, message: str, key: str | None = None):
         self.source, self.line, self.message = source, line, message
+        self.key = key  # the one box at fault, as the input named it (step1.z1_1), or None
         super().__init__(f"{source}:{line}: {message}" if line else f"{source}: {message}")
+
+
+class NumberError(AnswersError):
+    """A box's text that is not a number a hand calculation writes; `problem` says why, without the
+    box's name (the web page shows it beside the box itself)."""
+
+    def __init__(self, source: str, line: int | None, name: str, problem: str, key: str | None = None):
+        super().__init__(source, line, f"{name}: {problem}", key)
+        self.name, self.problem = name, problem
+
+
+# How to leave a box without an answer, in the words of where the answer was typed: an answers
+# file's value is between quotes; a web page's box or a PDF's field has none.
+IN_A_FILE = 'leave "" for no answer'
+IN_A_BOX = "leave the box empty"
 
 
 @dataclass(frozen=True)
@@ -121,7 +145,10 @@ def _quoted(text: str) -> str:
 _TABLE = re.compile(r"^\s*\[\s*([^\]]*?)\s*\]\s*(?:#.*)?$")
 _KEY = re.compile(r"^\s*([A-Za-z0-9_\-]+|\"[^\"]*\")\s*=")
 _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_E_NOTATION = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)[eE][+-]?\d{1,6}$")
 _FRACTION = re.compile(r"^[+-]?\d+\s*/\s*\d+$")
+_COMMA_DECIMAL = re.compile(r"^([+-]?\d*),(\d+)$")  # 6,125: a decimal comma, as much of Europe writes it
+_MIXED = re.compile(r"^([+-]?)(\d*)\s*(\S)$")  # ½, 1½, -1 ½
 
 
 def _lines_of(text: str) -> dict[tuple[str, str], int]:
@@ -137,29 +164,59 @@ def _lines_of(text: str) -> dict[tuple[str, str], int]:
     return where
 
 
-def parse_number(raw, source: str, line: int | None, key: str) -> tuple[Fraction, int | None, str]:
-    """A written number: (value, decimals written or None for a fraction, its text)."""
+def parse_number(raw, source: str, line: int | None, key: str,
+                 empty: str = IN_A_FILE) -> tuple[Fraction, int | None, str]:
+    """A written number: (value, decimals written or None for a fraction, its text). `key` names the box
+    in messages; `empty` says how to leave it without an answer where it was typed."""
+    def fail(problem: str) -> NumberError:
+        return NumberError(source, line, key, problem)
+
+    if isinstance(raw, str) and _E_NOTATION.match(raw.strip().replace("−", "-")):
+        raw = Decimal(raw.strip().replace("−", "-"))  # 6.125e0 as TOML reads it unquoted: the decimal 6.125
     if isinstance(raw, Decimal):  # an unquoted decimal: its digits as written, never a billion zeros
         if not raw.is_finite() or abs(raw.adjusted()) > MAX_NUMBER_TEXT:
-            raise AnswersError(source, line, f"{key}: {raw} is not a number a hand calculation writes; write a "
-                                             f"decimal of at most {MAX_NUMBER_TEXT} characters or a fraction")
+            raise fail(f"{raw} is not a number a hand calculation writes; write a decimal of at most "
+                       f"{MAX_NUMBER_TEXT} characters or a fraction")
         text = format(raw, "f")
     else:
         text = str(raw).strip().replace("−", "-") if isinstance(raw, str | int) else ""
     if len(text) > MAX_NUMBER_TEXT:
-        raise AnswersError(source, line, f"{key}: {one_line(text[:20])}… ({len(text)} characters) is too long for a "
-                                         f"written number; at most {MAX_NUMBER_TEXT} characters")
+        raise fail(f"{one_line(text[:20])}… ({len(text)} characters) is too long for a written number; at most "
+                   f"{MAX_NUMBER_TEXT} characters")
     if isinstance(raw, bool) or not (_DECIMAL.match(text) or _FRACTION.match(text)):
         shown = f'"{one_line(raw)}"' if isinstance(raw, str) else _toml_kind(raw)
-        raise AnswersError(source, line, f"{key}: {shown} is not a number; write a decimal (0.25, -1.125) "
-                                         'or a fraction ("2/3"), or leave "" for no answer')
+        advice = number_advice(text) if isinstance(raw, str) else None
+        if advice:
+            raise fail(f"{shown} is not a number here: {advice[0]}")
+        # the examples are joined by "or", never by commas: a student who writes 6,125 reads a comma as a decimal
+        raise fail(f"{shown} is not a number; write a decimal with a point, as 0.25 or -1.125, or a fraction, "
+                   f"as 2/3; or {empty}")
     if "/" in text:
         num, den = (int(part) for part in text.split("/"))
         if den == 0:
-            raise AnswersError(source, line, f"{key}: {text} divides by zero")
+            raise fail(f"{text} divides by zero, so it is not a number; write the fraction you meant")
         return Fraction(num, den), None, text
     d = Decimal(text)  # the pattern above admits only valid decimals
     return Fraction(d), max(0, -d.as_tuple().exponent), text
+
+
+def number_advice(text: str) -> tuple[str, str, str] | None:
+    """For a common way of writing a number that is not one here (6,125; ½; 1½): what to write instead,
+    in words, as it would be typed, and why (("write a decimal with a point, 6.125, not a comma", "6.125",
+    "a decimal with a point, not a comma")); None for anything else."""
+    if m := _COMMA_DECIMAL.match(text):
+        sign = "-" if m[1].startswith("-") else ""
+        fixed = f"{sign}{m[1].lstrip('+-') or '0'}.{m[2]}"
+        return f"write a decimal with a point, {fixed}, not a comma", fixed, "a decimal with a point, not a comma"
+    if (m := _MIXED.match(text)) and unicodedata.name(m[3], "").startswith("VULGAR FRACTION"):
+        value = (int(m[2] or 0) + Fraction(unicodedata.numeric(m[3])).limit_denominator(10)) * \
+            (-1 if m[1] == "-" else 1)
+        fixed = f"{value.numerator}/{value.denominator}"
+        as_decimal = Decimal(value.numerator) / Decimal(value.denominator)
+        exact = Fraction(as_decimal) == value and -as_decimal.as_tuple().exponent <= 4
+        return (f"write it as a fraction, {fixed}" + (f", or as a decimal, {as_decimal}" if exact else ""), fixed,
+                f"{text} as a fraction")
+    return None
 
 
 def _toml_kind(raw) -> str:
@@ -190,15 +247,22 @@ def parse_answers(text: str, source: str, sol: Solution) -> AnswerSheet:
         data = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as exc:
         line = re.search(r"line (\d+)", str(exc))
+        n = int(line[1]) if line else None
         message = str(exc)
+        lines = text.splitlines()
+        bad_line = lines[n - 1] if n and n <= len(lines) else ""
         if "overwrite" in message or "Cannot declare" in message:
-            n = int(line[1]) if line else None
-            key_line = text.splitlines()[n - 1] if n else ""
-            m = _KEY.match(key_line) or _TABLE.match(key_line)
+            if m := _TABLE.match(bad_line):
+                raise AnswersError(source, n, f"[{m[1]}] is given twice; keep one, with all of its numbers "
+                                              "under it") from None
+            m = _KEY.match(bad_line)
             name = m[1] if m else "a key"
-            raise AnswersError(source, n, f"{name} is given twice; keep one") from None
-        raise AnswersError(source, int(line[1]) if line else None,
-                           f"not valid TOML: {re.sub(r' [(]at line.*', '', message)}") from None
+            # the step too: a1_1 is in every step, and every other message names it
+            table = _table_at(lines, n) if n else ""
+            raise AnswersError(source, n, f"{name} is given twice{f' in [{table}]' if table else ''}; "
+                                          "keep one") from None
+        raise AnswersError(source, n, f"not valid TOML: {re.sub(r' [(]at line.*', '', message)}"
+                                      f"{_unquoted_hint(bad_line)}") from None
     except RecursionError:
         raise AnswersError(source, None, "not valid TOML: nested too deeply") from None
     except ValueError:  # an integer beyond Python's 4300-digit conversion limit
@@ -206,12 +270,55 @@ def parse_answers(text: str, source: str, sol: Solution) -> AnswerSheet:
     return sheet_from_tables(data, source, sol, where)
 
 
+def _table_at(lines: list[str], n: int) -> str:
+    """The table ([step1]) line `n` (from 1) is in, or "" above the first."""
+    for line in reversed(lines[:n - 1]):
+        if m := _TABLE.match(line):
+            return m[1]
+    return ""
+
+
+_UNQUOTED = re.compile(r"""^\s*([A-Za-z0-9_\-]+)\s*=\s*([^"'\s#][^#]*?)\s*(#.*)?$""")
+
+
+def _unquoted_hint(line: str) -> str:
+    """For a line TOML cannot read, `L = 6,125` or `L = ½`: what to write instead."""
+    m = _UNQUOTED.match(line)
+    if not m:
+        return ""
+    name, value = m[1], m[2]
+    if advice := number_advice(value):
+        return f'; write {name} = "{advice[1]}": {advice[2]}'
+    if not (_DECIMAL.match(value) or _FRACTION.match(value) or _E_NOTATION.match(value)):
+        return f'; write each number between quotes, as {name} = "0.25"'
+    return ""
+
+
+# what would not show in a message, or would drive a terminal: control characters, format marks, line separators
+_UNSEEN = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060-\u206f\ufeff]")
+
+
+def _name(key: str) -> str:
+    """A key as the input spelled it: bare when it is a plain name (step1, z1_1), else between quotes, so
+    that a space at its end shows, with what cannot be seen written as its escape (\\x1b, \\u202e), as
+    the command line writes an unsafe character of any message."""
+    if re.fullmatch(r"[A-Za-z0-9_\-]{1,40}", key):
+        return key
+    text = key[:40].replace("\\", "\\\\").replace('"', '\\"')
+    text = _UNSEEN.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
+    return f'"{text}{"…" if len(key) > 40 else ""}"'
+
+
 def sheet_from_tables(data: Mapping, source: str, sol: Solution,
-                      lines: Mapping[tuple[str, str], int] | None = None) -> AnswerSheet:
+                      lines: Mapping[tuple[str, str], int] | None = None, *, empty: str = IN_A_FILE,
+                      unreadable: dict[str, str] | None = None) -> AnswerSheet:
     """An answers file's tables, as TOML reads them ({"step1": {"z1_1": "1.5"}, "sheet": …}), as an
     `AnswerSheet`, with the same checks and messages as `parse_answers`; `lines` gives (table, key) ->
     the line it was written on, when the tables were read from a text (the web page's JSON has none).
-    Numbers are strings, ints or `Decimal`s (what TOML's `parse_float=Decimal` or JSON's gives)."""
+    Numbers are strings, ints or `Decimal`s (what TOML's `parse_float=Decimal` or JSON's gives).
+    `empty`: how to leave a box without an answer, in the words of where it was typed. With
+    `unreadable` (a dict), typed text that is not a number is left out of the sheet and put there
+    (key -> why, `NumberError.problem`) instead of refusing the whole sheet for one box."""
     where: Mapping[tuple[str, str], int] = lines or {}
     if isinstance(data.get("network"), dict) or "training" in data or "data" in data:
         raise AnswersError(source, where.get(("", "network")) or where.get(("", "training")),
@@ -235,32 +342,46 @@ def sheet_from_tables(data: Mapping, source: str, sol: Solution,
     for table, entries in data.items():
         if table in ("network", "only", "sheet"):
             continue
+        # names are shown as they were sent: "step1 " quoted, so its space shows (bare, it reads as step1)
+        shown = _name(table)
         if table in by_step and not isinstance(entries, dict):
             raise AnswersError(source, where.get(("", table)),
                                f"{table} must be a table: a line [{table}], then one `name = \"number\"` per line")
         if table not in by_step and not isinstance(entries, dict):
             raise AnswersError(source, where.get(("", table)),
-                               f"{one_line(table)[:40]}: not a key of an answers file, which holds `sheet`, "
+                               f"{shown}: not a key of an answers file, which holds `sheet`, "
                                f"`network`, `only` and one table per step ([step1] ...) of `name = \"number\"` "
                                "lines (worksheet answers writes one)")
         if table not in by_step:
             steps = ", ".join(f"[{s}]" for s in by_step)
+            # "step1 " or "Step 1" is step1; step3 is no slip of step2's, so only spelling is forgiven
+            meant = re.sub(r"\s+", "", table).lower()
+            hint = f"; did you mean [{meant}]?" if meant in by_step else ""
             raise AnswersError(source, where.get(("", table)),
-                               f"[{one_line(table)[:40]}] is not a step of this problem; the steps are {steps}")
+                               f"[{shown}] is not a step of this problem; the steps are {steps}{hint}")
         names = by_step[table]
         for name, raw in entries.items():
             line = where.get((table, name))
+            key = f"{table}.{name}"  # as sent: the box the page flags, never one it merely resembles
             if name not in names:
                 # a batch's names end in their sample: z1_1 means z1_1_s1 (or another sample's) first
-                samples = [n for n in names if n.rpartition("_s")[0] == name]
-                near = (samples[:3] if samples else difflib.get_close_matches(name, list(names), n=3, cutoff=0.6))
+                samples = [n for n in names if n.rpartition("_s")[0] == name.strip()]
+                near = (samples[:3] if samples else
+                        difflib.get_close_matches(name.strip(), list(names), n=3, cutoff=0.6))
                 hint = f"; did you mean {' or '.join(near)}?" if near else \
                     "; the names are those on the blank sheet's boxes (worksheet answers lists them)"
-                raise AnswersError(source, line, f"[{table}] {name} is not a quantity of this problem{hint}")
+                raise AnswersError(source, line, f"[{table}] {_name(name)} is not a quantity of this problem{hint}",
+                                   key)
             if isinstance(raw, str) and not raw.strip():
                 continue
-            value, decimals, written = parse_number(raw, source, line, f"[{table}] {name}")
-            key = f"{table}.{name}"
+            try:
+                value, decimals, written = parse_number(raw, source, line, f"[{table}] {name}", empty)
+            except NumberError as exc:
+                if unreadable is not None and isinstance(raw, str):
+                    unreadable[key] = exc.problem  # typed by a student: this box's problem, not the sheet's
+                    continue
+                exc.key = key
+                raise
             answers[key] = Answer(key, written, value, decimals, line or 0)
     sheet = data.get("sheet")
     if sheet is not None and not (isinstance(sheet, str) and re.fullmatch(r"[0-9a-f]{8}", sheet)):

@@ -15,7 +15,7 @@ import io
 import logging
 import re
 
-from .answers import Answer, AnswersError, AnswerSheet, parse_number
+from .answers import IN_A_BOX, Answer, AnswersError, AnswerSheet, parse_number
 from .quantities import quantities
 from .solve import Solution
 from .spec import fingerprint, one_line
@@ -60,9 +60,14 @@ def read_filled(data: bytes, source: str, sol: Solution) -> AnswerSheet:
                                          "the one `worksheet render --blank` wrote, filled in and saved")
     expected = fingerprint(sol.spec)
     if found[1] != expected:
-        raise AnswersError(source, None, f"this sheet is version {found[1]}, made for another problem (or an "
-                                         f"earlier version of it); the spec given is sheet {expected}: give the "
-                                         "spec it was made for first (`worksheet check SPEC FILLED.pdf`)")
+        # named by its title as well as its version, and in words that fit `check` and `answers --from` alike
+        # its <title> is the problem's title and " (blank sheet)" (templates/worksheet.html.j2)
+        title = re.sub(r" \(blank sheet\)$", "", one_line(str(meta.get("/Title", "") or "")))[:120]
+        made_for = f'"{title}" (sheet {found[1]})' if title else f"sheet {found[1]}"
+        raise AnswersError(source, None, f"this PDF is the blank sheet of {made_for}, made for another problem "
+                                         f'(or another version of it) than the spec given, "'
+                                         f'{one_line(sol.spec.title)[:120]}" (sheet {expected}); give the spec the '
+                                         "sheet was made from")
     if len(fields) > MAX_FIELDS:
         raise AnswersError(source, None, f"{len(fields)} form fields; a worksheet has at most {MAX_FIELDS}")
     order = {q.key: n for n, q in enumerate(quantities(sol))}  # the sheet's order, and what a field may be
@@ -75,6 +80,6 @@ def read_filled(data: bytes, source: str, sol: Solution) -> AnswerSheet:
         text = "" if raw is None else str(raw)
         if not text.strip():
             continue
-        value, decimals, written = parse_number(text, source, None, f"field {name}")
+        value, decimals, written = parse_number(text, source, None, f"field {name}", IN_A_BOX)
         answers[name] = Answer(name, written, value, decimals, 0)
     return AnswerSheet(dict(sorted(answers.items(), key=lambda kv: order[kv[0]])), None, expected)

@@ -128,6 +128,12 @@ _IMPORTING = threading.Lock()  # the web app renders in threads: one patches fin
 @functools.cache
 def _weasyprint():
     """The weasyprint module, imported once a process with libraries looked up in one ldconfig listing."""
+    # Quiet before the import: WeasyPrint parses its own stylesheets as it is imported, and logs each as
+    # "Step 2 - Fetching and parsing CSS" at INFO (`weasyprint.progress`), which `worksheet serve`'s
+    # logging (INFO, for its own messages) would print. fontTools subsets fonts when HarfBuzz's
+    # subsetter is missing, and says so on every run.
+    for name in ("weasyprint", "weasyprint.progress", "fontTools"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     with _IMPORTING:  # a second thread waits, then finds it imported (and find_library restored)
         try:
             with _libraries_listed_once():
@@ -176,10 +182,6 @@ def _ldconfig_listing() -> bytes | None:
 def _page_class():
     """weasyprint.HTML with the lighter user-agent stylesheet, set up once a process."""
     weasyprint = _weasyprint()
-
-    # fontTools subsets fonts when HarfBuzz's subsetter is missing, and says so on every run
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
     _subset_without_layout_tables()
     sheet = _ua_stylesheet()
     if sheet is None or not hasattr(weasyprint.HTML, "_ua_stylesheets"):

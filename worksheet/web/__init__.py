@@ -17,9 +17,11 @@ check` does and says what the command line says.
   `/api/validate`; `GET /api/problems`, `/api/problems/{id}`. A request
   gives the spec as TOML text (`spec`), or a listed problem (`problem`), or
   neither for the built-in problem. Errors are `{"error": message}` with the
-  command line's message: 400 malformed request, 404 unknown problem, 413 a
-  body over 1 MiB, 422 a bad spec or answers (with `line` when the message
-  names one).
+  command line's message: 400 malformed request (a field the endpoint does
+  not take is named), 404 unknown problem, 413 a body over 1 MiB, 422 a bad
+  spec or answers (with `line` when the message names one, `key` the box as
+  sent). A box whose text is not a number is no error for `/api/check`: the
+  rest is marked and the box named in `unreadable`.
 - Class mode (`create_app(class_dir=DIR)`, `serve --class`; `classroom`):
   `/` asks for a student ID, `/class/{id}` is that student's own variant,
   `POST /api/class/{id}/check`, `/submit`, `/answers` mark without the key's

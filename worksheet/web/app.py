@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import logging
@@ -25,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from ..answers import AnswersError, AnswerSheet, sheet_from_tables
+from ..answers import IN_A_BOX, AnswersError, AnswerSheet, sheet_from_tables
 from ..solve import Solution, SolveError
 from ..spec import BUILTIN_NAME, MAX_TEXT, PARTS, Spec, SpecError, builtin_text, fingerprint, one_line, parse_spec
 from . import MAX_BODY
@@ -144,12 +145,6 @@ def spec_line(text: str, message: str, where: str = "") -> int | None:
     return found
 
 
-def _answers_key(exc: AnswersError) -> str | None:
-    """The box an answers message is about ("[step1] z1_1: …" -> step1.z1_1)."""
-    m = re.match(r"\[(step\d+)\] ([A-Za-z0-9_]+)[: ]", exc.message)
-    return f"{m[1]}.{m[2]}" if m else None
-
-
 # -- the library, off the event loop ----------------------------------------------------------------
 
 
@@ -181,15 +176,19 @@ class Job:
         except SpecError as exc:
             raise ApiError(422, str(exc), line=spec_line(self.base_text or self.text, str(exc), exc.where)) from None
 
-    def sheet(self, sol: Solution, answers: Any) -> AnswerSheet:
+    def sheet(self, sol: Solution, answers: Any, unreadable: dict[str, str] | None = None) -> AnswerSheet:
+        """The answers sent, read as an answers file is. With `unreadable` (a dict), a box whose text is
+        not a number is left out and named there (key -> why) instead of refusing the whole sheet."""
         if not isinstance(answers, dict):
             raise ApiError(400, 'answers: give an object of steps, as {"step1": {"z1_1": "1.5"}}')
         tables = {table: ({k: "" if v is None else v for k, v in entries.items()} if isinstance(entries, dict)
                           else entries) for table, entries in answers.items()}
         try:
-            return sheet_from_tables(tables, "answers", sol)
+            # the answers were typed into boxes (the page's, or a script's stand-in): no quotes to leave empty
+            return sheet_from_tables(tables, "answers", sol, empty=IN_A_BOX, unreadable=unreadable)
         except AnswersError as exc:
-            raise ApiError(422, str(exc), key=_answers_key(exc)) from None
+            # the box at fault as it was sent ("z1_1 " with its space), or null: never a box it resembles
+            raise ApiError(422, str(exc), key=exc.key) from None
 
 
 def _decimals(data: dict) -> int:
@@ -247,12 +246,17 @@ def do_solve(job: Job, decimals: int) -> dict[str, Any]:
 
 
 def do_check(job: Job, answers: Any, decimals: int) -> dict[str, Any]:
+    """The marking, as `worksheet check --json` prints it. A box whose text is not a number is marked as
+    not answered and named in `unreadable` (key -> why): one typo is the student's to fix at that box,
+    not a reason to refuse marking the rest (the page would resend the sheet once per bad box)."""
     from ..check import DEFAULT_WEIGHTS, check
     from ..feedback import marking_json
 
     _, sol = job.solve()
-    sheet = job.sheet(sol, answers)
-    return marking_json(check(sol, sheet, DEFAULT_WEIGHTS, sheet.parts), decimals, sol.exact)
+    unreadable: dict[str, str] = {}
+    sheet = job.sheet(sol, answers, unreadable)
+    marking = marking_json(check(sol, sheet, DEFAULT_WEIGHTS, sheet.parts), decimals, sol.exact)
+    return {**marking, "unreadable": unreadable} if unreadable else marking
 
 
 def do_answers(job: Job, answers: Any, only: Any) -> str:
@@ -349,6 +353,20 @@ async def read_json(request: Request) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ApiError(400, "the request's body must be a JSON object ({...})")
     return data
+
+
+PROBLEM_FIELDS = ("spec", "name", "problem", "student", "seed")  # what every POST may say about the problem
+
+
+def known_fields(data: dict, endpoint: str, allowed: tuple[str, ...]) -> None:
+    """400 for a field the endpoint does not take (`answerz`), named with the fields it does: a typo
+    would otherwise be ignored, and the request answered as if the field had not been sent."""
+    unknown = [k for k in data if k not in allowed]
+    if unknown:
+        near = difflib.get_close_matches(unknown[0], allowed, n=1, cutoff=0.6)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        shown = json.dumps(one_line(unknown[0])[:40], ensure_ascii=False)
+        raise ApiError(400, f"{shown}: not a field of {endpoint}{hint}; it takes {', '.join(allowed)}")
 
 
 def _flag(data: dict, key: str, default: bool) -> bool:
@@ -454,18 +472,22 @@ def create_app(problems_dir: Path | None = None, allowed_hosts: list[str] | tupl
 
     @api
     async def api_validate(request: Request) -> Response:
-        job = await job_of(await read_json(request))
+        data = await read_json(request)
+        known_fields(data, "/api/validate", PROBLEM_FIELDS)
+        job = await job_of(data)
         return JSONResponse(await run_in_threadpool(do_validate, job))
 
     @api
     async def api_solve(request: Request) -> Response:
         data = await read_json(request)
+        known_fields(data, "/api/solve", ("decimals", *PROBLEM_FIELDS))
         job = await job_of(data)
         return JSONResponse(await run_in_threadpool(do_solve, job, _decimals(data)))
 
     @api
     async def api_check(request: Request) -> Response:
         data = await read_json(request)
+        known_fields(data, "/api/check", ("answers", "decimals", *PROBLEM_FIELDS))
         job = await job_of(data)
         if "answers" not in data:
             raise ApiError(400, 'answers: missing; give an object of steps, as {"step1": {"z1_1": "1.5"}}')
@@ -474,6 +496,7 @@ def create_app(problems_dir: Path | None = None, allowed_hosts: list[str] | tupl
     @api
     async def api_answers(request: Request) -> Response:
         data = await read_json(request)
+        known_fields(data, "/api/answers", ("answers", "only", *PROBLEM_FIELDS))
         job = await job_of(data)
         text = await run_in_threadpool(do_answers, job, data.get("answers"), data.get("only"))
         suffix = "-answers" if data.get("answers") is None else "-filled"
@@ -483,6 +506,7 @@ def create_app(problems_dir: Path | None = None, allowed_hosts: list[str] | tupl
     @api
     async def api_variant(request: Request) -> Response:
         data = await read_json(request)
+        known_fields(data, "/api/variant", PROBLEM_FIELDS)
         if data.get("student") is None:
             raise ApiError(400, "student: missing; give the student's ID (and seed, optionally)")
         job = await job_of(data)
@@ -492,6 +516,8 @@ def create_app(problems_dir: Path | None = None, allowed_hosts: list[str] | tupl
     @api
     async def api_render(request: Request) -> Response:
         data = await read_json(request)
+        known_fields(data, "/api/render", ("format", "blank", "formulas", "paper", "decimals", "answers", "download",
+                                           *PROBLEM_FIELDS))
         job = await job_of(data)
         fmt = _choice(data, "format", "html", ("html", "pdf"))
         blank = _flag(data, "blank", False)
@@ -518,6 +544,9 @@ def create_app(problems_dir: Path | None = None, allowed_hosts: list[str] | tupl
               for name in ("web.css", "student.js", "instructor.js")}
     media = {"css": "text/css; charset=utf-8", "js": "text/javascript; charset=utf-8"}
 
+    from .pages import unbroken
+
+    env.filters["unbroken"] = unbroken  # the sheet's header: its symbols never split over two lines either
     # the bar's links: a class server offers its students nothing but their sheet
     env.globals["links"] = [("/", "Sign in")] if room is not None else [("/", "Problems"),
                                                                        ("/instructor", "Problem editor")]

@@ -12,12 +12,12 @@ Contract: `class_routes(Classroom(room, feedback), page=…, html_page=…, api=
 - `POST /api/class/<id>/check` `{"answers": …}`: with feedback on, the marking against the
   student's own key, as `/api/check` gives it but without any expected value (`expected`,
   `expected_exact`, `expected_text`, `from_yours`): the page never shows them, so the server
-  never sends them either. With feedback off, only whether the numbers can be read (the same
-  422 naming the box) and how many boxes are filled in.
+  never sends them either. With feedback off, only how many boxes are filled in. Either way a box
+  whose text is not a number is named in `unreadable` (key -> why), as `/api/check` does.
 - `POST /api/class/<id>/submit` `{"answers": …}`: the answers file (TOML) as `worksheet answers`
   writes it, filled in, saved by `classdir.submit` as `DIR/submissions/<id>.toml`, what
-  `worksheet grade DIR DIR/submissions` reads; 422 when a number cannot be read (the box named)
-  or nothing is filled in (an empty sheet never replaces a submission).
+  `worksheet grade DIR DIR/submissions` reads; 422 when a number cannot be read (the box named
+  in `key`) or nothing is filled in (an empty sheet never replaces a submission).
 - `POST /api/class/<id>/answers`: that same file, downloaded.
 
 An ID reaches the file system only as an ID of class.csv (`ClassDir.find`): anything else is a
@@ -41,7 +41,7 @@ from ..classes.classdir import ClassDir, EmptySubmission, last_submission, submi
 from ..classes.roster import Entry
 from ..files import OutputError
 from ..spec import SpecError, one_line
-from .app import ApiError, Job, _attachment, do_answers, do_check, log, read_json, student_context
+from .app import ApiError, Job, _attachment, do_answers, do_check, known_fields, log, read_json, student_context
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 HIDDEN = ("expected", "expected_exact", "expected_text", "from_yours")  # the key's values
@@ -73,12 +73,15 @@ def redacted(marking: dict[str, Any]) -> dict[str, Any]:
 
 
 def progress(job: Job, answers: Any) -> dict[str, Any]:
-    """Feedback off: the numbers read (or the 422 naming the box that cannot be), nothing marked."""
+    """Feedback off: how many numbers are read, and the boxes whose text is not a number (`unreadable`,
+    key -> why, as `/api/check` names them), nothing marked."""
     from ..quantities import quantities
 
     _, sol = job.solve()
-    sheet = job.sheet(sol, answers)
-    return {"feedback": False, "answered": len(sheet), "boxes": len(quantities(sol))}
+    unreadable: dict[str, str] = {}
+    sheet = job.sheet(sol, answers, unreadable)
+    done = {"feedback": False, "answered": len(sheet), "boxes": len(quantities(sol))}
+    return {**done, "unreadable": unreadable} if unreadable else done
 
 
 def class_check(job: Job, answers: Any, feedback: bool) -> dict[str, Any]:
@@ -155,6 +158,7 @@ def class_routes(classroom: Classroom, *, page: Callable[..., Response], html_pa
     async def answers_of(request: Request) -> tuple[Entry, Job, Any]:
         entry = classroom.entry(request.path_params["sid"])
         data = await read_json(request)
+        known_fields(data, request.url.path, ("answers",))
         if "answers" not in data:
             raise ApiError(400, 'answers: missing; give an object of steps, as {"step1": {"z1_1": "1.5"}}')
         return entry, classroom.job(entry), data["answers"]

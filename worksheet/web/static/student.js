@@ -38,12 +38,12 @@
     }
   }
 
-  function tables(skip) {
+  function tables() {
     const out = { sheet: sheet };
     for (const i of inputs) {
       const text = i.value.trim();
       const key = i.dataset.key;
-      if (!text || skip.has(key)) continue;
+      if (!text) continue;
       const dot = key.indexOf(".");
       const step = key.slice(0, dot);
       (out[step] = out[step] || {})[key.slice(dot + 1)] = text;
@@ -159,31 +159,26 @@
     }
   }
 
+  // One request per check: the server marks what it can read and names each box whose text is not
+  // a number in `unreadable` (key -> why), so a typo in one box is marked at that box, not sent
+  // again and refused once per bad box. A refusal (4xx) is a request the page should not have made.
   async function checkOnce() {
-    const unreadable = new Map(); // key -> the checker's message
-    for (let tries = 0; tries <= inputs.length; tries++) {
-      let response;
-      let data;
-      try {
-        response = await post(urls.check, { answers: tables(unreadable) });
-        data = await response.json();
-      } catch (e) {
-        showMessage("The server did not answer; is `worksheet serve` still running?");
-        return;
-      }
-      if (response.ok) {
-        showMessage("");
-        show(data, unreadable);
-        document.body.dataset.checked = String(Number(document.body.dataset.checked || 0) + 1);
-        return;
-      }
-      if (response.status === 422 && data.key && byKey.has(data.key) && !unreadable.has(data.key)) {
-        unreadable.set(data.key, data.error.replace(/^answers: \[step\d+\] /, ""));
-        continue; // mark the rest without it
-      }
+    let response;
+    let data;
+    try {
+      response = await post(urls.check, { answers: tables() });
+      data = await response.json();
+    } catch (e) {
+      showMessage("The server did not answer; is `worksheet serve` still running?");
+      return;
+    }
+    if (!response.ok) {
       showMessage(data.error || "The server could not mark this.");
       return;
     }
+    showMessage("");
+    show(data, new Map(Object.entries(data.unreadable || {})));
+    document.body.dataset.checked = String(Number(document.body.dataset.checked || 0) + 1);
   }
 
   function filename(response, fallback) {
@@ -198,6 +193,7 @@
       if (!response.ok) {
         const data = await response.json().catch(() => ({}));
         showMessage(data.error || "The download failed.");
+        if (data.key && byKey.has(data.key)) byKey.get(data.key).focus(); // the box the message is about
         return;
       }
       showMessage("");
@@ -256,7 +252,7 @@
   }
 
   async function submitAnswers(button) {
-    const answers = tables(new Map());
+    const answers = tables();
     const filled = Object.keys(answers).filter((k) => k !== "sheet").length;
     if (!filled) {
       showMessage("Nothing to submit: every box is empty.");
@@ -285,7 +281,7 @@
   const pdfButton = document.getElementById("download-pdf");
   if (pdfButton) {
     pdfButton.addEventListener("click", (e) =>
-      download(e.currentTarget, urls.pdf, { answers: tables(new Map()), blank: true, format: "pdf" },
+      download(e.currentTarget, urls.pdf, { answers: tables(), blank: true, format: "pdf" },
         stem + "-marked.pdf"));
   }
   const submitButton = document.getElementById("submit");
@@ -295,7 +291,7 @@
     if (t) t.textContent = when(t.dateTime);
   }
   document.getElementById("download-answers").addEventListener("click", (e) =>
-    download(e.currentTarget, urls.answers, { answers: tables(new Map()) }, stem + "-filled.toml"));
+    download(e.currentTarget, urls.answers, { answers: tables() }, stem + "-filled.toml"));
   document.getElementById("clear").addEventListener("click", () => {
     if (!confirm("Clear every answer on this sheet?")) return;
     for (const i of inputs) i.value = "";
