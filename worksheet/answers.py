@@ -121,7 +121,7 @@ def answers_template(sol: Solution, parts: tuple[str, ...] | None = None,
         '#   0.25   -1.125   0.6667   2/3   (decimals or fractions; leave "" for one you skipped)',
         "# then run: worksheet check [SPEC] THIS-FILE",
         f"network = {_quoted(network_id(sol))}",
-        f"sheet = {_quoted(fingerprint(sol.spec))}  # the sheet's version: check warns when the spec has changed",
+        f"sheet = {_quoted(fingerprint(sol.spec))}  # the sheet's version: check refuses the file for another sheet",
     ]
     if parts is not None:
         lines.append(f"only = [{', '.join(_quoted(p) for p in parts)}]  # the parts asked for; the score counts these")
