@@ -747,7 +747,7 @@ def grade_command(class_dir: Path, submissions_dir: Path, out_path: Path, marked
     student, an unreadable file: the row says so and nothing is marked. Exit status 0 when the
     gradebook is written, 2 when DIR or SUBMISSIONS cannot be used (docs/class.md)."""
     from .classes.classdir import grade_dir
-    from .classes.grade import gradebook_csv
+    from .classes.grade import gradebook_csv, terminal_lines
 
     if report_path is not None and report_path.suffix.lower() not in (".html", ".pdf"):
         raise click.BadParameter(f"{report_path}: give a file ending in .html or .pdf", param_hint="'--report'")
@@ -780,19 +780,20 @@ def grade_command(class_dir: Path, submissions_dir: Path, out_path: Path, marked
         except PdfError as exc:
             raise OutputError(str(exc)) from None
     guard_outputs(list(outputs), inputs)
-    for r in book.rows:
-        score = f"{_points(r.score)} of {_points(r.points)}" if r.score is not None else "-"
-        note = f"  ({'; '.join(r.notes)})" if r.status != "marked" or r.notes else ""
-        click.echo(terminal_safe(f"{r.entry.id}  {score}  {r.status}{note}"))
+    for line in terminal_lines(book.rows, _terminal_width()):
+        click.echo(terminal_safe(line))
     for u in book.unmatched:
         click.echo(terminal_safe(f"worksheet: {submissions_dir / u.name}: matches no student: {u.reason}"), err=True)
     write_all(outputs)
 
 
-def _points(n) -> str:
-    from .classes.grade import number
+def _terminal_width() -> int:
+    """The width the grade report wraps at: the terminal's (COLUMNS, else 80 off a terminal), as `solve` and
+    `check` take it, between 40 and 100."""
+    from rich.console import Console
 
-    return number(n)
+    return max(40, min(Console().width, 100))
+
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status instead of exiting when called in-process."""
