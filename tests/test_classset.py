@@ -207,6 +207,19 @@ def test_a_bad_roster_is_one_line_and_exit_2(tmp_path, capsys, data, message):
     assert not (tmp_path / "out").exists()
 
 
+def test_every_problem_of_a_roster_is_said_at_once(tmp_path, capsys):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\nJosé,José\ns02,Bo\ns02,Bob\nS02,Cy\n,Dee\ns03,Eve\n", encoding="utf-8")
+    code, out, err = run(capsys, "class", CLASS, "--roster", roster, "-o", tmp_path / "out")
+    assert code == 2 and out == "" and "Traceback" not in err
+    lines = err.splitlines()
+    assert [line.split(": id: ")[0] for line in lines[:4]] == [f"worksheet: {roster}:{n}" for n in (2, 4, 5, 6)]
+    assert "'José' cannot name a file" in lines[0] and "'s02' appears twice (also on line 3)" in lines[1]
+    assert "'S02' and 's02' (line 3) differ only in case" in lines[2] and "empty" in lines[3]
+    assert lines[4:] == [f"worksheet: {roster}: 4 problems; nothing was written"]
+    assert not (tmp_path / "out").exists()
+
+
 def test_an_output_never_replaces_the_roster(tmp_path, capsys):
     out = tmp_path / "out"
     (out / "variants").mkdir(parents=True)

@@ -668,16 +668,14 @@ def class_command(ctx: click.Context, spec_path: Path | None, roster_path: Path,
     A rerun renders only the students whose files are missing or out of date, so an interrupted run
     resumes. Exit status 0 when every student's files are written, 1 when some failed (each named)."""
     from .classes.classset import outputs, plan
-    from .classes.roster import Entry, Layout, class_csv, parse_class_csv, parse_roster, plural
+    from .classes.roster import Entry, Layout, class_csv, parse_class_csv, plural
     from .classes.run import default_jobs, run_class
     from .classes.variants import check_seed
 
     if seed is not None:
         seed = checked_option("--seed", lambda: check_seed(seed))
     text, source = spec_text(spec_path)
-    roster_error = lambda message: RosterError(str(roster_path), None, message)  # noqa: E731
-    students = parse_roster(decode(read_bytes(roster_path, roster_error, MAX_ROSTER_BYTES), roster_error),
-                            str(roster_path))
+    students = _read_roster(ctx, roster_path)
     class_plan = plan(text, source, students, seed)
     if not class_plan.varied:
         click.echo(f"worksheet: note: {terminal_safe(source)} has no [variants] table: every student gets its "
@@ -720,6 +718,31 @@ def class_command(ctx: click.Context, spec_path: Path | None, roster_path: Path,
         click.echo(terminal_safe(f"worksheet: {len(failed)} student{'s' if several else ''} failed and "
                                  f"{'are' if several else 'is'} left out of class.csv: {', '.join(failed)}"), err=True)
         ctx.exit(1)
+
+
+MAX_ROSTER_PROBLEMS = 20  # a roster of 2000 bad lines is said in a screenful, with the count of the rest
+
+
+def _read_roster(ctx: click.Context, roster_path: Path) -> tuple:
+    """The roster's students (`roster.Student`s); a roster with problems is refused with every one of them
+    (a line each, up to MAX_ROSTER_PROBLEMS), so that it is fixed in one go, and exit status 2."""
+    from .classes.roster import parse_roster
+
+    roster_error = lambda message: RosterError(str(roster_path), None, message)  # noqa: E731
+    text = decode(read_bytes(roster_path, roster_error, MAX_ROSTER_BYTES), roster_error)
+    try:
+        return parse_roster(text, str(roster_path))
+    except RosterError as exc:
+        lines = exc.lines()
+        for line in lines[:MAX_ROSTER_PROBLEMS]:
+            click.echo(terminal_safe(f"worksheet: {line}"), err=True)
+        if len(lines) > MAX_ROSTER_PROBLEMS:
+            click.echo(terminal_safe(f"worksheet: {roster_path}: and {len(lines) - MAX_ROSTER_PROBLEMS} more "
+                                     "problems"), err=True)
+        if len(lines) > 1:
+            click.echo(terminal_safe(f"worksheet: {roster_path}: {len(lines)} problems; nothing was written"),
+                       err=True)
+        ctx.exit(2)
 
 
 @cli.command("grade", short_help="Grade a class: every student's submission against their own variant.")
