@@ -4,6 +4,7 @@ import io
 import re
 import shutil
 import subprocess
+from fractions import Fraction
 
 import pypdf
 import pytest
@@ -12,6 +13,7 @@ from conftest import ROOT
 from worksheet.classes import classset
 from worksheet.classes.roster import Student, parse_class_csv
 from worksheet.cli import main
+from worksheet.spec import parse_spec
 
 CLASS = ROOT / "examples" / "class-variants.toml"
 STUDENTS = [("s01", "Lovelace, Ada"), ("s02", "Alan Turing"), ("s-03", "Grace Hopper"), ("s04", "Émile Borel")]
@@ -44,7 +46,7 @@ def made(tmp_path_factory, roster):
 
 
 def test_the_class_directory_has_every_file(made):
-    expected = {"class.csv"} | {f"{kind}/{sid}.{ext}" for sid, _ in STUDENTS
+    expected = {"class.csv", "class.toml"} | {f"{kind}/{sid}.{ext}" for sid, _ in STUDENTS
                                 for kind, ext in (("variants", "toml"), ("keys", "pdf"), ("sheets", "pdf"))}
     assert set(files(made)) == expected
     entries = parse_class_csv((made / "class.csv").read_text(encoding="utf-8"))
@@ -207,6 +209,19 @@ def test_a_bad_roster_is_one_line_and_exit_2(tmp_path, capsys, data, message):
     assert not (tmp_path / "out").exists()
 
 
+def test_every_problem_of_a_roster_is_said_at_once(tmp_path, capsys):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\nJosé,José\ns02,Bo\ns02,Bob\nS02,Cy\n,Dee\ns03,Eve\n", encoding="utf-8")
+    code, out, err = run(capsys, "class", CLASS, "--roster", roster, "-o", tmp_path / "out")
+    assert code == 2 and out == "" and "Traceback" not in err
+    lines = err.splitlines()
+    assert [line.split(": id: ")[0] for line in lines[:4]] == [f"worksheet: {roster}:{n}" for n in (2, 4, 5, 6)]
+    assert "'José' cannot name a file" in lines[0] and "'s02' appears twice (also on line 3)" in lines[1]
+    assert "'S02' and 's02' (line 3) differ only in case" in lines[2] and "empty" in lines[3]
+    assert lines[4:] == [f"worksheet: {roster}: 4 problems; nothing was written"]
+    assert not (tmp_path / "out").exists()
+
+
 def test_an_output_never_replaces_the_roster(tmp_path, capsys):
     out = tmp_path / "out"
     (out / "variants").mkdir(parents=True)
@@ -325,3 +340,157 @@ def test_class_csv_has_a_bom_and_a_rerun_reads_it_back(tmp_path, capsys, fake_re
     assert [e.name for e in parse_class_csv(data.decode("utf-8-sig"))] == ['=HYPERLINK("x")', "Zoë Müller"]
     code, _, err = run(capsys, *argv)
     assert code == 0 and "0 rendered, 2 up to date" in err
+
+
+# -- a rerun keeps every student's numbers --------------------------------------------------------------
+
+
+def contents(folder):
+    """Every file of a folder, its bytes and its time: what "nothing was written" compares."""
+    return {str(p.relative_to(folder)): (p.read_bytes(), p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def variant_printed(capsys, sid, seed, spec=CLASS):
+    code, out, _ = run(capsys, "variant", spec, "--student", sid, "--seed", seed)
+    assert code == 0
+    return out
+
+
+@pytest.fixture
+def drawn(tmp_path, capsys, fake_render):
+    """A class drawn with --seed fall-2025 (keys and sheets faked): its roster and folder."""
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id,name\ns01,Ada\ns02,Alan\ns03,Grace\n", encoding="utf-8")
+    out = tmp_path / "class"
+    code, _, err = run(capsys, "class", CLASS, "--roster", roster, "-o", out, "--jobs", "1", "--seed", "fall-2025")
+    assert code == 0, err
+    for sid in ("s01", "s02", "s03"):
+        assert (out / "variants" / f"{sid}.toml").read_text() == variant_printed(capsys, sid, "fall-2025")
+    fake_render.clear()
+    return roster, out
+
+
+def test_a_rerun_without_the_seed_keeps_the_seed_that_drew_the_class(drawn, capsys, fake_render):
+    """The first run had --seed fall-2025 and the rerun leaves it out: the class keeps its numbers (the
+    seed is in class.toml), nothing is rendered or rewritten, and the note says which seed it used."""
+    roster, out = drawn
+    before = contents(out)
+    code, _, err = run(capsys, "class", CLASS, "--roster", roster, "-o", out, "--jobs", "1")
+    assert code == 0, err
+    assert "class seed 'fall-2025'" in err and "0 rendered, 3 up to date" in err and fake_render == []
+    assert contents(out) == before
+
+
+def test_another_seed_is_refused_and_nothing_is_written(drawn, capsys, fake_render):
+    roster, out = drawn
+    before = contents(out)
+    code, stdout, err = run(capsys, "class", CLASS, "--roster", roster, "-o", out, "--jobs", "1", "--seed", "spring")
+    assert code == 2 and stdout == "" and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith(f"worksheet: {out}: its variants were drawn with class seed 'fall-2025', and this run's "
+                          "is 'spring' (--seed): 3 students would get new numbers (s01, s02 and s03)")
+    assert "give --seed fall-2025 (or leave --seed out)" in err and "--force" in err and "another -o folder" in err
+    assert contents(out) == before and fake_render == []
+
+
+def test_a_change_to_the_spec_such_as_due_is_refused_naming_it(drawn, capsys, fake_render, tmp_path):
+    """Every key of the spec goes into the draws (its fingerprint): editing `due` would redraw everyone."""
+    roster, out = drawn
+    spec = tmp_path / "hw3.toml"
+    spec.write_text(CLASS.read_text(encoding="utf-8").replace('title = "', 'due = "Friday 5 pm"\ntitle = "', 1),
+                    encoding="utf-8")
+    before = contents(out)
+    code, _, err = run(capsys, "class", spec, "--roster", roster, "-o", out, "--jobs", "1", "--seed", "fall-2025")
+    assert code == 2 and len(err.splitlines()) == 1
+    assert f"worksheet: {out}: its variants were drawn from problem 8edd30d2, and {spec} is now problem " in err
+    assert "(its due differs, and every key of a spec goes into its draws)" in err
+    assert "3 students would get new numbers (s01, s02 and s03)" in err and "undo the change" in err
+    assert contents(out) == before and fake_render == []
+
+
+def test_force_draws_again_and_says_who_got_new_numbers(drawn, capsys, fake_render):
+    roster, out = drawn
+    argv = ["class", CLASS, "--roster", roster, "-o", out, "--jobs", "1"]
+    code, _, err = run(capsys, *argv, "--seed", "spring", "--force")
+    assert code == 0, err
+    assert "new numbers for 3 students (s01, s02 and s03), drawn again as --force asked" in err
+    assert sorted(fake_render) == ["s01", "s02", "s03"]
+    for sid in ("s01", "s02", "s03"):
+        assert (out / "variants" / f"{sid}.toml").read_text() == variant_printed(capsys, sid, "spring")
+    assert 'seed = "spring"' in (out / "class.toml").read_text(encoding="utf-8")
+    # and the class now keeps spring: a rerun without --seed renders nothing
+    fake_render.clear()
+    code, _, err = run(capsys, *argv)
+    assert code == 0 and fake_render == [] and "class seed 'spring'" in err
+
+
+SMALL = """title = "One neuron"
+
+[network]
+inputs = 1
+layers = [{ units = 1, activation = "identity" }]
+
+[[init.layers]]
+W = [[0.5]]
+b = [0]
+
+[data]
+x = [1]
+y = [2]
+
+[training]
+loss = "half_sse"
+learning_rate = 0.1
+steps = 1
+
+[variants]
+learning_rate = [0.1, 0.05, 0.2, 0.5, 0.25]
+"""
+
+
+def test_a_student_added_to_the_roster_takes_no_one_elses_numbers(tmp_path, capsys, fake_render):
+    """Five learning rates for four students: a0, new to the roster, draws 0.1 first, which s1 has. Drawn as
+    a new class a0 would keep it, s1 move on to 0.2 and s2 (whose 0.2 that is) to 0.05; added to a class
+    that has begun, s1 and s2 keep theirs (and the sheets they hold) and a0 takes the next number nobody has."""
+    spec = tmp_path / "small.toml"
+    spec.write_text(SMALL, encoding="utf-8")
+    roster = tmp_path / "roster.csv"
+    roster.write_text("id\ns1\ns2\ns3\n", encoding="utf-8")
+    out = tmp_path / "class"
+    argv = ["class", spec, "--roster", roster, "-o", out, "--jobs", "1", "--seed", "x"]
+    assert run(capsys, *argv)[0] == 0
+    rates = {sid: parse_spec((out / "variants" / f"{sid}.toml").read_text(), sid).learning_rate
+             for sid in ("s1", "s2", "s3")}
+    assert rates == {"s1": Fraction("0.1"), "s2": Fraction("0.2"), "s3": Fraction("0.5")}
+    before = contents(out)
+    fresh = classset.plan(SMALL, "small.toml", [Student(s) for s in ("s1", "s2", "s3", "a0")], "x")
+    moved = {m.student.id: m.spec.learning_rate for m in fresh.members}
+    assert (moved["s1"], moved["s2"], moved["a0"]) == (Fraction("0.2"), Fraction("0.05"), Fraction("0.1"))
+    roster.write_text("id\ns1\ns2\ns3\na0\n", encoding="utf-8")
+    fake_render.clear()
+    code, _, err = run(capsys, *argv)
+    assert code == 0, err
+    assert fake_render == ["a0"] and "1 rendered, 3 up to date" in err
+    after = contents(out)
+    assert all(after[rel] == before[rel] for rel in before if rel != "class.csv")
+    assert parse_spec((out / "variants" / "a0.toml").read_text(), "a0").learning_rate == Fraction("0.05")
+    assert [e.id for e in parse_class_csv((out / "class.csv").read_text(encoding="utf-8"))] == ["s1", "s2", "s3", "a0"]
+    # --force with nothing changed renders everyone again, and everyone keeps their numbers
+    variants = {rel: data for rel, (data, _) in contents(out).items() if rel.startswith("variants/")}
+    fake_render.clear()
+    code, _, err = run(capsys, *argv, "--force")
+    assert code == 0 and sorted(fake_render) == ["a0", "s1", "s2", "s3"] and "new numbers" not in err
+    assert {rel: data for rel, (data, _) in contents(out).items() if rel.startswith("variants/")} == variants
+
+
+def test_a_class_made_before_class_toml_keeps_the_seed_its_variants_say(drawn, capsys, fake_render):
+    """A directory from an earlier worksheet has no class.toml: each variant file's first line says the seed
+    (`class seed fall-2025`), and a rerun without --seed uses it, and writes class.toml."""
+    roster, out = drawn
+    (out / "class.toml").unlink(missing_ok=True)  # an earlier worksheet wrote none
+    variants_before = {rel: data for rel, data in contents(out).items() if rel.startswith("variants/")}
+    code, _, err = run(capsys, "class", CLASS, "--roster", roster, "-o", out, "--jobs", "1")
+    assert code == 0, err
+    assert "class seed 'fall-2025'" in err and "its variant files say so" in err and fake_render == []
+    assert {rel: data for rel, data in contents(out).items() if rel.startswith("variants/")} == variants_before
+    assert 'seed = "fall-2025"' in (out / "class.toml").read_text(encoding="utf-8")

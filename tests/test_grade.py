@@ -10,6 +10,7 @@ import io
 import json
 import shutil
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -178,7 +179,7 @@ def test_no_submission_is_all_missing_and_says_so(graded):
     _, _, rows = graded
     row = rows["s03"]
     assert row["status"] == "no submission" and row["score"] == "0" and row["missing"] == row["points"]
-    assert "no submission" in row["notes"]
+    assert row["notes"] == "every answer missing"  # what it counts as; the status says "no submission" once
 
 
 def test_another_students_variant_is_flagged_not_marked(graded):
@@ -233,6 +234,8 @@ def test_the_summary_model():
     # in a browser the page is a column with margins, not text against the window's edge
     assert "@media screen { body { max-width: 180mm; margin: 0 auto; padding: 8mm 6mm 12mm; } }" in html
     assert "3 students</span> <span>2 marked</span> <span>1 no submission</span>" in html  # may wrap between
+    assert ("Counted by part, 2\u00a0students first went wrong in\u00a0the backward pass (∂L/∂ŷ and δ).</p>" in html
+            and "by part:" not in html)
 
 
 def test_file_names_match_leniently():
@@ -270,7 +273,7 @@ def test_two_files_unmatched_and_unreadable(tmp_path):
     assert [u.name for u in book.unmatched] == ["stray.toml"]
     # other.toml names nobody, but carries s01's sheet: s01's third file
     assert rows["s01"].files == ("s01.toml", "s01-v2.toml", "other.toml")
-    assert "3 files" in rows["s01"].notes[0]
+    assert rows["s01"].notes[0] == "s01.toml, s01-v2.toml and other.toml; keep one, none is marked"
 
 
 def test_a_shared_sheet_falls_back_to_the_file_name(tmp_path):
@@ -428,3 +431,61 @@ def test_the_summary_pdf_keeps_every_word_inside_the_page(tmp_path):
     right_margin = 20 / 25.4 * 72
     outside = [w[4] for w in found if w[2] > w[5] - right_margin + 1]
     assert not outside, outside
+
+
+def test_the_terminal_report_is_aligned_and_wrapped_at_80_columns(graded, capsys, monkeypatch):
+    """Read at 80 columns: the scores in one column (their "of" under one another), the statuses in the
+    next, a note wrapped under its status, nothing said twice, no line past 80 or ending in a space."""
+    root, specs, _ = graded
+    monkeypatch.setenv("COLUMNS", "80")
+    capsys.readouterr()
+    code = main(["grade", str(root / "class"), str(root / "submissions"), "-o", str(root / "again.csv")])
+    assert code == 0
+    lines = capsys.readouterr().out.splitlines()[:-1]  # the last is the gradebook's path
+    assert lines[0] == "s01  76 of 76  marked"
+    assert lines[2] == "s03   0 of 76  no submission: every answer missing"
+    wrong = f"wrong variant: s04.toml carries sheet {fingerprint(specs['s01'])}, which is s01's,"
+    assert lines[3] == f"s04   -        {wrong}"
+    assert lines[4] == "               not s04's; not marked against the wrong key"
+    assert all(len(line) <= 80 and line == line.rstrip() for line in lines)
+    assert {line.index(" of ") for line in lines if " of " in line} == {7}
+
+
+def test_scores_align_on_their_decimal_point():
+    from types import SimpleNamespace as NS
+
+    from worksheet.classes.grade import MARKED, NONE, WRONG_VARIANT, Row, terminal_lines
+
+    def row(sid, status, score=None, notes=()):
+        marking = NS(score=Fraction(score)) if score is not None else None
+        return Row(Entry(sid, "", "", "", "", ""), status, marking=marking, points=Fraction(10), notes=notes)
+
+    rows = [row("s01", MARKED, "10"), row("s02", MARKED, "9.5"), row("s003", MARKED, "2/3"),
+            row("s4", NONE, "0", ("every answer missing",)),
+            row("s5", WRONG_VARIANT, None, ("s5.pdf carries sheet 0a1b2c3d, which is s01's, not s5's; not marked "
+                                           "against the wrong key",))]
+    assert terminal_lines(rows, 60) == [
+        "s01   10    of 10  marked",
+        "s02    9.5  of 10  marked",
+        "s003   0.67 of 10  marked",
+        "s4     0    of 10  no submission: every answer missing",
+        "s5     -           wrong variant: s5.pdf carries sheet",
+        "                   0a1b2c3d, which is s01's, not s5's; not",
+        "                   marked against the wrong key",
+    ]
+
+
+def test_where_the_class_went_wrong_is_counted_by_part_in_a_sentence():
+    from worksheet.classes.summary import by_part
+
+    def said(counts):  # a no-break space keeps each count with its word
+        return by_part(counts).replace("\u00a0", " ")
+
+    assert by_part([]) == ""
+    assert said([("updates", 1)]) == "Counted by part, 1 student first went wrong in the updated parameters."
+    assert by_part([("updates", 1)]).startswith("Counted by part, 1\u00a0student first went wrong in\u00a0the")
+    assert said([("forward", 3), ("backward", 2), ("updates", 1)]) == (
+        "Counted by part, 3 students first went wrong in the forward pass, 2 in the backward pass (∂L/∂ŷ and δ) "
+        "and 1 in the updated parameters.")
+    assert said([("loss", 1), ("gradients", 1)]) == (
+        "Counted by part, 1 student first went wrong in the loss and 1 in the gradients.")

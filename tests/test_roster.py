@@ -86,3 +86,20 @@ def test_csv_cells_round_trip():
 def test_plural():
     assert plural(1, "student") == "1 student" and plural(2, "student") == "2 students"
     assert plural(0, "file") == "0 files" and plural(3, "was", "were") == "3 were"
+
+
+def test_every_problem_of_a_roster_is_named_at_once():
+    """A roster with four bad lines says all four, each with its line, not the first one a rerun."""
+    text = "id,name\nJosé,José Álvarez\ns01,Ada\ns02,Bo\ns02,Bob\nS02,Cy\n,Dee\ns03,Eve\n"
+    with pytest.raises(RosterError) as err:
+        parse_roster(text, "roster.csv")
+    assert err.value.lines() == [
+        "roster.csv:2: id: 'José' cannot name a file; an ID is 1 to 64 ASCII letters, digits, '.', '_' or '-', "
+        "not starting with '.'",
+        "roster.csv:5: id: 's02' appears twice (also on line 4); each student once",
+        "roster.csv:6: id: 'S02' and 's02' (line 4) differ only in case, and would name the same files on macOS "
+        "and Windows; give IDs that differ in more than case",
+        "roster.csv:7: id: empty; every student needs an ID",
+    ]
+    assert (err.value.line, err.value.message) == (2, err.value.lines()[0].removeprefix("roster.csv:2: "))
+    assert str(err.value) == "\n".join(err.value.lines())

@@ -668,12 +668,14 @@ MAX_ROSTER_BYTES = 5_000_000  # a class of MAX_STUDENTS with a few columns is we
 @click.option("-o", "--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="The class directory: variants/, keys/, sheets/ and class.csv go here.")
 @click.option("--seed", default=None, metavar="S",
-              help="The class seed: another seed, other numbers for every student.  [default: the table's "
-                   "seed, else 0]")
+              help="The class seed: another seed, other numbers for every student.  [default: the seed DIR "
+                   "was drawn with, else the table's seed, else 0]")
 @click.option("--jobs", type=click.IntRange(1, 256), default=None, metavar="N",
               help="Render in N processes.  [default: the number of CPUs]")
 @click.option("--html", is_flag=True, help="Also write each key and sheet as HTML beside its PDF.")
-@click.option("--force", is_flag=True, help="Render every student again, even those whose files are up to date.")
+@click.option("--force", is_flag=True, help="Render every student again, even those whose files are up to date, "
+                                           "and draw new numbers where another seed or spec gives them (refused "
+                                           "without it).")
 @click.pass_context
 def class_command(ctx: click.Context, spec_path: Path | None, roster_path: Path, out_dir: Path, seed: str | None,
                   jobs: int | None, html: bool, force: bool) -> None:
@@ -682,27 +684,19 @@ def class_command(ctx: click.Context, spec_path: Path | None, roster_path: Path,
     their name and ID printed on it, and class.csv listing them (docs/class.md).
 
     A rerun renders only the students whose files are missing or out of date, so an interrupted run
-    resumes. Exit status 0 when every student's files are written, 1 when some failed (each named)."""
-    from .classes.classset import outputs, plan
-    from .classes.roster import Entry, Layout, class_csv, parse_class_csv, parse_roster, plural
-    from .classes.run import default_jobs, run_class
+    resumes; it keeps every student's numbers (the seed that drew the directory, kept in its class.toml, is
+    used again), and refuses a change that would give a student already drawn other numbers unless given
+    --force. Exit status 0 when every student's files are written, 1 when some failed (each named)."""
+    from .classes.classset import change_message, drawn_toml, listed, outputs, plan
+    from .classes.roster import Entry, Layout, class_csv, parse_class_csv, plural
+    from .classes.run import RECORD, default_jobs, read_existing, run_class
     from .classes.variants import check_seed
 
     if seed is not None:
         seed = checked_option("--seed", lambda: check_seed(seed))
     text, source = spec_text(spec_path)
-    roster_error = lambda message: RosterError(str(roster_path), None, message)  # noqa: E731
-    students = parse_roster(decode(read_bytes(roster_path, roster_error, MAX_ROSTER_BYTES), roster_error),
-                            str(roster_path))
-    class_plan = plan(text, source, students, seed)
-    if not class_plan.varied:
-        click.echo(f"worksheet: note: {terminal_safe(source)} has no [variants] table: every student gets its "
-                   "numbers, with their own name on their sheet" + (" (--seed does nothing)" if seed else ""),
-                   err=True)
-    csv_path = out_dir / "class.csv"
-    planned = [csv_path] + [out_dir / rel for m in class_plan.members
-                            for rel in (Layout(m.student.id).variant, *outputs(m.student.id, html))]
-    guard_outputs(planned, [spec_file(spec_path), roster_path])
+    students = _read_roster(ctx, roster_path)
+    csv_path, record_path = out_dir / "class.csv", out_dir / RECORD
     old: dict[str, Entry] = {}
     if csv_path.exists():
         old_text = read_text(csv_path, lambda message: OutputError(f"{csv_path}: {message}"))
@@ -710,18 +704,42 @@ def class_command(ctx: click.Context, spec_path: Path | None, roster_path: Path,
             old = {e.id: e for e in parse_class_csv(old_text, str(csv_path))}
         except RosterError as exc:
             raise OutputError(f"{exc}; it is not replaced (give another folder, or delete it)") from None
+    existing = read_existing(out_dir, students, old)
+    before = existing.recorded
+    # a rerun draws with the seed that drew the directory unless told otherwise: leaving out --seed the
+    # second time must not give every student new numbers
+    reused = seed is None and before is not None and before.seed is not None
+    class_plan = plan(text, source, students, before.seed if reused else seed, existing)
+    if not class_plan.varied:
+        click.echo(f"worksheet: note: {terminal_safe(source)} has no [variants] table: every student gets its "
+                   "numbers, with their own name on their sheet" + (" (--seed does nothing)" if seed else ""),
+                   err=True)
+    elif reused and before.seed != class_plan.table_seed:
+        where = f"its {RECORD} says so" if existing.drawn else "its variant files say so"
+        click.echo(terminal_safe(f"worksheet: note: class seed {before.seed!r}, the one {out_dir} was drawn with "
+                                 f"({where}): its students keep their numbers"), err=True)
+    if class_plan.changed and not force:
+        raise OutputError(change_message(class_plan, existing, text, seed is not None))
+    planned = [csv_path, record_path] + [out_dir / rel for m in class_plan.members
+                                         for rel in (Layout(m.student.id).variant, *outputs(m.student.id, html))]
+    guard_outputs(planned, [spec_file(spec_path), roster_path])
+    if class_plan.changed:
+        who = f"{plural(len(class_plan.changed), 'student')} ({listed(class_plan.changed)})"
+        click.echo(terminal_safe(f"worksheet: note: {out_dir}: new numbers for {who}, drawn again as --force "
+                                 "asked; the keys and sheets they had are replaced"), err=True)
+    record = drawn_toml(class_plan.drawn).encode("utf-8")
     try:
         outcome = run_class(out_dir, class_plan.members, jobs=jobs or default_jobs(), html=html, force=force,
-                            old=old)
+                            old=old, record={record_path: record} if _differs(record_path, record) else None)
     except KeyboardInterrupt:
         click.echo("worksheet: interrupted; the students finished so far are written whole: run the same "
                    "command again to go on", err=True)
         ctx.exit(130)
     failed = dict(outcome.failed)
     entries = [m.entry for m in class_plan.members if m.student.id not in failed]
-    new_csv = class_csv(entries)
-    if not old or class_csv(list(old.values())) != new_csv:
-        write_whole(csv_path, new_csv.encode("utf-8"))
+    new_csv = class_csv(entries).encode("utf-8")
+    if _differs(csv_path, new_csv):  # unchanged: not rewritten
+        write_whole(csv_path, new_csv)
     click.echo(f"worksheet: {plural(len(class_plan.members), 'student')}: {len(outcome.written)} rendered, "
                f"{len(outcome.skipped)} up to date, {len(outcome.failed)} failed", err=True)
     # files of students no longer on the roster are an instructor's to remove, never the tool's
@@ -736,6 +754,38 @@ def class_command(ctx: click.Context, spec_path: Path | None, roster_path: Path,
         click.echo(terminal_safe(f"worksheet: {len(failed)} student{'s' if several else ''} failed and "
                                  f"{'are' if several else 'is'} left out of class.csv: {', '.join(failed)}"), err=True)
         ctx.exit(1)
+
+
+MAX_ROSTER_PROBLEMS = 20  # a roster of 2000 bad lines is said in a screenful, with the count of the rest
+
+
+def _read_roster(ctx: click.Context, roster_path: Path) -> tuple:
+    """The roster's students (`roster.Student`s); a roster with problems is refused with every one of them
+    (a line each, up to MAX_ROSTER_PROBLEMS), so that it is fixed in one go, and exit status 2."""
+    from .classes.roster import parse_roster
+
+    roster_error = lambda message: RosterError(str(roster_path), None, message)  # noqa: E731
+    text = decode(read_bytes(roster_path, roster_error, MAX_ROSTER_BYTES), roster_error)
+    try:
+        return parse_roster(text, str(roster_path))
+    except RosterError as exc:
+        lines = exc.lines()
+        for line in lines[:MAX_ROSTER_PROBLEMS]:
+            click.echo(terminal_safe(f"worksheet: {line}"), err=True)
+        if len(lines) > MAX_ROSTER_PROBLEMS:
+            click.echo(terminal_safe(f"worksheet: {roster_path}: and {len(lines) - MAX_ROSTER_PROBLEMS} more "
+                                     "problems"), err=True)
+        if len(lines) > 1:
+            click.echo(terminal_safe(f"worksheet: {roster_path}: {len(lines)} problems; nothing was written"),
+                       err=True)
+        ctx.exit(2)
+
+
+def _differs(path: Path, data: bytes) -> bool:
+    try:
+        return path.read_bytes() != data
+    except OSError:
+        return True
 
 
 @cli.command("grade", short_help="Grade a class: every student's submission against their own variant.")
@@ -763,7 +813,7 @@ def grade_command(class_dir: Path, submissions_dir: Path, out_path: Path, marked
     student, an unreadable file: the row says so and nothing is marked. Exit status 0 when the
     gradebook is written, 2 when DIR or SUBMISSIONS cannot be used (docs/class.md)."""
     from .classes.classdir import grade_dir
-    from .classes.grade import gradebook_csv
+    from .classes.grade import gradebook_csv, terminal_lines
 
     if report_path is not None and report_path.suffix.lower() not in (".html", ".pdf"):
         raise click.BadParameter(f"{report_path}: give a file ending in .html or .pdf", param_hint="'--report'")
@@ -796,19 +846,20 @@ def grade_command(class_dir: Path, submissions_dir: Path, out_path: Path, marked
         except PdfError as exc:
             raise OutputError(str(exc)) from None
     guard_outputs(list(outputs), inputs)
-    for r in book.rows:
-        score = f"{_points(r.score)} of {_points(r.points)}" if r.score is not None else "-"
-        note = f"  ({'; '.join(r.notes)})" if r.status != "marked" or r.notes else ""
-        click.echo(terminal_safe(f"{r.entry.id}  {score}  {r.status}{note}"))
+    for line in terminal_lines(book.rows, _terminal_width()):
+        click.echo(terminal_safe(line))
     for u in book.unmatched:
         click.echo(terminal_safe(f"worksheet: {submissions_dir / u.name}: matches no student: {u.reason}"), err=True)
     write_all(outputs)
 
 
-def _points(n) -> str:
-    from .classes.grade import number
+def _terminal_width() -> int:
+    """The width the grade report wraps at: the terminal's (COLUMNS, else 80 off a terminal), as `solve` and
+    `check` take it, between 40 and 100."""
+    from rich.console import Console
 
-    return number(n)
+    return max(40, min(Console().width, 100))
+
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status instead of exiting when called in-process."""

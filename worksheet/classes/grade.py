@@ -261,10 +261,10 @@ def _row(entry: Entry, sol: Solution | str, matched: list[tuple[Submission, str]
     points = check(sol, AnswerSheet(), weights).points
     if not matched:
         return Row(entry, NONE, (), check(sol, AnswerSheet(), weights), points,
-                   ("no submission: every answer missing",))
+                   ("every answer missing",))  # the status says "no submission": the note says what it counts as
     if len(matched) > 1:
         return Row(entry, SEVERAL, names, None, points,
-                   (f"{len(matched)} files: {', '.join(names)}; keep one, none is marked",)
+                   (f"{', '.join(names[:-1])} and {names[-1]}; keep one, none is marked",)  # the status counts
                    + tuple(why for _, why in matched if why))
     sub, why = matched[0]
     if why:
@@ -364,3 +364,48 @@ def gradebook_csv(book: Gradebook) -> str:
             csv_cell("; ".join(r.files)), csv_cell("; ".join(r.notes)),
         ])
     return BOM + out.getvalue()
+
+
+# -- the gradebook in a terminal -----------------------------------------------------------------
+
+MAX_ID_COLUMN = 16  # a longer ID pushes its own line along rather than every line of the class
+
+
+def _decimal_parts(texts: Sequence[str]) -> tuple[int, int]:
+    """The widths of the whole part and of the `.` and decimals of numbers as `number` writes them."""
+    wholes = [len(t.split(".")[0]) for t in texts]
+    fractions = [len(t) - w for t, w in zip(texts, wholes)]
+    return max(wholes, default=1), max(fractions, default=0)
+
+
+def _aligned(text: str, whole: int, fraction: int) -> str:
+    """`text` padded so that its decimal point (where it has one) sits in the column's: 10, 9.5, 2.67."""
+    head, dot, tail = text.partition(".")
+    return head.rjust(whole) + (dot + tail).ljust(fraction)
+
+
+def terminal_lines(rows: Sequence[Row], width: int = 80) -> list[str]:
+    """The gradebook as `worksheet grade` prints it: a line a student, the IDs, the scores (their decimal
+    points aligned: `10 of 10`, ` 9.5 of 10`) and the statuses in columns, each status followed by what
+    the row's notes add (`no submission: every answer missing`), wrapped at `width` under the status
+    column. No line ends in a space."""
+    import textwrap
+
+    id_width = min(MAX_ID_COLUMN, max((len(r.entry.id) for r in rows), default=0))
+    scored = [r for r in rows if r.score is not None]
+    score_w = _decimal_parts([number(r.score) for r in scored])
+    points_w = _decimal_parts([number(r.points) for r in scored])
+    blank = " " * (sum(score_w) + 4 + sum(points_w))
+    lines = []
+    for r in rows:
+        if r.score is not None:
+            score = f"{_aligned(number(r.score), *score_w)} of {_aligned(number(r.points), *points_w)}"
+        else:  # not scored (flagged, or no variant): a dash where the score's whole part ends
+            score = ("-".rjust(score_w[0]) + blank[score_w[0]:]) if scored else "-"
+        indent = " " * (id_width + 2 + len(score) + 2)  # the status column
+        said = f"{r.status}: {'; '.join(r.notes)}" if r.notes else r.status
+        # a file name or a key is never cut in two: a word longer than the room runs past the edge
+        lines += textwrap.wrap(said, max(width, len(indent) + 24), initial_indent=f"{r.entry.id.ljust(id_width)}  "
+                               f"{score}  ", subsequent_indent=indent, break_long_words=False,
+                               break_on_hyphens=False)
+    return lines

@@ -58,9 +58,19 @@ def csv_value(cell: str) -> str:
 
 
 class RosterError(ValueError):
-    def __init__(self, source: str, line: int | None, message: str):
+    """What is wrong with a roster or a class.csv: the first problem (`line`, `message`), and with `more` every
+    other one found in the same file, so that a person fixes a roster in one go rather than one rerun a line."""
+
+    def __init__(self, source: str, line: int | None, message: str,
+                 more: tuple[tuple[int | None, str], ...] = ()):
         self.source, self.line, self.message = source, line, message
-        super().__init__(f"{source}:{line}: {message}" if line else f"{source}: {message}")
+        self.problems = ((line, message), *more)
+        super().__init__("\n".join(self.lines()))
+
+    def lines(self) -> list[str]:
+        """One line a problem, each naming the file and its line: `roster.csv:4: id: 's02' appears twice …`."""
+        return [f"{self.source}:{line}: {message}" if line else f"{self.source}: {message}"
+                for line, message in self.problems]
 
 
 @dataclass(frozen=True)
@@ -115,12 +125,17 @@ def id_problem(text: str) -> str | None:
 
 def check_id(value: str, source: str, line: int | None) -> str:
     text = value.strip()
-    if not text:
-        raise RosterError(source, line, "id: empty; every student needs an ID")
-    problem = id_problem(text)
+    problem = _id_cell_problem(text)
     if problem:
-        raise RosterError(source, line, f"id: {problem}")
+        raise RosterError(source, line, problem)
     return text
+
+
+def _id_cell_problem(text: str) -> str | None:
+    if not text:
+        return "id: empty; every student needs an ID"
+    problem = id_problem(text)
+    return f"id: {problem}" if problem else None
 
 
 def _dialect(text: str) -> type[csv.Dialect] | csv.Dialect:
@@ -146,31 +161,47 @@ def parse_roster(text: str, source: str = "roster.csv") -> tuple[Student, ...]:
                                      "named id, and may have name and others)")
     at_id, at_name = header.index("id"), (header.index("name") if "name" in header else None)
     students: list[Student] = []
+    problems: list[tuple[int, str]] = []  # every bad line, reported together
     first_line: dict[str, tuple[str, int]] = {}  # the ID in lower case -> (the ID as given, its line)
     for number, row in enumerate(rows[1:], start=2):
         if not any(cell.strip() for cell in row):
             continue  # a blank line, as spreadsheets leave at the end
-        if len(row) <= at_id:
-            raise RosterError(source, number, "id: missing (the line has fewer cells than the header)")
-        sid = check_id(row[at_id], source, number)
-        if sid.lower() in first_line:
-            other, line = first_line[sid.lower()]
-            if other == sid:
-                raise RosterError(source, number, f"id: {sid!r} appears twice (also on line {line}); each student once")
-            # one file on macOS and Windows, whose file systems ignore case: one student's would replace the other's
-            raise RosterError(source, number, f"id: {sid!r} and {other!r} (line {line}) differ only in case, and would "
-                                              "name the same files on macOS and Windows; give IDs that differ in more "
-                                              "than case")
+        if len(students) + len(problems) >= MAX_STUDENTS:
+            problems.append((number, f"more than {MAX_STUDENTS} students; split the class"))
+            break
+        problem = _row_problem(row, at_id, first_line)
+        if problem:
+            problems.append((number, problem))
+            continue
+        sid = row[at_id].strip()
         first_line[sid.lower()] = (sid, number)
         name = row[at_name].strip() if at_name is not None and at_name < len(row) else ""
         extra = tuple((rows[0][k].strip(), cell) for k, cell in enumerate(row)
                       if k not in (at_id, at_name) and k < len(rows[0]))
         students.append(Student(sid, name, extra))
-        if len(students) > MAX_STUDENTS:
-            raise RosterError(source, number, f"more than {MAX_STUDENTS} students; split the class")
+    if problems:
+        raise RosterError(source, *problems[0], more=tuple(problems[1:]))
     if not students:
         raise RosterError(source, None, "has a header line but no students")
     return tuple(students)
+
+
+def _row_problem(row: list[str], at_id: int, first_line: dict[str, tuple[str, int]]) -> str | None:
+    """Why a roster line gives no student, or None; `first_line` holds the IDs of the lines before it."""
+    if len(row) <= at_id:
+        return "id: missing (the line has fewer cells than the header)"
+    sid = row[at_id].strip()
+    problem = _id_cell_problem(sid)
+    if problem:
+        return problem
+    if sid.lower() not in first_line:
+        return None
+    other, line = first_line[sid.lower()]
+    if other == sid:
+        return f"id: {sid!r} appears twice (also on line {line}); each student once"
+    # one file on macOS and Windows, whose file systems ignore case: one student's would replace the other's
+    return (f"id: {sid!r} and {other!r} (line {line}) differ only in case, and would name the same files on "
+            "macOS and Windows; give IDs that differ in more than case")
 
 
 def class_csv(entries: list[Entry] | tuple[Entry, ...]) -> str:

@@ -11,6 +11,10 @@ there (if any) gives them the same name. So an interrupted run resumes where it
 stopped, a changed roster name or variant re-renders that student, and a rerun
 with nothing changed writes nothing. A student whose render fails is reported
 and left out; the others go on.
+
+`read_existing` reads what a class directory holds before a rerun (class.toml,
+the roster's variant files, class.csv's fingerprints) for `classset.plan`, which
+keeps each student's numbers and names who a change of seed or spec would move.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import classset
-from .classset import Job, Member
-from .roster import Entry, Layout
+from .classset import Existing, Job, Member
+from .roster import Entry, Layout, Student
+
+RECORD = "class.toml"  # what drew the class (classset.Drawn), beside class.csv
 
 
 @dataclass
@@ -33,6 +39,29 @@ class Outcome:
     written: list[str] = field(default_factory=list)  # student IDs rendered this run
     skipped: list[str] = field(default_factory=list)  # up to date already
     failed: list[tuple[str, str]] = field(default_factory=list)  # (student ID, message)
+
+
+def read_existing(root: Path, students: Sequence[Student], old: dict[str, Entry]) -> Existing:
+    """What the class directory holds already: class.toml's record (OutputError when it is not one), each
+    roster student's variant file (those that can be read), and class.csv's fingerprints (`old`)."""
+    from ..files import OutputError, read_text
+
+    drawn = None
+    path = root / RECORD
+    if path.exists():
+        text = read_text(path, lambda message: OutputError(f"{path}: {message}"))
+        try:
+            drawn = classset.parse_drawn(text, str(path))
+        except ValueError as exc:
+            raise OutputError(f"{exc}; it records what drew the class's variants: restore it, or delete it and "
+                              "the variant files' headers say it") from None
+    texts: dict[str, str] = {}
+    for s in students:
+        try:
+            texts[s.id] = (root / Layout(s.id).variant).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue  # no variant yet (a student new to the roster), or one that cannot count as theirs
+    return Existing(drawn, texts, {sid: e.fingerprint for sid, e in old.items()}, str(root))
 
 
 def up_to_date(root: Path, member: Member, html: bool, old: dict[str, Entry]) -> bool:
@@ -106,8 +135,11 @@ class Progress:
 
 
 def run_class(root: Path, members: Sequence[Member], *, jobs: int, html: bool = False, force: bool = False,
-              old: dict[str, Entry] | None = None, terminal: bool | None = None) -> Outcome:
-    """Write the class directory's variant files and render who is not up to date (not class.csv)."""
+              old: dict[str, Entry] | None = None, terminal: bool | None = None,
+              record: dict[Path, bytes] | None = None) -> Outcome:
+    """Write the class directory's variant files, then `record` (class.toml: what drew them, written as soon
+    as they are, so that an interrupted run resumes with the numbers it drew), and render who is not up to
+    date (not class.csv)."""
     from ..files import commit
 
     old = old or {}
@@ -125,6 +157,8 @@ def run_class(root: Path, members: Sequence[Member], *, jobs: int, html: bool = 
             same = False
         if not same:
             commit({path: m.text.encode("utf-8")})
+    if record:
+        commit(record)
     progress = Progress(len(todo), terminal)
     jobs_list = [Job(m.student.id, m.student.name, m.text, str(root / Layout(m.student.id).variant), html)
                  for m in todo]

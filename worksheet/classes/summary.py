@@ -119,7 +119,7 @@ class Page:
     histogram: Markup
     slips_plot: Markup
     first_plot: Markup
-    parts: tuple[tuple[str, int], ...]  # (the part's name as the sheet says it, students)
+    parts: str  # the first wrong answers counted by part, as a sentence ("" when none)
     mean: str
     median: str
     bins: int
@@ -138,11 +138,31 @@ def page(book: Gradebook, title: str = "") -> Page:
         histogram=Markup(histogram_svg(s.histogram)),
         slips_plot=Markup(bars_svg(slips, "students who made the slip")) if slips else Markup(""),
         first_plot=Markup(bars_svg(firsts, "students whose first wrong answer it is")) if firsts else Markup(""),
-        parts=tuple((POINT_NAMES.get(p, p), n) for p, n in s.first_wrong_parts),
+        parts=by_part(s.first_wrong_parts),
         mean="" if s.mean is None else f"{s.mean:.0f}\u00a0%",  # a no-break space: "0 %" never split by a line end
         median="" if s.median is None else f"{s.median:.0f}\u00a0%",
         bins=BINS,
     )
+
+
+# a part as a sentence names it ("went wrong in the forward pass"); the sheet's headings are POINT_NAMES
+_IN_PART = {"forward": "the forward pass", "loss": "the loss", "backward": "the backward pass (∂L/∂ŷ and δ)",
+            "gradients": "the gradients", "momentum": "the momentum buffers", "eta": "the products η·gradient",
+            "updates": "the updated parameters"}
+
+
+def by_part(counts: Sequence[tuple[str, int]]) -> str:
+    """Where the students first went wrong, counted by part, as a person says it: `Counted by part, 3 students
+    first went wrong in the forward pass, 2 in the gradients and 1 in the updated parameters.` A count and
+    its word are joined by a no-break space: a line never ends on a bare "2"."""
+    if not counts:
+        return ""
+    places = []
+    for k, (part, n) in enumerate(counts):
+        said = f"{n}\u00a0{'student' if n == 1 else 'students'} first went wrong" if k == 0 else f"{n}"
+        places.append(f"{said} in\u00a0{_IN_PART.get(part, POINT_NAMES.get(part, part))}")
+    listed = places[0] if len(places) == 1 else ", ".join(places[:-1]) + " and " + places[-1]
+    return f"Counted by part, {listed}."
 
 
 def keys(text: str) -> Markup:
