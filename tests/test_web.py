@@ -419,20 +419,30 @@ def test_50_concurrent_checks(live_server):
     assert rss_mb() - before < 50
 
 
-def test_serve_prints_its_address_and_stops_on_ctrl_c(tmp_path):
+def serve_stopped(tmp_path, visit) -> tuple[subprocess.Popen, str, str]:
+    """`worksheet serve` as a process: `visit(address)` while it runs, then Ctrl-C; the process, its stdout
+    and its stderr."""
     proc = subprocess.Popen([sys.executable, "-m", "worksheet", "serve", "--port", "0", "--problems", str(tmp_path)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
         m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
         assert m, line + proc.stderr.read()
-        import httpx2 as httpx
-
-        assert httpx.get(f"http://127.0.0.1:{m[1]}/api/problems").status_code == 200
+        visit(f"http://127.0.0.1:{m[1]}")
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=20)
     finally:
         proc.kill()
+    return proc, out, err
+
+
+def test_serve_prints_its_address_and_stops_on_ctrl_c(tmp_path):
+    import httpx2 as httpx
+
+    def visit(address):
+        assert httpx.get(f"{address}/api/problems").status_code == 200
+
+    proc, out, err = serve_stopped(tmp_path, visit)
     assert proc.returncode == 0, err
     assert "stopped" in out and "Traceback" not in err
 
@@ -440,21 +450,14 @@ def test_serve_prints_its_address_and_stops_on_ctrl_c(tmp_path):
 def test_serve_does_not_print_weasyprints_progress(tmp_path):
     """`serve` logs at INFO for its own messages; a PDF made in it must not add WeasyPrint's progress lines
     ("INFO: Step 2 - Fetching and parsing CSS - CSS string", logged as WeasyPrint is imported)."""
-    proc = subprocess.Popen([sys.executable, "-m", "worksheet", "serve", "--port", "0", "--problems", str(tmp_path)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = proc.stdout.readline()
-        m = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
-        assert m, line + proc.stderr.read()
-        import httpx2 as httpx
+    import httpx2 as httpx
 
+    def visit(address):
         for _ in range(2):
-            r = httpx.post(f"http://127.0.0.1:{m[1]}/api/render", json={"blank": True, "format": "pdf"}, timeout=120)
+            r = httpx.post(f"{address}/api/render", json={"blank": True, "format": "pdf"}, timeout=120)
             assert r.status_code == 200 and r.content.startswith(b"%PDF")
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=20)
-    finally:
-        proc.kill()
+
+    _, _, err = serve_stopped(tmp_path, visit)
     assert "Step" not in err and "weasyprint" not in err.lower() and "INFO" not in err, err
 
 
