@@ -196,8 +196,7 @@ class Student:
                             "transposed": lambda l=l, s=s, i=i, z=z, a=a, layer=layer: sum(
                                 deltas[l + 1, s][k] * W[l][i][k] for k in range(spec.layers[l].units))
                                 * deriv(layer, z, a),
-                            **({"flipped": lambda up=up, z=z, a=a, layer=layer: -up * deriv(layer, z, a)}
-                               if l == L else {}),
+                            "flipped": lambda up=up, z=z, a=a, layer=layer: -up * deriv(layer, z, a),
                         })
                         d_list.append(self.put(key, up * deriv(layer, z, a), wrong))
                     deltas[l, s] = d_list
@@ -444,6 +443,8 @@ SLIPS = [  # (problem, where, mistake): each changes the number there
     ("distinct", "step1.dL_dyhat1", "flipped"),
     ("mazur", "step1.dL_dyhat2", "flipped"),
     ("bce", "step1.delta2_1_s1", "flipped"),  # the taught δ = ŷ − y written y − ŷ (a trial's student did)
+    # a hidden δ of the right size and the wrong sign, which was named "tanh′ written 1 − z²" (z¹₁ near 1)
+    ("bce", "step1.delta1_1_s1", "flipped"),
 ]
 
 
@@ -1317,7 +1318,7 @@ SLIPS_AT = {
     "z": ("transposed", "after_activation"), "a": ("before_activation",), "loss": ("half", "mean_sum"),
     "dyhat": ("half", "square_two", "flipped"),
     "delta": ("no_derivative", "sigma_for_derivative", "derivative_at_a", "derivative_with_z", "sequential",
-              "transposed"),
+              "transposed", "flipped"),
     "grad": ("input_left_out", "bias_as_weight"), "eta": ("no_rate", "rate_twice"), "new": ("sign",),
 }
 

@@ -571,8 +571,13 @@ def _derivative_at_a(c: _Formulas, q: Quantity) -> list[Fraction]:
 
 
 def _flipped(c: _Formulas, q: Quantity) -> list[Fraction]:
-    # the output's error only: a hidden δ takes its sign from the δ above it
-    return [-c.value(q)] if q.kind == "dyhat" or (q.kind == "delta" and q.layer == c.depth) else []
+    return [-c.value(q)]
+
+
+def _say_flipped(spec: Spec, q: Quantity | None, variant: int | None) -> str:
+    if q is not None and q.kind == "delta" and q.layer < len(spec.layers):
+        return "the sign of δ is flipped (a minus lost in its product)"
+    return "the sign of the output's error is flipped (y − ŷ where ŷ − y belongs)"
 
 
 def _sign(c: _Formulas, q: Quantity) -> list[Fraction]:
@@ -645,8 +650,10 @@ CATALOGUE: tuple[Mistake, ...] = (
     Mistake("square_two", ("dyhat",), "the 2 from differentiating the square (ŷ − y)² is left out", _square_two),
     Mistake("mean_sum", ("loss", "dyhat", "delta"), "the mean and the sum are confused (a factor of the number of "
             "samples or outputs)", _mean_sum),
-    Mistake("flipped", ("dyhat", "delta"), "the sign of the output's error is flipped (y − ŷ where ŷ − y belongs)",
-            _flipped),
+    # before the δ slips: a δ of the right size and the wrong sign fell to the nearest of them (tanh′ as 1 − z²
+    # where z is near 1), by the allowance for how the student rounded
+    Mistake("flipped", ("dyhat", "delta"), "the sign of ∂L/∂ŷ or of δ is flipped (y − ŷ where ŷ − y belongs, or a "
+            "minus lost)", _flipped, _say_flipped),
     Mistake("no_derivative", ("delta",), "the activation's derivative f′ is left out of δ", _no_derivative,
             _say_no_derivative),
     Mistake("sigma_for_derivative", ("delta",), "the activation f(z) is used where its derivative f′(z) belongs",
