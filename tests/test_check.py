@@ -5,6 +5,7 @@ place and carries their own numbers on from there, optionally rounds every
 number as they go, half up, as taught."""
 
 import functools
+import html as html_module
 import math
 import random
 import re
@@ -557,6 +558,10 @@ def test_check_command_reports_the_first_wrong_step_and_writes_the_marked_sheet(
     assert f"Score {total - 1 - carried + carried / 2:g} of {total}" in flat
     page = html.read_text(encoding="utf-8")
     assert 'class="box wrong"' in page and "expected 3.5" in page and 'class="box carried"' in page
+    # a carried box says what it is right from, as the report does: the δ after the slip, from the 7 written
+    delta = re.search(r'<span class="box carried"[^>]*data-name="delta3_1">.*?<span class="exp"[^>]*>(.*?)</span>',
+                      page)
+    assert delta and html_module.unescape(delta[1]).replace("\xa0", " ") == "right from your dL_dyhat1 = 7.0000", delta
     # a wrong box's note grows its update-table row: the row's boxes stay level at its top
     assert '<body class="blank marked">' in page and "body.marked table.updates td" in page
     assert pdf.read_bytes().startswith(b"%PDF")

@@ -31,7 +31,7 @@ from markupsafe import Markup
 
 from .check import Marking
 from .derive import Equation
-from .feedback import first_wrong_text, from_yours_text, shown, summary
+from .feedback import first_wrong_text, from_yours_text, note_text, shown, summary
 from .figures import loss_svg, network_svg
 from .notation import ACTIVATION_NAMES, HtmlPrinter, TextPrinter, format_decimal, given_text, symbol_html, value_text
 from .quantities import at, entries, eta_name, neuron_order, param_name, sections
@@ -322,9 +322,10 @@ class _Builder:
         self.line_mm = HAND_LINE_MM if options.blank else LINE_MM
 
     def box(self, name: str, text: str, width_mm: float | None = None, lines: int = 1, repeat: bool = False,
-            label: str = "") -> Box:
+            label: str = "", in_row: bool = False) -> Box:
         """A value box; `repeat`: a number written again (the old p of step 2), marked without its note;
-        `label`: what its label says when not its name."""
+        `label`: what its label says when not its name; `in_row`: in an update table's row, which shows
+        what a carried number follows from (a note saying so doubled the rows' height, 10 pages to 12)."""
         self.boxes.append(f"{self.step_no}:{name}")
         width = width_mm or self.value_mm
         if self.marks is not None:
@@ -334,9 +335,12 @@ class _Builder:
                 if mark.verdict == "wrong" and not repeat:
                     own = from_yours_text(mark, self.opt.decimals)
                     note = f"expected {self.value(mark.expected)}" + (f"; {own}" if own else "")
-                    # a note wraps between its numbers, not inside "a1_2 = 0.5225" nor "0.1433 (43/300)"
-                    note = note.replace(" = ", NBSP + "=" + NBSP).replace(" (", NBSP + "(")
                     slip = mark.note
+                elif mark.verdict == "carried" and not repeat and not in_row:  # what it is right from
+                    note = note_text(mark)
+                # a note wraps between its numbers, not inside "a1_2 = 0.5225", "0.1433 (43/300)" nor "(step 1)"
+                for space, kept in ((" = ", NBSP + "=" + NBSP), (" (", NBSP + "("), ("(step ", "(step" + NBSP)):
+                    note = note.replace(space, kept)
                 text = shown(mark.answer.text) if mark.answer else ""
                 return Box(name, text, width, lines, mark.verdict, note, slip, label=label)
         # a number written again (the old p of step 2) is the earlier field's: one field per key
@@ -492,9 +496,9 @@ class _Builder:
                 d = f"d{key}"
                 rows.append(UpdateRow(
                     label, old_cell, self.box(d, self.value(grad, cell_mm), cell_mm, repeat=True),  # the gradient above
-                    self.box(f"v_{key}", self.value(vel, cell_mm), cell_mm) if mom else None,
-                    self.box(eta_name(key, mom), self.value(spec.learning_rate * vel, cell_mm), cell_mm),
-                    self.box(f"new_{key}", self.value(new, cell_mm), cell_mm),
+                    self.box(f"v_{key}", self.value(vel, cell_mm), cell_mm, in_row=True) if mom else None,
+                    self.box(eta_name(key, mom), self.value(spec.learning_rate * vel, cell_mm), cell_mm, in_row=True),
+                    self.box(f"new_{key}", self.value(new, cell_mm), cell_mm, in_row=True),
                 ))
         return rule, tuple(Markup(h) for h in heads), tuple(rows)
 
