@@ -423,3 +423,29 @@ def test_solve_json_forms_are_the_taught_ones_with_exact_constants(capsys):
     derivation = {e["name"]: e for e in json.loads(out)["derivation"]}
     assert derivation["L"]["symbolic"].startswith("⅓·(")  # the mean over 3 samples, never 0.3333·
     assert "0.3333" not in json.dumps([e["symbolic"] for e in derivation.values()], ensure_ascii=False)
+
+
+def test_digits_and_decimals_are_one_or_the_other_and_said_as_what_they_are(capsys, tmp_path):
+    """--digits silently won over --decimals, and --digits 3 was reported as "3 decimals"."""
+    code, out, _ = run(capsys, "solve", "--digits", "3")
+    assert code == 0 and "numbers shown to 3 significant digits." in " ".join(out.split())
+    code, out, err = run(capsys, "solve", "--digits", "3", "--decimals", "2")
+    assert code == 2 and not out and "not both" in err
+    code, _, err = run(capsys, "render", "--digits", "3", "--decimals", "2", "-o", str(tmp_path))
+    assert code == 2 and "not both" in err and not list(tmp_path.iterdir())
+
+
+def test_a_learning_rate_of_a_third_is_printed_as_the_third_it_is(capsys, tmp_path):
+    """η = "1/3" was shown as 0.333333333333, not the η the arithmetic uses; a summed loss said
+    "factor 1/1 in front of the sum"."""
+    path = tmp_path / "third.toml"
+    path.write_text(spec_text("layers = [{ units = 1 }]", 'loss = "half_sse"\nlearning_rate = "1/3"\nreduction = "sum"',
+                              "x = [[1], [2]]\ny = [[1], [0]]"), encoding="utf-8")
+    code, out, _ = run(capsys, "solve", str(path))
+    head = " ".join(out.split("Step 1 of")[0].split())
+    assert code == 0 and "η = 1/3" in head and "0.3333" not in head, head
+    assert "reduced by sum (no factor in front of it)" in head and "1/1" not in head
+    code, _, _ = run(capsys, "render", str(path), "-o", str(tmp_path / "out"))
+    page = (tmp_path / "out" / "third.html").read_text(encoding="utf-8")
+    # (the PyTorch script's lr = 0.3333333333333333 is Python's float of it, as torch takes it)
+    assert code == 0 and "η = 0.3" not in page and "η = 1/3" in page and "learning rate η</th><td>1/3<" in page

@@ -1031,3 +1031,24 @@ def test_an_update_table_broken_over_a_page_leaves_no_row_alone():
         if re.fullmatch(r"new_[Wb]\d+(_\d+)+", word):
             rows[page] = rows.get(page, 0) + 1
     assert len(rows) >= 3 and 1 not in rows.values(), rows
+
+
+def test_a_script_longer_than_a_page_comes_in_spreads_that_each_fit_one():
+    """Its two columns are inline blocks that cannot break: an 8-unit network's script, longer than a
+    page, went whole to the next page and left its heading alone on one."""
+    from worksheet.document import SPREAD_LINES, _script_spreads
+
+    script = "\n".join(f"print({n})" + ("\n" if n % 25 == 24 else "") for n in range(400))
+    spreads = _script_spreads(script)
+    assert len(spreads) >= 3
+    assert all(sum(len(line.pieces) for column in spread for line in column) <= SPREAD_LINES for spread in spreads)
+    text = [line.text for spread in spreads for column in spread for line in column if line.text.strip()]
+    assert text == [line for line in script.splitlines() if line.strip()]  # every line, once, in order
+
+
+def test_eight_inputs_are_named_first_to_last_in_the_given_table():
+    """x₁, x₂, …, x₈ written out took half the table's width, and an 8-column W ran off the page."""
+    text = builtin_text().replace("inputs = 1", "inputs = 8").replace("x = [2]", "x = [1, 2, 3, 4, 5, 6, 7, 8]")
+    page = to_html(build(solve(parse_spec(text)), run(parse_spec(text), 2), Options()))
+    label = html_module.unescape(re.sub(r"<[^>]+>", "", re.search(r"<th>(input .*?)</th>", page)[1]))
+    assert label.startswith("input ") and ", …, " in label and label.count(",") == 2, label

@@ -196,6 +196,16 @@ def test_a_bad_spec_is_422_with_the_cli_message(client, capsys, tmp_path):
     assert r.status_code == 422
     assert f"worksheet: {r.json()['error']}" == err.strip()
     assert r.json()["line"] == next(n for n, line in enumerate(bad.splitlines(), 1) if "relux" in line)
+    # in the second [[init.layers]] table: its line, not the first table's (line 13 for line 17)
+    spec = (ROOT / "examples" / "class-variants.toml").read_text(encoding="utf-8")
+    lines = spec.splitlines()
+    second_b = [n for n, line in enumerate(lines, 1) if line.startswith("b = ")][1]
+    second_w = [n for n, line in enumerate(lines, 1) if line.startswith("W = ")][1]
+    for old, new, line in (("b = [0]", 'b = ["1/0"]', second_b), ("W = [[1, -0.5]]", 'W = [[1, "x"]]', second_w),
+                           ('{ units = 1, activation = "identity" }', '{ units = 1, activation = "idx" }', 12)):
+        assert lines[line - 1].strip().startswith(old.split(" = ")[0][:7]) and old in spec
+        r = client.post("/api/validate", json={"spec": spec.replace(old, new)})
+        assert r.status_code == 422 and r.json()["line"] == line, (new, r.json())
     # not TOML: the message names the line
     r = client.post("/api/validate", json={"spec": 'title = "x"\n[network\n'})
     assert r.status_code == 422 and r.json()["line"] == 2 and r.json()["error"].startswith("spec: not valid TOML")

@@ -115,6 +115,16 @@ def test_student_types_step_1_with_a_slip(browser, live_server, downloads):  # n
     field.send_keys(typed["delta3_1"], Keys.TAB)
     wait(browser, lambda d: "right" in box_class(d, "step1.delta3_1"))
 
+    # the slip mended: the toolbar's "First wrong" link goes (its display: block beat the hidden attribute)
+    slipped = browser.find_element(By.NAME, SLIP)
+    slipped.clear()
+    slipped.send_keys(answers_for(steps=(1,))["step1"][SLIP.split(".")[1]], Keys.TAB)
+    wait(browser, lambda d: "right" in box_class(d, SLIP))
+    assert not browser.find_element(By.ID, "first-wrong").is_displayed()
+    slipped.clear()
+    slipped.send_keys(typed[SLIP.split(".")[1]], Keys.TAB)
+    wait(browser, lambda d: "wrong" in box_class(d, SLIP) and d.find_element(By.ID, "first-wrong").is_displayed())
+
     # a number the checker cannot read is named at its box; the rest are still marked
     field = browser.find_element(By.NAME, "step2.z1_1")
     field.send_keys("1.5x", Keys.TAB)
@@ -148,6 +158,11 @@ def test_instructor_edits_a_spec(browser, live_server, downloads):  # noqa: F811
     time.sleep(0.5)
     browser.save_screenshot(str(SHOTS / "worksheet-instructor.png"))
 
+    # a reload, a link or closing the tab asks before an edited spec is lost (as the "Start from" menu does)
+    leaving = ("const e = new Event('beforeunload', {cancelable: true}); window.dispatchEvent(e); "
+               "return e.defaultPrevented")
+    assert browser.execute_script(leaving) is False  # nothing edited yet
+
     # a typo: the command line's message, with its line, as they type
     spec = browser.find_element(By.ID, "spec")
     text = spec.get_attribute("value")
@@ -158,6 +173,7 @@ def test_instructor_edits_a_spec(browser, live_server, downloads):  # noqa: F811
     assert f"Line {bad_line}:" in validation.text and "relux" in validation.text
     assert browser.find_element(By.CSS_SELECTOR, "#gutter .bad").text == str(bad_line)
     browser.save_screenshot(str(SHOTS / "worksheet-instructor-error.png"))
+    assert browser.execute_script(leaving) is True
 
     # fixed, with another title: the preview follows
     browser.execute_script("arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('input'))",

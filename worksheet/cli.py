@@ -97,9 +97,13 @@ DIGITS = click.option("--digits", type=click.IntRange(1, 30), default=None,
 
 
 def precision(decimals: int, digits: int | None) -> int:
-    """What every printer takes: decimals, or with --digits a count of significant digits."""
+    """What every printer takes: decimals, or with --digits a count of significant digits (not both)."""
     from .notation import Digits
 
+    ctx = click.get_current_context(silent=True)
+    if digits is not None and ctx is not None and \
+            ctx.get_parameter_source("decimals") is not click.core.ParameterSource.DEFAULT:
+        raise click.UsageError("give --decimals N or --digits N, not both: --digits would win unsaid")
     return Digits(digits) if digits is not None else decimals
 
 

@@ -33,7 +33,16 @@ from .check import Marking
 from .derive import Equation
 from .feedback import first_wrong_text, from_yours_text, note_text, shown, summary
 from .figures import loss_svg, network_svg
-from .notation import ACTIVATION_NAMES, HtmlPrinter, TextPrinter, format_decimal, given_text, symbol_html, value_text
+from .notation import (
+    ACTIVATION_NAMES,
+    HtmlPrinter,
+    TextPrinter,
+    format_decimal,
+    given_text,
+    precision_text,
+    symbol_html,
+    value_text,
+)
 from .quantities import at, entries, eta_name, neuron_order, param_name, sections
 from .solve import Solution, Step, arithmetic_text, conventions
 from .spec import POINT_NAMES, Spec, fingerprint
@@ -246,7 +255,8 @@ class Document:
     instructions: tuple[str, ...] = ()  # the blank sheet's, paragraph by paragraph
     points: tuple[tuple[str, str], ...] = ()  # (part, points) from the spec's [marking], then ("total", …)
     given_split: int = 0  # the Given rows in the left of two columns, when every row fits half the page; 0: one
-    script_columns: tuple[tuple[ScriptLine, ...], ...] = ()  # the script's lines in two columns of about equal height
+    # the script's lines in two columns of about equal height, a page's worth at a time (a spread)
+    script_spreads: tuple[tuple[tuple[ScriptLine, ...], ...], ...] = ()
     student_name: str = ""  # a blank sheet's student, printed in place of the empty Name / Student ID rules
     student_id: str = ""
 
@@ -461,17 +471,17 @@ class _Builder:
     def updates(self, step: Step):
         spec, dec = self.spec, self.opt.decimals
         mom = bool(spec.momentum)
-        lr = format_decimal(spec.learning_rate, 12)
+        lr = given_text(spec.learning_rate, 12)
         g = "∂L/∂<i>p</i>"
         if mom:
-            rule = Markup(f"<i>v</i> ← {format_decimal(spec.momentum, 12)}·<i>v</i> + {g} "
+            rule = Markup(f"<i>v</i> ← {given_text(spec.momentum, 12)}·<i>v</i> + {g} "
                           f"(<i>v</i> = {g} on step 1); <i>p</i> ← <i>p</i> − η·<i>v</i>, η = {lr}")
             heads = ("old <i>p</i>", g, "<i>v</i>", "η·<i>v</i>", "new <i>p</i>")
         else:
             rule = Markup(f"<i>p</i> ← <i>p</i> − η·{g}, η = {lr}")
             heads = ("old <i>p</i>", g, f"η·{g}", "new <i>p</i>")
         if not self.opt.formulas:  # the update rule is the student's to write
-            rule = Markup(f"η = {lr}" + (f", momentum μ = {format_decimal(spec.momentum, 12)}" if mom else ""))
+            rule = Markup(f"η = {lr}" + (f", momentum μ = {given_text(spec.momentum, 12)}" if mom else ""))
         # the table's boxes share the text's width with the parameter column and the cells' padding (3 mm)
         cell_mm = min(self.value_mm, (TEXT_MM[self.opt.paper] - UPDATE_PARAM_MM) / len(heads) - 3)
         rows = []
@@ -546,8 +556,8 @@ def given_rows(spec: Spec, sol: Solution, dec: int, printer: HtmlPrinter) -> tup
 
     for s, (xs, ys) in enumerate(zip(spec.x, spec.y), start=1):
         where = f" (sample {s})" if len(spec.x) > 1 else ""
-        xsyms = ", ".join(sym(S.x(j, s)) for j in range(1, spec.inputs + 1))
-        ysyms = ", ".join(sym(S.y(k, s)) for k in range(1, spec.layers[-1].units + 1))
+        xsyms = _listed([sym(S.x(j, s)) for j in range(1, spec.inputs + 1)])
+        ysyms = _listed([sym(S.y(k, s)) for k in range(1, spec.layers[-1].units + 1)])
         add(f"input {xsyms}{where}", vector(xs))
         add(f"target {ysyms}{where}", vector(ys))
     for n, (W, b) in enumerate(zip(spec.weights, spec.biases), start=1):
@@ -559,17 +569,23 @@ def given_rows(spec: Spec, sol: Solution, dec: int, printer: HtmlPrinter) -> tup
     frozen = ", ".join(f"<i>{html.escape(g[0])}</i><sup>({html.escape(g[1:])})</sup>" for g in sorted(spec.frozen))
     leaky = {n: layer.slope for n, layer in enumerate(spec.layers, start=1) if layer.activation == "leaky_relu"}
     if len(set(leaky.values())) == 1:
-        add("LeakyReLU slope", format_decimal(next(iter(leaky.values())), 12))
+        add("LeakyReLU slope", given_text(next(iter(leaky.values())), 12))
     else:
         for n, slope in leaky.items():
-            add(f"LeakyReLU slope, layer {n}", format_decimal(slope, 12))
+            add(f"LeakyReLU slope, layer {n}", given_text(slope, 12))
     loss = sol.derivation.loss
     add("loss", f"{printer.doprint(loss.lhs)} = {printer.doprint(loss.symbolic)}")
-    add("learning rate η", format_decimal(spec.learning_rate, 12))
+    add("learning rate η", given_text(spec.learning_rate, 12))
     if spec.momentum:
-        add("momentum μ", format_decimal(spec.momentum, 12))
+        add("momentum μ", given_text(spec.momentum, 12))
     add("updates", f"{spec.steps}" + (f"; frozen: {frozen}" if frozen else ""))
     return tuple(out)
+
+
+def _listed(symbols: list[str]) -> str:
+    """x₁, x₂, x₃; or x₁, …, x₈: eight inputs' names took half the Given table's width, and the 8 columns of
+    a weight matrix beside them ran off the page."""
+    return ", ".join(symbols) if len(symbols) <= 3 else f"{symbols[0]}, …, {symbols[-1]}"
 
 
 GIVEN_COLUMN_MM = 80.0  # half the text's width, less a gap
@@ -640,14 +656,32 @@ def _script_line(line: str, width: int = SCRIPT_COLUMN_CHARS) -> ScriptLine:
     return ScriptLine(tuple(line[a:b] for a, b in zip(cuts, cuts[1:])), hang)
 
 
-def _script_columns(script: str) -> tuple[tuple[ScriptLine, ...], ...]:
-    """The script's lines in two columns of about the same printed height (a long line goes on under
-    itself). Two columns side by side cost WeasyPrint a tenth of what CSS columns do, which it balances
-    by trial."""
+SPREAD_LINES = 140  # printed lines of script two columns under its heading hold on a page (6.8 pt, 1.15)
+
+
+def _script_spreads(script: str) -> tuple[tuple[tuple[ScriptLine, ...], ...], ...]:
+    """The script in spreads of two columns, each spread at most a page: a spread cannot break (its columns
+    are inline blocks), and an 8-unit network's script, longer than a page, left its heading alone on one."""
     if not script.strip():
         return ()
     lines = script.rstrip().split("\n")
     printed = [_script_line(line) for line in lines]
+    spreads, start, used = [], 0, 0
+    for k, line in enumerate(printed):
+        if used + len(line.pieces) > SPREAD_LINES and k > start:
+            # at the last blank line of this spread's second half, when there is one
+            blank = [j for j in range(k - 1, start + (k - start) // 2, -1) if not lines[j - 1].strip()]
+            cut = blank[0] if blank else k
+            spreads.append(_script_columns(lines[start:cut], printed[start:cut]))
+            start, used = cut, sum(len(p.pieces) for p in printed[cut:k])
+        used += len(line.pieces)
+    spreads.append(_script_columns(lines[start:], printed[start:]))
+    return tuple(spread for spread in spreads if spread)
+
+
+def _script_columns(lines: list[str], printed: list[ScriptLine]) -> tuple[tuple[ScriptLine, ...], ...]:
+    """Lines in two columns of about the same printed height (a long line goes on under itself). Two
+    columns side by side cost WeasyPrint a tenth of what CSS columns do, which it balances by trial."""
     heights = [len(line.pieces) for line in printed]
     total = sum(heights)
 
@@ -772,7 +806,7 @@ def build(sol: Solution, snapshots: tuple[Snapshot, ...], options: Options = Opt
     summary = (f"A {shape} network ({acts}). Work out the forward pass, the loss, backpropagation and "
                f"{spec.steps} SGD update{'s' if spec.steps > 1 else ''} by hand.")
     if not options.blank:  # how the key computed; the sheet's instructions say how a student writes numbers
-        summary += f" Arithmetic: {arithmetic_text(sol)}, shown to {options.decimals} decimals."
+        summary += f" Arithmetic: {arithmetic_text(sol)}, shown to {precision_text(options.decimals)}."
     note = ("The same equations hold for every sample s of the batch; they are written once, for sample 1."
             if len(spec.x) > 1 else "")
     marked = [(step.number - 1, step.loss) for step in sol.steps]
@@ -789,7 +823,7 @@ def build(sol: Solution, snapshots: tuple[Snapshot, ...], options: Options = Opt
         derivation_note=note, derivation=derivation, parts=parts,
         checks=_checks(sol, snapshots, options.decimals),
         loss_plot=Markup(loss_svg([s.loss for s in snapshots], marked, options.decimals)),
-        iterations=len(snapshots) - 1, torch_script=torch_script, script_columns=_script_columns(torch_script),
+        iterations=len(snapshots) - 1, torch_script=torch_script, script_spreads=_script_spreads(torch_script),
         boxes=tuple(b.boxes),
         marking=_marking_lines(marking, options.decimals, sol.exact) if marking is not None else (),
         student_name=_one_line(options.student_name), student_id=_one_line(options.student_id),

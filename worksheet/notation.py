@@ -320,6 +320,12 @@ MIN_SIGNIFICANT = 4  # 0.000438568 shows as 0.0004386, never as 0.0004
 class Digits(int):
     """A precision in significant digits (`--digits N`) where one in decimals is expected: every
     printer and `format_decimal` take either, so the choice travels as the one `decimals` value."""
+
+
+def precision_text(decimals: int) -> str:
+    """"4 decimals", or "3 significant digits" for --digits 3 (which said "3 decimals")."""
+    unit = "significant digit" if isinstance(decimals, Digits) else "decimal"
+    return f"{int(decimals)} {unit}{'' if decimals == 1 else 's'}"
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 _FROM_SUPERSCRIPT = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
 

@@ -17,7 +17,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .derive import Equation
-from .notation import ACTIVATION_NAMES, TextPrinter, format_decimal, sub, sup, value_text
+from .notation import ACTIVATION_NAMES, TextPrinter, format_decimal, given_text, precision_text, sub, sup, value_text
 from .solve import Solution, Step, arithmetic_text
 
 
@@ -106,7 +106,7 @@ class _Writer:
         self.line("Gradients", "bold")
         for eq in der.grads:
             self.equation(eq, step)
-        lr = format_decimal(spec.learning_rate, 12)
+        lr = given_text(spec.learning_rate, 12)
         title = f"Update: p ← p − η·{'v' if spec.momentum else '∂L/∂p'}, η = {lr}"
         table = Table(title=title, title_justify="left", title_style="bold", box=None,
                       pad_edge=False, show_edge=False)
@@ -149,12 +149,12 @@ def print_solution(sol: Solution, console: Console, decimals: int = 4) -> None:
     # no break inside "η = 0.1" or "2 updates": no-break spaces while wrapping, plain ones printed
     keep = "\xa0"
     given = "; ".join([f"Network {shape} ({acts})", f"x{keep}={keep}{xs}", f"y{keep}={keep}{ys}",
-                       f"loss{keep}{spec.loss}", f"η{keep}={keep}{format_decimal(spec.learning_rate, 12)}",
-                       *([f"momentum μ{keep}={keep}{format_decimal(spec.momentum, 12)}"] if spec.momentum else []),
+                       f"loss{keep}{spec.loss}", f"η{keep}={keep}{given_text(spec.learning_rate, 12)}",
+                       *([f"momentum μ{keep}={keep}{given_text(spec.momentum, 12)}"] if spec.momentum else []),
                        f"{spec.steps}{keep}update{'s' if spec.steps > 1 else ''}"])
     for part in textwrap.wrap(given, width=w.width, break_on_hyphens=False):
         w.line(part.replace(keep, " "))
-    for part in textwrap.wrap(f"Arithmetic: {arithmetic_text(sol)}; numbers shown to {decimals} decimals.",
+    for part in textwrap.wrap(f"Arithmetic: {arithmetic_text(sol)}; numbers shown to {precision_text(decimals)}.",
                               width=w.width):
         w.line(part)
     w.line("Conventions:", "bold")

@@ -31,7 +31,7 @@ import mpmath
 import sympy as sp
 
 from .derive import Derivation, derive, loss_scale
-from .notation import DERIVATIVE_FN, format_decimal, fraction_text, number_value
+from .notation import DERIVATIVE_FN, fraction_text, given_text, number_value
 from .spec import Spec
 
 WORKING_DIGITS = 60
@@ -134,9 +134,9 @@ def conventions(spec: Spec, notation: bool = True, exact_steps: int | None = Non
     }[spec.loss]
     lines = [
         loss_text,
-        f"Over the {len(spec.x)} samples the loss is reduced by {spec.reduction}"
-        f" (factor {fraction_text(scale)} in front of the sum)." if len(spec.x) > 1 or spec.reduction == "mean"
-        and spec.loss in ("half_sse", "sse") else "",
+        f"Over the {len(spec.x)} samples the loss is reduced by {spec.reduction} ("
+        + (f"factor {fraction_text(scale)} in front of the sum)." if scale != 1 else "no factor in front of it).")
+        if len(spec.x) > 1 or spec.reduction == "mean" and spec.loss in ("half_sse", "sse") else "",
         _kinks(spec),
         "Simultaneous update: every gradient of a step uses that step's old parameters, as PyTorch's SGD.",
     ]
@@ -145,7 +145,7 @@ def conventions(spec: Spec, notation: bool = True, exact_steps: int | None = Non
             "w^(l)_ij connects input j of layer l to its unit i (PyTorch's weight[i][j]).",
             "δ^(l)_i = ∂L/∂z^(l)_i, carried backwards from the output layer.",
         ]
-    mu = format_decimal(spec.momentum, 12)
+    mu = given_text(spec.momentum, 12)
     if spec.momentum and rules:
         lines.append(f"SGD with momentum μ = {mu} (PyTorch's): v = g on the first step, v = μ·v + g after; "
                      "p ← p − η·v.")
@@ -176,11 +176,11 @@ def _kinks(spec: Spec) -> str:
     leaky = {n: layer.slope for n, layer in enumerate(spec.layers, start=1) if layer.activation == "leaky_relu"}
     parts = ["ReLU′(0) = 0"] if any(layer.activation == "relu" for layer in spec.layers) else []
     if len(set(leaky.values())) == 1:
-        slope = format_decimal(next(iter(leaky.values())), 12)
+        slope = given_text(next(iter(leaky.values())), 12)
         parts.append(f"LReLU(z) = z for z > 0 and {slope}·z otherwise (LeakyReLU, slope {slope}), "
                      f"so LReLU′(0) = {slope}")
     elif leaky:
-        slopes = ", ".join(f"{format_decimal(s, 12)} in layer {n}" for n, s in leaky.items())
+        slopes = ", ".join(f"{given_text(s, 12)} in layer {n}" for n, s in leaky.items())
         parts.append(f"LReLU(z) = z for z > 0 and slope·z otherwise (LeakyReLU; slope {slopes}), "
                      "so LReLU′(0) = slope")
     return "; ".join(parts) + ", as in PyTorch." if parts else ""

@@ -130,18 +130,22 @@ def spec_line(text: str, message: str, where: str = "") -> int | None:
     """The line of the spec a message is about: the line it names, else where its key path is written."""
     if m := _AT_LINE.search(message):
         return int(m[1])
-    keys = [k for k in re.split(r"[.\[\]]+", where) if k and not k.isdigit()]
+    # each key with the index after it: init.layers[1].b[0] is the second [[init.layers]] table's b
+    keys = [(k, int(i) if i else 0) for k, i in re.findall(r"([\w-]+)(?:\[(\d+)\])?", where) if not k.isdigit()]
     if not keys:
         return None
     lines = text.splitlines()
-    found, start = None, 0
-    for key in keys:
+    found, start, skip = None, 0, 0
+    for key, index in keys:
         pattern = re.compile(rf"^\s*(\[\[?\s*([\w-]+\.)*{re.escape(key)}\s*\]\]?|([\w-]+\.)*{re.escape(key)}\s*=)"
                              rf"|[{{,]\s*{re.escape(key)}\s*=")
-        for n in range(start, len(lines)):
-            if pattern.search(lines[n]):
-                found, start = n + 1, n + 1
-                break
+        matches = [n for n in range(start, len(lines)) if pattern.search(lines[n])]
+        if not matches:
+            continue
+        tables = lines[matches[0]].lstrip().startswith("[[")  # an array of tables: the index counts its headers
+        n = matches[min(index if tables else skip, len(matches) - 1)]
+        # an inline array's index counts what its next key matches: layers[1].activation is the second activation
+        found, start, skip = n + 1, n + 1 if tables or not index else n, 0 if tables else index
     return found
 
 
@@ -572,7 +576,7 @@ def create_app(problems_dir: Path | None = None, allowed_hosts: list[str] | tupl
 
     @html_page
     async def index(request: Request) -> Response:
-        return page("index.html.j2", title="worksheet", problems=list(problems.values()))
+        return page("index.html.j2", title="Problems", problems=list(problems.values()))
 
     @html_page
     async def student(request: Request) -> Response:

@@ -215,12 +215,21 @@
     });
   }
   const original = spec.value;
+  let asked = false;  // the menu below asked already: the page does not ask again as it goes
   document.getElementById("problem-pick").addEventListener("change", (e) => {
     if (spec.value !== original && !confirm("Leave your changes to this spec? (Download it first to keep them.)")) {
       e.target.value = new URLSearchParams(location.search).get("problem") || e.target.options[0].value;
       return;
     }
+    asked = true;
     location.search = "?problem=" + encodeURIComponent(e.target.value);
+  });
+  // a reload, a link or closing the tab lost an edited spec without a word (only the menu asked)
+  window.addEventListener("beforeunload", (e) => {
+    if (!asked && spec.value !== original) {
+      e.preventDefault();
+      e.returnValue = "";
+    }
   });
   drawGutter();
   validate();
