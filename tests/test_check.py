@@ -585,6 +585,12 @@ def test_all_right_exits_0(capsys, tmp_path):
     answers.write_text(answers_text(solve(spec), Student(spec).work()), encoding="utf-8")
     code, out, _ = run(capsys, "check", str(answers))
     assert code == 0 and out.startswith("Nothing is wrong.")
+    # half the sheet, all right: not "Nothing is wrong." above "56 missing", which read as done
+    values = Student(spec).work()
+    answers.write_text(answers_text(solve(spec), values, leave_out={k for k in values if k.startswith("step2.")}),
+                       encoding="utf-8")
+    code, out, _ = run(capsys, "check", str(answers))
+    assert code == 1 and out.startswith("Nothing you wrote is wrong; some boxes are still empty.")
 
 
 # -- a careful human marker (the reproducers of issue 8) -------------------------

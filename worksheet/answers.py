@@ -390,14 +390,16 @@ def sheet_from_tables(data: Mapping, source: str, sol: Solution,
     return AnswerSheet(answers, parts, sheet)
 
 
-def changed_sheet(sheet: AnswerSheet, sol: Solution) -> str | None:
-    """Why marking may not be what the student expects: the file was made for another
-    version of the sheet (the spec changed since; its numbers may have)."""
+def changed_sheet(sheet: AnswerSheet, sol: Solution, spec_name: str) -> str | None:
+    """Why the file is not marked against this spec (`spec_name`, for the message): it was made for another
+    sheet; None when it was made for this one or does not say. As a filled PDF of another sheet is refused:
+    marked against this key, another student's variant scored 8 of 10 with 29 answers "carried forward"."""
     now = fingerprint(sol.spec)
     if sheet.sheet is None or sheet.sheet == now:
         return None
-    return (f"sheet: this file was made for sheet {sheet.sheet}, and the spec is now sheet {now}; "
-            "if its numbers changed, these answers are marked against the new ones")
+    return (f"this file was made for sheet {sheet.sheet}, and {spec_name} is sheet {now}: another problem, "
+            "another student's variant, or an earlier version of this one. Check it against the spec it was made "
+            "for; if this spec changed only in its wording, delete the file's `sheet = ` line and check again")
 
 
 def _parts(raw, source: str, line: int | None) -> tuple[str, ...] | None:

@@ -376,7 +376,6 @@ def check(ctx: click.Context, paths: tuple[Path, ...], html_path: Path | None, p
     from .check import check as run_check
     from .forms import is_pdf
     from .solve import solve as run_solve
-    from .spec import fingerprint
 
     if len(paths) not in (1, 2):
         raise click.UsageError("give the answers file, and before it the spec unless it is the built-in problem")
@@ -391,14 +390,8 @@ def check(ctx: click.Context, paths: tuple[Path, ...], html_path: Path | None, p
     spec = load_spec(spec_path)
     sol = run_solve(spec)
     sheet = answers_from(data, str(answers_path), sol)
-    if changed_sheet(sheet, sol):
-        # as a filled PDF of another sheet is refused: marked against this key, another student's variant
-        # scored 8 of 10 with 29 answers "carried forward"
-        raise AnswersError(str(answers_path), None,
-                           f"this file was made for sheet {sheet.sheet}, and {spec_path or 'the built-in problem'} "
-                           f"is sheet {fingerprint(spec)}: another problem, another student's variant, or an "
-                           "earlier version of this one. Check it against the spec it was made for; if this spec "
-                           "changed only in its wording, delete the file's `sheet = ` line and check again")
+    if refusal := changed_sheet(sheet, sol, str(spec_path or "the built-in problem")):
+        raise AnswersError(str(answers_path), None, refusal)
     marking = run_check(sol, sheet, weights, sheet.parts)
     outputs = {}
     if html_path or pdf_path:

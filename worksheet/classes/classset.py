@@ -145,7 +145,7 @@ def plan(text: str, source: str, students: Sequence[Student], seed: str | None =
     (what the class directory holds), drawn as it was, the students already there keep their numbers;
     drawn otherwise, everyone is drawn again, and `changed` names who would get other numbers than their
     file has (for the command to refuse, unless forced)."""
-    from .variants import parse_variants, to_toml
+    from .variants import parse_variants, roster_variants, to_toml
 
     existing = existing or Existing()
     base, variants = parse_variants(text, source)
@@ -164,7 +164,7 @@ def plan(text: str, source: str, students: Sequence[Student], seed: str | None =
             spec = _variant_of(existing.texts.get(sid), header=(drawn.problem, used))
             if spec is not None:
                 kept[sid] = spec
-    specs = _draw(base, variants, ids, used, source, kept)
+    specs = roster_variants(base, variants, ids, used, source, kept=kept)
     members = tuple(Member(s, specs[s.id], to_toml(specs[s.id], variant_header(s.id, source, base, used)),
                            entry(s, specs[s.id])) for s in students)
     return ClassPlan(members, True, drawn, _changed(members, existing), before, variants.seed)
@@ -176,37 +176,6 @@ def same_draw(before: Drawn | None, now: Drawn) -> bool:
     it keeps its numbers)."""
     return (before is not None and (before.problem, before.seed) == (now.problem, now.seed)
             and (before.table is None or before.table == now.table))
-
-
-def _draw(base: Spec, variants: Variants, ids: list[str], seed: str, source: str,
-          kept: Mapping[str, Spec]) -> dict[str, Spec]:
-    """Every student's variant: `roster_variants` when nobody is kept; else the kept students' own, and each
-    other student (in the order of their IDs) the first draw of their stream that meets the constraints and
-    that no student has yet."""
-    from .variants import _accepted, _Exhausted, roster_variants, variant
-
-    if not kept:
-        return roster_variants(base, variants, ids, seed, source)
-    if variants.count(base) < len(ids):  # as roster_variants says it
-        return roster_variants(base, variants, ids, seed, source)
-    # roster_variants takes no numbers as taken already, so the stream is walked here (variants' own helpers)
-    taken = {_numbers(spec) for spec in kept.values()}
-    out = dict(kept)
-    for sid in sorted(set(ids) - set(kept)):
-        try:
-            out[sid] = next(spec for spec in _accepted(base, variants, seed, sid) if _numbers(spec) not in taken)
-        except _Exhausted:
-            variant(base, variants, sid, seed, source)  # says why when no draw met the constraints at all
-            raise SpecError(source, "variants", f"student {sid!r}: every draw that met the constraints gave "
-                                                "numbers another student already has; give the values that "
-                                                "vary more choices, or relax the constraints") from None
-        taken.add(_numbers(out[sid]))
-    return {sid: out[sid] for sid in ids}
-
-
-def _numbers(spec: Spec) -> tuple:
-    """What makes two students' variants the same numbers (their titles, with their IDs, always differ)."""
-    return spec.weights, spec.biases, spec.x, spec.y, spec.learning_rate
 
 
 def _variant_of(text: str | None, header: tuple[str, str | None] | None = None) -> Spec | None:

@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 import tomllib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
@@ -324,13 +324,14 @@ def variant(base: Spec, variants: Variants, student_id: str, seed: str | None = 
 
 
 def roster_variants(base: Spec, variants: Variants, student_ids: Iterable[str], seed: str | None = None,
-                    source: str | None = None) -> dict[str, Spec]:
+                    source: str | None = None, kept: Mapping[str, Spec] | None = None) -> dict[str, Spec]:
     """Every student's variant, in the roster's order, no two with the same numbers.
 
     The students are taken in the order of their IDs (sorted by code point, so the roster's own order
     does not matter); each gets their `variant` unless an earlier student already has its numbers, and
     then the next draw of their stream that meets the constraints and is not taken. So a student's
-    variant is `variant(...)`'s unless it collided, and depends only on the set of IDs."""
+    variant is `variant(...)`'s unless it collided, and depends only on the set of IDs. `kept`: students
+    who keep the variant they have (a class directory's), whose numbers nobody else is then given."""
     source = variants.source if source is None else source
     ids = [check_student_id(sid, source) for sid in student_ids]
     seed = _seed(variants, seed, source)
@@ -347,9 +348,10 @@ def roster_variants(base: Spec, variants: Variants, student_ids: Iterable[str], 
         raise SpecError(source, "variants", f"gives at most {plural(space, 'different set')} of numbers for "
                                             f"{plural(len(ids), 'student')}; vary more values or give them more "
                                             "choices")
-    taken: set[tuple] = set()
-    out: dict[str, Spec] = {}
-    for sid in sorted(ids):
+    kept = {sid: spec for sid, spec in (kept or {}).items() if sid in ids}
+    taken: set[tuple] = {_numbers_key(spec) for spec in kept.values()}
+    out: dict[str, Spec] = dict(kept)
+    for sid in sorted(set(ids) - kept.keys()):
         draws = _accepted(base, variants, seed, sid)
         try:
             spec = next(draws)
